@@ -1,0 +1,54 @@
+"""Per-request loading of the session user and the checks every view relies on."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from .. import audit
+from ..extensions import db, login_manager
+from .sessions import load_session
+
+# Endpoints a user who must change the password may still reach.
+_CHANGE_PASSWORD_ALLOWED = {"auth.change_password", "auth.logout", "static"}
+
+
+@login_manager.user_loader
+def _load_user(token: str):
+    return load_session(token)
+
+
+def _load_user_early():
+    # Resolve the session before any view so the tenant scope is set for every query.
+    if request.endpoint == "static":
+        return None
+    if current_user.is_authenticated and current_user.must_change_password \
+            and request.endpoint not in _CHANGE_PASSWORD_ALLOWED:
+        return redirect(url_for("auth.change_password"))
+    return None
+
+
+def admin_required(view):
+    """Allow only logged-in 管理者; others get 403 and an audit event."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_admin:
+            deny(f"endpoint:{request.endpoint}", reason="admin_only")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def deny(target: str, **details):
+    """Audit an access-control failure and answer 403."""
+    audit.record("access.denied", outcome="failure", target=target, **details)
+    db.session.commit()
+    abort(403)
+
+
+def init_app(app: Flask) -> None:
+    """Install the early session load."""
+    app.before_request(_load_user_early)

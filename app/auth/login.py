@@ -1,0 +1,99 @@
+"""The password step: constant-work credential check, lockout, account and contract checks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from .. import audit
+from ..extensions import db
+from ..models import STATUS_ACTIVE, Tenant, User
+from ..passwords import burn_equivalent_work, verify_password
+from ..products import plugin_manager
+from ..tenancy import set_current_tenant
+from ..timeutil import utcnow
+
+GENERIC_FAILURE = "会社コード、ログインID、またはパスワードが正しくありません。"
+
+
+@dataclass
+class LoginResult:
+    """Outcome of the password step: a user to hand to the factor, or a message for the form."""
+
+    user: User | None = None
+    factor: object | None = None
+    message: str | None = None
+
+
+def _find_tenant(code: str) -> Tenant | None:
+    return db.session.execute(sa.select(Tenant).where(Tenant.code == code.strip().lower())).scalar_one_or_none()
+
+
+def _find_user(login_id: str) -> User | None:
+    return db.session.execute(sa.select(User).where(User.login_id == login_id.strip())).scalar_one_or_none()
+
+
+def _fail(reason: str, login_id: str, tenant=None, user=None, **details) -> LoginResult:
+    audit.record("login.failure", outcome="failure", tenant=tenant, actor=user, actor_login=login_id,
+                 target=f"user:{login_id}", reason=reason, **details)
+    db.session.commit()
+    return LoginResult(message=GENERIC_FAILURE)
+
+
+def _refuse(message: str, reason: str, user: User) -> LoginResult:
+    audit.record("login.refused", outcome="failure", tenant=user.tenant, actor=user,
+                 target=f"user:{user.login_id}", reason=reason)
+    db.session.commit()
+    return LoginResult(message=message)
+
+
+def _register_failure(user: User) -> LoginResult:
+    config = current_app.config
+    user.failed_logins += 1
+    details = {"failures": user.failed_logins}
+    if user.failed_logins >= config["KANRI_LOCKOUT_THRESHOLD"]:
+        user.locked_until = utcnow() + timedelta(minutes=config["KANRI_LOCKOUT_MINUTES"])
+        user.failed_logins = 0
+        audit.record("account.locked", outcome="failure", tenant=user.tenant, actor=user,
+                     target=f"user:{user.login_id}", minutes=config["KANRI_LOCKOUT_MINUTES"])
+    return _fail("bad_password", user.login_id, tenant=user.tenant, user=user, **details)
+
+
+def check_password_step(company_code: str, login_id: str, password: str) -> LoginResult:
+    """Run the password step; every path costs one bcrypt and writes one audit event."""
+    tenant = _find_tenant(company_code)
+    if tenant is None:
+        burn_equivalent_work(password)
+        return _fail("unknown_company", login_id, company=company_code)
+    set_current_tenant(tenant)
+    user = _find_user(login_id)
+    if user is None:
+        burn_equivalent_work(password)
+        return _fail("unknown_user", login_id, tenant=tenant)
+    if user.is_locked():
+        burn_equivalent_work(password)
+        return _fail("locked", login_id, tenant=tenant, user=user)
+    if not verify_password(password, user.password_hash):
+        return _register_failure(user)
+    user.failed_logins = 0
+    user.locked_until = None
+    # Account and contract state are told only to someone who knows the password.
+    if tenant.status != STATUS_ACTIVE:
+        return _refuse("ご契約が停止されているため、ログインできません。管理会社の担当者にお問い合わせください。",
+                       "tenant_suspended", user)
+    if tenant.contract_over:
+        return _refuse("ご契約期間が終了しているため、ログインできません。", "contract_ended", user)
+    if user.status != STATUS_ACTIVE:
+        return _refuse("このアカウントは停止されています。管理者にお問い合わせください。", "user_suspended", user)
+    if user.must_change_password and user.temp_password_expires_at and user.temp_password_expires_at < utcnow():
+        return _refuse("仮パスワードの有効期限（72時間）が切れています。管理者に再発行を依頼してください。",
+                       "temporary_password_expired", user)
+    factor = plugin_manager().hook.second_factor(tenant=tenant, user=user)
+    if factor is None:
+        return _refuse("この製品の二要素認証が利用できないため、ログインを完了できません。サポートにお問い合わせください。",
+                       "no_second_factor", user)
+    audit.record("login.password_ok", tenant=tenant, actor=user, target=f"user:{user.login_id}", factor=factor.name)
+    db.session.commit()
+    return LoginResult(user=user, factor=factor)

@@ -1,0 +1,113 @@
+"""Configuration read from the environment, with strict checks for production."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+DEFAULT_PLUGINS = "mama,jucho"
+INSECURE_SECRET_KEYS = {"dev", "development", "secret", "changeme", "change-me", "secret-key", "test"}
+MIN_SECRET_KEY_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """Raised when the application must not start with the given settings."""
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
+
+
+def from_environment(instance_path: str) -> dict:
+    """Build the settings dictionary from environment variables."""
+    env = os.environ.get("KANRI_ENV", "development").strip().lower()
+    production = env == "production"
+    instance = Path(instance_path)
+    mail_server = os.environ.get("MAIL_SERVER", "")
+    return {
+        "KANRI_ENV": env,
+        "DEBUG": _flag("FLASK_DEBUG", False),
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'kanri.db'}",
+        "KANRI_KEYSET": os.environ.get("KANRI_KEYSET"),
+        "KANRI_KEYSET_FILE": os.environ.get("KANRI_KEYSET_FILE") or str(instance / "keyset.json"),
+        "KANRI_PLUGINS": os.environ.get("KANRI_PLUGINS", DEFAULT_PLUGINS),
+        "BCRYPT_ROUNDS": _int("BCRYPT_ROUNDS", 12),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "KANRI_LOGIN_RATE_LIMIT": os.environ.get("KANRI_LOGIN_RATE_LIMIT", "30 per minute;300 per hour"),
+        "SESSION_COOKIE_SECURE": _flag("KANRI_COOKIE_SECURE", production),
+        "KANRI_PROXY_FIX": _int("KANRI_PROXY_FIX", 0),
+        "MAIL_SERVER": mail_server or "localhost",
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "kanri <no-reply@kanri.example>"),
+        # Without an SMTP server the mail is printed to the console instead of sent.
+        "MAIL_SUPPRESS_SEND": not mail_server,
+        "KANRI_MAIL_CONSOLE": _flag("KANRI_MAIL_CONSOLE", not mail_server),
+        "KANRI_SUPPORT_CONTACT": os.environ.get("KANRI_SUPPORT_CONTACT", "support@kanri.example"),
+    }
+
+
+BASE_SETTINGS = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_DURATION": 0,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "WTF_CSRF_TIME_LIMIT": None,
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_STRATEGY": "fixed-window",
+    "KANRI_IDLE_TIMEOUT_MINUTES": 30,
+    "KANRI_ABSOLUTE_TIMEOUT_HOURS": 12,
+    "KANRI_PENDING_LOGIN_MINUTES": 5,
+    "KANRI_LOCKOUT_THRESHOLD": 10,
+    "KANRI_LOCKOUT_MINUTES": 15,
+    "KANRI_TEMP_PASSWORD_HOURS": 72,
+    "JSON_AS_ASCII": False,
+}
+
+
+def ensure_development_secret(instance_path: str) -> str:
+    """Return the development secret key, generating it once into the instance folder."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def check_production(config: dict) -> None:
+    """Refuse to start in production with unsafe settings; one line says why."""
+    if config.get("KANRI_ENV") != "production":
+        return
+    if config.get("DEBUG"):
+        raise ConfigError("KANRI_ENV=production では FLASK_DEBUG を有効にできません (DEBUG is on)")
+    key = config.get("SECRET_KEY") or ""
+    if not key:
+        raise ConfigError("SECRET_KEY が設定されていません (SECRET_KEY is missing)")
+    if key.lower() in INSECURE_SECRET_KEYS or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY が既定値または短すぎます ({MIN_SECRET_KEY_LENGTH} 文字以上) (SECRET_KEY is default or short)"
+        )
+    if not config.get("KANRI_KEYSET") and not Path(config.get("KANRI_KEYSET_FILE") or "").is_file():
+        raise ConfigError("暗号鍵セットがありません (keysets are missing: set KANRI_KEYSET or KANRI_KEYSET_FILE)")
+    if config.get("KANRI_COOKIE_NAME_PREFIX", True):
+        config["SESSION_COOKIE_NAME"] = "__Host-kanri"
+        config["SESSION_COOKIE_SECURE"] = True
+        config["SESSION_COOKIE_PATH"] = "/"

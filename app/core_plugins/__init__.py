@@ -1,0 +1,1 @@
+"""Core features registered as plugins, exactly like third-party ones."""

@@ -1,0 +1,36 @@
+"""Built-in plugin: the user's own account pages in the navigation."""
+from app.hookspecs import hookimpl
+from app.products import MenuLink
+
+
+@hookimpl
+def menu_links(tenant, user):
+    """Every user may change the password and see their sessions."""
+    return [
+        MenuLink("パスワード変更", "auth.change_password", section="account", order=10),
+        MenuLink("ログイン中のセッション", "auth.sessions", section="account", order=20),
+    ]
+
+
+@hookimpl
+def audit_action_labels():
+    """Japanese labels of the core's audit actions."""
+    return {
+        "login.success": "ログイン成功",
+        "login.failure": "ログイン失敗",
+        "login.refused": "ログイン拒否",
+        "login.password_ok": "パスワード認証成功",
+        "account.locked": "アカウントロック",
+        "account.unlock": "ロック解除",
+        "logout": "ログアウト",
+        "session.end": "セッション終了",
+        "password.change": "パスワード変更",
+        "user.create": "ユーザー作成",
+        "user.suspend": "ユーザー停止",
+        "user.resume": "ユーザー再開",
+        "access.denied": "アクセス拒否",
+        "tenant.create": "テナント作成",
+        "tenant.suspend": "テナント停止",
+        "tenant.resume": "テナント再開",
+        "keys.rotate": "暗号鍵ローテーション",
+    }

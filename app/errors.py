@@ -1,0 +1,52 @@
+"""Generic Japanese error pages that carry the request id and never a stack trace."""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, g, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("kanri.error")
+
+MESSAGES = {
+    400: ("リクエストが正しくありません", "入力内容をご確認のうえ、もう一度お試しください。"),
+    403: ("アクセスできません", "このページを表示する権限がありません。"),
+    404: ("ページが見つかりません", "お探しのページは存在しないか、移動した可能性があります。"),
+    405: ("この操作はできません", "画面のボタンから操作してください。"),
+    429: ("しばらくお待ちください", "短時間に多くの操作がありました。時間をおいてから、もう一度お試しください。"),
+    500: ("システムエラーが発生しました", "ご不便をおかけします。時間をおいてもう一度お試しください。"),
+}
+
+
+def render_error(status: int, detail: str | None = None):
+    """Render the error page for status with the request id as support id."""
+    title, message = MESSAGES.get(status, MESSAGES[500])
+    html = render_template("errors/error.html", status=status, title=title, message=detail or message,
+                           support_id=g.get("request_id", "-"))
+    return html, status
+
+
+def _http_error(error: HTTPException):
+    return render_error(error.code or 500)
+
+
+def _csrf_error(error: CSRFError):
+    return render_error(400, "フォームの有効期限が切れたか、不正な送信です。画面を再読み込みしてからお試しください。")
+
+
+def _unexpected(error: Exception):
+    original = getattr(error, "original_exception", None) or error
+    log.error(json.dumps({"event": "unhandled", "request_id": g.get("request_id"),
+                          "error": type(original).__name__}))
+    log.exception("unhandled exception (request_id=%s)", g.get("request_id"))
+    return render_error(500)
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+    app.register_error_handler(CSRFError, _csrf_error)
+    for code in (400, 403, 404, 405, 429):
+        app.register_error_handler(code, _http_error)
+    app.register_error_handler(InternalServerError, _unexpected)

@@ -1,0 +1,76 @@
+"""Every extension point of kanri: one documented hook specification each (see docs/plugins.md)."""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("kanri")
+hookimpl = pluggy.HookimplMarker("kanri")
+
+
+@hookspec
+def register_products():
+    """Return a list of ``app.products.Product`` this plugin provides (code, name, description)."""
+
+
+@hookspec
+def register_blueprints(app):
+    """Register the plugin's Flask blueprints on ``app``."""
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands or groups to the ``flask`` command line (``cli`` is ``app.cli``)."""
+
+
+@hookspec(firstresult=True)
+def second_factor(tenant, user):
+    """Return the ``app.auth.factors.SecondFactor`` for this tenant's login, or None.
+
+    firstresult: a tenant has exactly one second factor, given by its product's plugin.
+    When no plugin answers, the core refuses to complete the login (fail closed).
+    """
+
+
+@hookspec
+def menu_links(tenant, user):
+    """Return ``app.products.MenuLink`` items the user may open, for the navigation and dashboard."""
+
+
+@hookspec
+def dashboard_panels(tenant, user):
+    """Return ``app.products.Panel`` items (title and Markup body) shown on the dashboard."""
+
+
+@hookspec
+def login_links():
+    """Return ``app.products.MenuLink`` items shown under the login form (e.g. password reset)."""
+
+
+@hookspec
+def tenant_created(tenant, admin):
+    """React to ``flask tenant create``; return lines to print once to the operator (or None)."""
+
+
+@hookspec
+def user_created(tenant, user, actor):
+    """React to a new user in ``tenant`` (``actor`` is the admin or None for the CLI)."""
+
+
+@hookspec
+def sessions_ended(tenant, user, reason):
+    """React to all of a user's sessions being ended (password change, suspension, reset)."""
+
+
+@hookspec
+def tenant_tables():
+    """Return the plugin's tenant-owned model classes, children before parents, for export and purge."""
+
+
+@hookspec
+def purge_tenant(tenant):
+    """Delete what the plugin keeps for ``tenant`` outside its tenant_tables (files, caches)."""
+
+
+@hookspec
+def audit_action_labels():
+    """Return a dict of audit action → Japanese label for the operation log screens."""

@@ -1,0 +1,151 @@
+"""Core tables: tenants, users, server-side sessions and the audit log."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .crypto import EncryptedText
+from .extensions import db
+from .tenancy import TenantScoped
+from .timeutil import UTCDateTime, jst_today, utcnow
+
+ROLE_GENERAL = "general"
+ROLE_ADMIN = "admin"
+ROLE_LABELS = {ROLE_GENERAL: "一般", ROLE_ADMIN: "管理者"}
+STATUS_ACTIVE = "active"
+STATUS_SUSPENDED = "suspended"
+STATUS_LABELS = {STATUS_ACTIVE: "有効", STATUS_SUSPENDED: "停止"}
+
+
+class Tenant(db.Model):
+    """One customer company under one contract for one product."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    product: Mapped[str] = mapped_column(sa.String(32))
+    contract_start: Mapped[date] = mapped_column(sa.Date)
+    contract_end: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(16), default=STATUS_ACTIVE)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def contract_over(self) -> bool:
+        """True once the JST contract end date has passed."""
+        return jst_today() > self.contract_end
+
+    @property
+    def can_log_in(self) -> bool:
+        """True when the tenant is active and within its contract."""
+        return self.status == STATUS_ACTIVE and not self.contract_over
+
+
+class User(TenantScoped, UserMixin, db.Model):
+    """A person who logs in to one tenant."""
+
+    __tablename__ = "users"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "login_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login_id: Mapped[str] = mapped_column(sa.String(64))
+    name: Mapped[str] = mapped_column(EncryptedText())
+    email: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
+    email_bidx: Mapped[str | None] = mapped_column(sa.String(64), index=True, nullable=True)
+    role: Mapped[str] = mapped_column(sa.String(16), default=ROLE_GENERAL)
+    status: Mapped[str] = mapped_column(sa.String(16), default=STATUS_ACTIVE)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    temp_password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    tenant: Mapped[Tenant] = relationship(lazy="joined")
+    sessions: Mapped[list[UserSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    # Set per request by the session loader; Flask-Login stores it as the alternative id.
+    session_token = None
+    current_session = None
+
+    def get_id(self) -> str | None:
+        """Return the server-side session token Flask-Login keeps in the cookie."""
+        return self.session_token
+
+    @property
+    def is_admin(self) -> bool:
+        """True for the 管理者 role."""
+        return self.role == ROLE_ADMIN
+
+    @property
+    def is_active(self) -> bool:
+        """Suspended users are not active for Flask-Login."""
+        return self.status == STATUS_ACTIVE
+
+    @property
+    def role_label(self) -> str:
+        """Japanese label of the role."""
+        return ROLE_LABELS.get(self.role, self.role)
+
+    def is_locked(self, now: datetime | None = None) -> bool:
+        """True while a lockout is in force."""
+        return self.locked_until is not None and self.locked_until > (now or utcnow())
+
+
+class UserSession(TenantScoped, db.Model):
+    """A server-side login session; only the hash of its random id is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+    @property
+    def is_open(self) -> bool:
+        """True until the session is ended (idle or absolute expiry is checked separately)."""
+        return self.ended_at is None
+
+
+class AuditEvent(TenantScoped, db.Model):
+    """One append-only audit record, hash-chained per tenant (chain 0 holds system events)."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (sa.UniqueConstraint("chain_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Nullable: failed logins for an unknown company belong to no tenant. No foreign key,
+    # so the log outlives users; purge removes a tenant's chain explicitly.
+    tenant_id: Mapped[int | None] = mapped_column(sa.Integer, index=True, nullable=True)
+    chain_id: Mapped[int] = mapped_column(sa.Integer)
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    actor_login: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    outcome: Mapped[str] = mapped_column(sa.String(16), default="success")
+    target: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    details: Mapped[str] = mapped_column(sa.Text, default="{}")
+    ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))

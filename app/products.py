@@ -1,0 +1,78 @@
+"""Value types plugins hand to the core: products, menu links and dashboard panels."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class Product:
+    """A product a tenant can subscribe to, provided by one plugin."""
+
+    code: str
+    name: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MenuLink:
+    """A link in the navigation: ``section`` is 'main' (menus) or 'account' (the user's own pages)."""
+
+    label: str
+    endpoint: str
+    menu_id: str = ""
+    description: str = ""
+    section: str = "main"
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block on the dashboard."""
+
+    title: str
+    body: Markup
+    order: int = 100
+
+
+def plugin_manager():
+    """Return the running application's pluggy plugin manager."""
+    return current_app.extensions["kanri_plugins"]
+
+
+def all_products() -> dict[str, Product]:
+    """Return every registered product by code."""
+    products = {}
+    for batch in plugin_manager().hook.register_products():
+        for product in batch or ():
+            products[product.code] = product
+    return products
+
+
+def product_name(code: str) -> str:
+    """Return a product's display name (its code when unknown)."""
+    product = all_products().get(code)
+    return product.name if product else code
+
+
+def _flatten(results) -> list:
+    return [item for batch in results for item in (batch or ())]
+
+
+def menu_links(tenant, user, section: str = "main") -> list[MenuLink]:
+    """Return the user's menu links in one section, in display order."""
+    links = _flatten(plugin_manager().hook.menu_links(tenant=tenant, user=user))
+    return sorted((link for link in links if link.section == section), key=lambda link: (link.order, link.label))
+
+
+def dashboard_panels(tenant, user) -> list[Panel]:
+    """Return the dashboard panels the plugins give for this user."""
+    panels = _flatten(plugin_manager().hook.dashboard_panels(tenant=tenant, user=user))
+    return sorted(panels, key=lambda panel: panel.order)
+
+
+def login_links() -> list[MenuLink]:
+    """Return the links shown under the login form."""
+    return sorted(_flatten(plugin_manager().hook.login_links()), key=lambda link: link.order)

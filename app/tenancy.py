@@ -1,0 +1,101 @@
+"""Current tenant and fail-closed tenant scoping of every ORM query."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask import g
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+
+
+class TenantScopeError(RuntimeError):
+    """A tenant-owned table was touched without a current tenant."""
+
+
+class TenantScoped:
+    """Mixin for every tenant-owned table: adds tenant_id and puts the table under scoping."""
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
+        return mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False)
+
+
+def current_tenant_id() -> int | None:
+    """Return the id of the tenant this request or command works for, if any."""
+    return g.get("kanri_tenant_id")
+
+
+def current_tenant():
+    """Return the Tenant this request or command works for, if any."""
+    return g.get("kanri_tenant")
+
+
+def set_current_tenant(tenant) -> None:
+    """Make tenant (or None) the current tenant for the rest of this app context."""
+    g.kanri_tenant = tenant
+    g.kanri_tenant_id = tenant.id if tenant is not None else None
+
+
+@contextmanager
+def tenant_scope(tenant):
+    """Run the block as tenant, restoring the previous tenant afterwards."""
+    previous = (g.get("kanri_tenant"), g.get("kanri_tenant_id"))
+    set_current_tenant(tenant)
+    try:
+        yield tenant
+    finally:
+        g.kanri_tenant, g.kanri_tenant_id = previous
+
+
+@contextmanager
+def all_tenants():
+    """Let operator code read across tenants inside the block (an explicit opt-out)."""
+    previous = g.get("kanri_all_tenants", False)
+    g.kanri_all_tenants = True
+    try:
+        yield
+    finally:
+        g.kanri_all_tenants = previous
+
+
+def _crosses_tenants(state) -> bool:
+    return bool(state.execution_options.get("all_tenants") or g.get("kanri_all_tenants", False))
+
+
+def _touches_scoped_table(state) -> bool:
+    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_current_tenant(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # criteria already travel with the parent load
+    if not _touches_scoped_table(state) or _crosses_tenants(state):
+        return
+    tenant_id = current_tenant_id()
+    if tenant_id is None:
+        raise TenantScopeError("tenant-scoped query without a current tenant")
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_guard_tenant(session, flush_context, instances) -> None:
+    tenant_id = current_tenant_id()
+    crossing = g.get("kanri_all_tenants", False)
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.tenant_id is None:
+            if tenant_id is None:
+                raise TenantScopeError(f"new {type(obj).__name__} without a current tenant")
+            obj.tenant_id = tenant_id
+        elif tenant_id is not None and obj.tenant_id != tenant_id and not crossing:
+            raise TenantScopeError(f"new {type(obj).__name__} for another tenant")
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped) and inspect(obj).attrs.tenant_id.history.deleted:
+            raise TenantScopeError("tenant_id of a stored row cannot change")

@@ -1,0 +1,52 @@
+"""The dashboard, a health check and the helpers every template uses."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, render_template
+from flask_login import current_user, login_required
+
+from .auth.forms import ConfirmForm
+from .extensions import db
+from .models import STATUS_LABELS
+from .products import dashboard_panels, menu_links, product_name
+from .tenancy import current_tenant
+from .timeutil import format_jst
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+def dashboard():
+    """The start page: the user's menus and the plugins' panels."""
+    tenant = current_tenant()
+    return render_template("dashboard.html", links=menu_links(tenant, current_user),
+                           panels=dashboard_panels(tenant, current_user))
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness and database reachability for load balancers."""
+    db.session.execute(sa.text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def _navigation():
+    if not current_user.is_authenticated:
+        return {}
+    tenant = current_tenant()
+    return {
+        "nav_links": menu_links(tenant, current_user),
+        "account_links": menu_links(tenant, current_user, section="account"),
+        "nav_tenant": tenant,
+        "nav_product": product_name(tenant.product) if tenant else "",
+        "logout_form": ConfirmForm(),
+    }
+
+
+def init_template_helpers(app: Flask) -> None:
+    """Add the navigation context and the JST filters to Jinja."""
+    app.context_processor(_navigation)
+    app.add_template_filter(format_jst, "jst")
+    app.add_template_filter(lambda value: format_jst(value, seconds=True), "jst_seconds")
+    app.add_template_global(STATUS_LABELS, "status_labels")

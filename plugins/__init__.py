@@ -1,0 +1,1 @@
+"""Products shipped with kanri, each a pluggy plugin registered through an entry point."""

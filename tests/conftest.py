@@ -1,0 +1,195 @@
+"""Fixtures: app, client, runner, a tenant factory, a login helper and the mail outbox.
+
+The database is SQLite in a temporary file, or PostgreSQL when DATABASE_URL is set (CI).
+The schema is built once per run; every test starts from empty tables.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.crypto import Keyset, save_keyset
+from app.extensions import db, mail
+
+TEST_PLUGINS = "mama,jucho,tests.plugins.sample_product"
+PASSWORD = "correct horse battery staple 2026"
+
+
+@pytest.fixture(scope="session")
+def base_config(tmp_path_factory) -> dict:
+    """Settings shared by every test app (one keyset and one database per run)."""
+    root = tmp_path_factory.mktemp("kanri")
+    keyset_file = root / "keyset.json"
+    save_keyset(keyset_file, Keyset.generate())
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{root / 'test.db'}"
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "KANRI_KEYSET": None,
+        "KANRI_KEYSET_FILE": str(keyset_file),
+        "KANRI_PLUGINS": TEST_PLUGINS,
+        "BCRYPT_ROUNDS": 4,
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MAIL_SUPPRESS_SEND": True,
+        "KANRI_MAIL_CONSOLE": False,
+        "SERVER_NAME": None,
+        "KANRI_ENV": "testing",
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(base_config):
+    app = create_app(base_config)
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.engine.dispose()
+    yield
+    with app.app_context():
+        db.drop_all()
+        db.engine.dispose()
+
+
+def empty_all_tables() -> None:
+    """Delete every row, children first (works on SQLite and PostgreSQL)."""
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def app(base_config, _schema, request):
+    """A fresh application on empty tables; tests may override settings with @pytest.mark.config(...)."""
+    overrides = {}
+    marker = request.node.get_closest_marker("config")
+    if marker:
+        overrides = marker.kwargs
+    application = create_app({**base_config, **overrides})
+    with application.app_context():
+        empty_all_tables()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for the flask commands."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def outbox(app):
+    """Every e-mail the app sends during the test."""
+    with mail.record_messages() as messages:
+        yield messages
+
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """Return the CSRF token of the first form in a page."""
+    match = _CSRF.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def post_form(client, page_url: str, data: dict, action: str | None = None, **kwargs):
+    """GET a page, then POST its form with the page's CSRF token, as a browser would."""
+    page = client.get(page_url)
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post(action or page_url, data={"csrf_token": token, **data}, **kwargs)
+
+
+@dataclass
+class TenantInfo:
+    """What a test needs to know about a tenant it made."""
+
+    code: str
+    id: int
+    admin_login: str
+    password: str
+
+
+@pytest.fixture
+def make_tenant(app):
+    """Create a tenant with an admin whose password is PASSWORD (not temporary)."""
+
+    def _make(code: str = "acme", product: str = "sample", admin_login: str = "admin",
+              admin_email: str | None = None) -> TenantInfo:
+        from app.cli import create_tenant
+
+        with app.app_context():
+            tenant, admin, _, _ = create_tenant(
+                code=code, name=f"{code} 株式会社", product=product, contract_end="2099-12-31",
+                admin_login=admin_login, admin_email=admin_email or f"{admin_login}@{code}.example.jp",
+                admin_name="管理 太郎", admin_password=PASSWORD)
+            return TenantInfo(code=tenant.code, id=tenant.id, admin_login=admin.login_id, password=PASSWORD)
+
+    return _make
+
+
+@pytest.fixture
+def add_user(app):
+    """Add a user to a tenant; returns the login id."""
+
+    def _add(tenant_code: str, login_id: str, role: str = "general", password: str | None = PASSWORD,
+             email: str | None = None) -> str | None:
+        from app.accounts import create_user
+        from app.models import Tenant
+        from app.tenancy import tenant_scope
+
+        with app.app_context():
+            tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == tenant_code)).scalar_one()
+            with tenant_scope(tenant):
+                _, temporary = create_user(tenant, login_id, f"{login_id} さん", email or f"{login_id}@{tenant_code}.example.jp",
+                                           role=role, password=password)
+                db.session.commit()
+        return temporary
+
+    return _add
+
+
+def password_step(client, company: str, login_id: str, password: str, next_url: str = ""):
+    """Submit the login form; returns the response (not followed)."""
+    return post_form(client, "/login", {"company_code": company, "login_id": login_id, "password": password,
+                                        "next": next_url})
+
+
+def login(client, company: str, login_id: str, password: str = PASSWORD, next_url: str = ""):
+    """Log in to a 'sample' tenant through the password step and the sample factor."""
+    response = password_step(client, company, login_id, password, next_url)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.headers["Location"].endswith("/sample/confirm")
+    return post_form(client, "/sample/confirm", {"answer": "ok"})
+
+
+@pytest.fixture
+def auth():
+    """The login helpers as one object: auth.login(client, ...), auth.password_step(...)."""
+
+    class _Auth:
+        login = staticmethod(login)
+        password_step = staticmethod(password_step)
+        post_form = staticmethod(post_form)
+
+    return _Auth()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "config(**settings): override app settings for one test")

@@ -1,0 +1,1 @@
+"""Test-only plugins: they prove a product can be added without touching app/."""
