@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import g
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.sql import visitors
 
 
 class TenantScopeError(RuntimeError):
@@ -63,8 +64,27 @@ def _crosses_tenants(state) -> bool:
     return bool(state.execution_options.get("all_tenants") or g.get("kanri_all_tenants", False))
 
 
+def _is_scoped_entity(element) -> bool:
+    entity = getattr(element, "_annotations", {}).get("parententity")
+    return entity is not None and issubclass(getattr(entity, "class_", object), TenantScoped)
+
+
 def _touches_scoped_table(state) -> bool:
-    return any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers)
+    if any(issubclass(mapper.class_, TenantScoped) for mapper in state.all_mappers):
+        return True
+    # all_mappers sees only the selected entities: select(func.count()).select_from(Model) and
+    # select(Tenant).join(User) name a scoped entity only in FROM / JOIN, so look there too.
+    return any(_is_scoped_entity(element) for element in visitors.iterate(state.statement))
+
+
+def _sets_tenant_id(state) -> bool:
+    statement = state.statement
+    keys = [getattr(key, "key", key) for key in dict(getattr(statement, "_values", None) or {})]
+    keys += [getattr(key, "key", key) for key, _ in (getattr(statement, "_ordered_values", None) or ())]
+    parameters = state.parameters
+    for params in parameters if isinstance(parameters, list) else [parameters or {}]:
+        keys += list(params)
+    return "tenant_id" in keys
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -73,7 +93,11 @@ def _scope_to_current_tenant(state) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return  # criteria already travel with the parent load
-    if not _touches_scoped_table(state) or _crosses_tenants(state):
+    if not _touches_scoped_table(state):
+        return
+    if state.is_update and _sets_tenant_id(state):
+        raise TenantScopeError("tenant_id of a stored row cannot change")
+    if _crosses_tenants(state):
         return
     tenant_id = current_tenant_id()
     if tenant_id is None:
