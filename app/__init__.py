@@ -45,6 +45,7 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
     app.extensions["kanri_keyset"] = crypto.load_keyset(app.config)
+    security.init_app(app)  # first: every later hook and error page has the request id
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), compare_type=True)
     csrf.init_app(app)
@@ -56,7 +57,6 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # the server-side session record is the protection
     security.configure_logging()
-    security.init_app(app)
     mailer.init_console_mail()
 
 

@@ -37,6 +37,14 @@ def menu_links(tenant, user):
 
 
 @hookspec
+def menu_registry(tenant):
+    """Return every main-menu ``app.products.MenuLink`` the plugin offers ``tenant``, whoever the user.
+
+    Permission screens build their menu lists from it; ``menu_links`` then filters per user.
+    """
+
+
+@hookspec
 def dashboard_panels(tenant, user):
     """Return ``app.products.Panel`` items (title and Markup body) shown on the dashboard."""
 

@@ -33,7 +33,7 @@ def send_mail(to: str | list[str], subject: str, template: str, **context) -> Me
     return message
 
 
-def _print_to_console(message: Message, app) -> None:
+def _print_to_console(app, message: Message, **_extra) -> None:
     if not app.config.get("KANRI_MAIL_CONSOLE") or not app.config.get("MAIL_SUPPRESS_SEND"):
         return
     print("-" * 60, file=sys.stderr)
