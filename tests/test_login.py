@@ -107,7 +107,7 @@ def test_no_more_than_100_failures_an_hour_on_one_account(client, make_tenant, a
     start = utcnow()
     counted = 0
     with time_machine.travel(start, tick=False) as traveller:
-        for minute in range(60):
+        for _minute in range(60):
             for _ in range(12):
                 password_step(client, "acme", "admin", "wrong password here!")
             traveller.shift(timedelta(minutes=1))
