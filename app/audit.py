@@ -19,7 +19,7 @@ from .timeutil import utcnow
 log = logging.getLogger("kanri.audit")
 GENESIS = "0" * 64
 SYSTEM_CHAIN = 0
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1 (NEL), line separators
 # Detail keys that would carry a secret; record() refuses them so no caller can leak one.
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "code_value", "otp", "reset_link", "pepper")
 
@@ -109,6 +109,8 @@ def record(action: str, *, target=None, outcome: str = "success", tenant=None, a
             break
         except sa.exc.IntegrityError:
             continue  # another writer took this seq; read the new tail and chain after it
+    else:
+        raise RuntimeError(f"audit event {row['action']} could not be appended to chain {chain_id}")
     log.log(logging.INFO if has_request_context() else logging.DEBUG, json.dumps({"event": "audit", "tenant": chain_id, "action": row["action"],
                          "outcome": row["outcome"], "request_id": row["request_id"]}, ensure_ascii=False))
 

@@ -6,13 +6,14 @@ import logging
 import sys
 import time
 import uuid
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request
 from flask_login import current_user
 
 from .tenancy import current_tenant_id
-from .timeutil import JST, utcnow
+from .timeutil import JST
 
 request_log = logging.getLogger("kanri.request")
 
@@ -26,7 +27,8 @@ class JSTJsonFormatter(logging.Formatter):
     """Formats a log record as one JSON line with the time in JST (+09:00)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        when = utcnow().astimezone(JST).isoformat(timespec="milliseconds")
+        # The record's own time (when it was logged), not the time it happens to be formatted.
+        when = datetime.fromtimestamp(record.created, JST).isoformat(timespec="milliseconds")
         message = record.getMessage()
         try:
             payload = json.loads(message)
@@ -34,8 +36,13 @@ class JSTJsonFormatter(logging.Formatter):
                 payload = {"message": message}
         except ValueError:
             payload = {"message": message}
-        return json.dumps({"time": when, "level": record.levelname, "logger": record.name, **payload},
-                          ensure_ascii=False)
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        line = {"time": when, "level": record.levelname, "logger": record.name}
+        line.update((key, value) for key, value in payload.items() if key not in line)  # no overwriting
+        # json escapes \n and \r; NEL, U+2028 and U+2029 also end a line for many readers: escape them too.
+        text = json.dumps(line, ensure_ascii=False)
+        return text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def configure_logging() -> None:

@@ -1,0 +1,210 @@
+"""Field encryption at rest, ciphertexts bound to tenant and column, blind index, key rotation."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.accounts import find_user_by_email
+from app.crypto import DecryptionError, label_encrypted_columns
+from app.extensions import db
+from app.models import Tenant, User
+from app.tenancy import tenant_scope
+from tests.plugins.sample_product import SampleNote
+
+NAME = "山田 花子"
+EMAIL = "Hanako.Yamada@Example.JP"
+
+
+def _raw(app, sql: str, **params):
+    with app.app_context():
+        return db.session.execute(sa.text(sql), params).all()
+
+
+def _user_id(app, tenant_id: int, login_id: str) -> int:
+    return _raw(app, "SELECT id FROM users WHERE tenant_id = :t AND login_id = :l", t=tenant_id, l=login_id)[0][0]
+
+
+def _load_user(app, tenant_id: int, user_id: int):
+    """Load a user through the ORM (decrypting) as its tenant; returns (name, email)."""
+    with app.app_context():
+        with tenant_scope(db.session.get(Tenant, tenant_id)):
+            user = db.session.get(User, user_id)
+            return user.name, user.email
+
+
+def _add_note(app, tenant_id: int, body: str) -> int:
+    with app.app_context():
+        with tenant_scope(db.session.get(Tenant, tenant_id)):
+            note = SampleNote(title="題", body=body)
+            db.session.add(note)
+            db.session.commit()
+            return note.id
+
+
+@pytest.fixture
+def tenants(app, make_tenant, add_user):
+    a = make_tenant("crypt-a")
+    b = make_tenant("crypt-b")
+    add_user("crypt-a", "hanako", email=EMAIL)
+    add_user("crypt-b", "hanako", email=EMAIL)
+    with app.app_context():
+        for tenant_id in (a.id, b.id):
+            with tenant_scope(db.session.get(Tenant, tenant_id)):
+                user = db.session.execute(sa.select(User).where(User.login_id == "hanako")).scalar_one()
+                user.name = NAME
+                db.session.commit()
+    return a, b
+
+
+def test_database_holds_no_plaintext_pii(app, tenants):
+    a, _ = tenants
+    _add_note(app, a.id, "理事長の電話番号 090-1234-5678")
+    rows = _raw(app, "SELECT name, email, email_bidx FROM users")
+    assert len(rows) == 4
+    dump = json.dumps([list(r) for r in rows], ensure_ascii=False)
+    for plain in (NAME, "山田", "管理 太郎", EMAIL, EMAIL.lower(), "hanako.yamada", "example.jp", "crypt-a.example.jp"):
+        assert plain.lower() not in dump.lower()
+    for name, email, _bidx in rows:
+        assert name.startswith("k1$") and email.startswith("k1$")
+    notes = _raw(app, "SELECT title, body FROM sample_notes")
+    assert "090-1234-5678" not in notes[0].body and notes[0].body.startswith("k1$")
+    # the ORM still reads the plaintext
+    assert _load_user(app, a.id, _user_id(app, a.id, "hanako")) == (NAME, EMAIL)
+
+
+def test_ciphertext_moved_to_another_tenant_fails_to_decrypt(app, tenants):
+    a, b = tenants
+    a_user, b_user = _user_id(app, a.id, "hanako"), _user_id(app, b.id, "hanako")
+    [(a_name,)] = _raw(app, "SELECT name FROM users WHERE id = :id", id=a_user)
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE users SET name = :v WHERE id = :id"), {"v": a_name, "id": b_user})
+        db.session.commit()
+    with pytest.raises(DecryptionError):
+        _load_user(app, b.id, b_user)
+    # the original row still decrypts: the failure is the move, not the value
+    assert _load_user(app, a.id, a_user)[0] == NAME
+
+
+def test_note_body_moved_to_another_tenant_fails_to_decrypt(app, tenants):
+    a, b = tenants
+    a_note, b_note = _add_note(app, a.id, "A の秘密"), _add_note(app, b.id, "B の秘密")
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE sample_notes SET body = (SELECT body FROM sample_notes WHERE id = :src) "
+                                   "WHERE id = :dst"), {"src": a_note, "dst": b_note})
+        db.session.commit()
+        with tenant_scope(db.session.get(Tenant, b.id)):
+            with pytest.raises(DecryptionError):
+                db.session.get(SampleNote, b_note)
+
+
+def test_ciphertext_moved_to_another_column_fails_to_decrypt(app, tenants):
+    a, _ = tenants
+    user_id = _user_id(app, a.id, "hanako")
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE users SET name = email WHERE id = :id"), {"id": user_id})
+        db.session.commit()
+    with pytest.raises(DecryptionError):
+        _load_user(app, a.id, user_id)
+
+
+def test_tampered_ciphertext_fails_to_decrypt(app, tenants):
+    a, _ = tenants
+    user_id = _user_id(app, a.id, "hanako")
+    [(name,)] = _raw(app, "SELECT name FROM users WHERE id = :id", id=user_id)
+    kid, _, body = name.partition("$")
+    flipped = body[:-4] + ("AAAA" if body[-4:] != "AAAA" else "BBBB")
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE users SET name = :v WHERE id = :id"), {"v": f"{kid}${flipped}", "id": user_id})
+        db.session.commit()
+    with pytest.raises(DecryptionError):
+        _load_user(app, a.id, user_id)
+
+
+def test_blind_index_finds_user_case_insensitively(app, tenants):
+    a, b = tenants
+    with app.app_context():
+        with tenant_scope(db.session.get(Tenant, a.id)):
+            for variant in (EMAIL, EMAIL.upper(), EMAIL.lower(), f"  {EMAIL}  ", "ｈａｎａｋｏ.yamada@example.jp"):
+                user = find_user_by_email(variant)
+                assert user is not None and user.login_id == "hanako" and user.tenant_id == a.id, variant
+            assert find_user_by_email("someone.else@example.jp") is None
+    rows = _raw(app, "SELECT tenant_id, email_bidx FROM users WHERE login_id = 'hanako' ORDER BY tenant_id")
+    (ta, bidx_a), (tb, bidx_b) = rows
+    assert (ta, tb) == (a.id, b.id)
+    assert bidx_a != bidx_b  # same address, different tenant: not linkable across tenants
+    assert len(bidx_a) == 64 and EMAIL.lower() not in bidx_a
+
+
+@pytest.fixture
+def own_keyset_app(app, base_config, tmp_path):
+    """A second app on the same database with its own copy of the keyset file (rotation must not
+    touch the session-wide keyset)."""
+    keyset_file = tmp_path / "k.json"
+    shutil.copy(base_config["KANRI_KEYSET_FILE"], keyset_file)
+    rotating = create_app({**base_config, "KANRI_KEYSET_FILE": str(keyset_file)})
+    yield rotating, keyset_file
+    with rotating.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_keys_rotate_reencrypts_everything(app, tenants, own_keyset_app):
+    a, b = tenants
+    rotating, keyset_file = own_keyset_app
+    _add_note(app, a.id, "A のノート")
+    _add_note(app, b.id, "B のノート")
+    a_user = _user_id(app, a.id, "hanako")
+    [(old_name,)] = _raw(app, "SELECT name FROM users WHERE id = :id", id=a_user)
+    assert old_name.startswith("k1$")
+
+    result = rotating.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    assert "k2" in result.output
+
+    saved = json.loads(keyset_file.read_text())
+    assert saved["aead"]["primary"] == "k2"
+    assert set(saved["aead"]["keys"]) == {"k1", "k2"}
+    assert keyset_file.stat().st_mode & 0o077 == 0
+
+    with rotating.app_context():
+        columns = label_encrypted_columns(db.metadata)
+    assert ("users", "name") in columns and ("sample_notes", "body") in columns
+    seen = 0
+    for table, column in columns:
+        for (value,) in _raw(rotating, f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL"):  # noqa: S608
+            assert value.startswith("k2$"), (table, column, value[:8])
+            seen += 1
+    assert seen >= 4 * 2 + 2  # names and e-mails of four users, two note bodies
+
+    # every value still decrypts with the rotated keyset
+    assert _load_user(rotating, a.id, a_user) == (NAME, EMAIL)
+    with rotating.app_context():
+        for tenant_id, expected in ((a.id, "A のノート"), (b.id, "B のノート")):
+            with tenant_scope(db.session.get(Tenant, tenant_id)):
+                assert [n.body for n in db.session.execute(sa.select(SampleNote)).scalars()] == [expected]
+
+    # a ciphertext made before the rotation (a restored backup, say) still decrypts
+    with rotating.app_context():
+        db.session.execute(sa.text("UPDATE users SET name = :v WHERE id = :id"), {"v": old_name, "id": a_user})
+        db.session.commit()
+    assert _load_user(rotating, a.id, a_user)[0] == NAME
+
+
+def test_keys_rotate_refused_when_keyset_comes_from_environment(app, base_config, tmp_path):
+    keyset_file = tmp_path / "k.json"
+    shutil.copy(base_config["KANRI_KEYSET_FILE"], keyset_file)
+    before = keyset_file.read_text()
+    env_app = create_app({**base_config, "KANRI_KEYSET": before, "KANRI_KEYSET_FILE": str(keyset_file)})
+    try:
+        result = env_app.test_cli_runner().invoke(args=["keys", "rotate"])
+    finally:
+        with env_app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    assert result.exit_code == 2
+    assert "KANRI_KEYSET" in result.output
+    assert keyset_file.read_text() == before
