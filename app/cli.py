@@ -9,7 +9,7 @@ import click
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm.attributes import flag_modified
 
 from . import audit
@@ -176,6 +176,7 @@ DEMO_TENANTS = (
 
 
 @click.command("demo")
+@with_appcontext  # a plain click command added to app.cli gets no app context by itself
 def demo():
     """Seed one demo tenant per product with an admin and a general user; print the logins once."""
     products = all_products()
