@@ -1,0 +1,126 @@
+"""Benchmarks: kanri's request cost and memory as ratios against a bare Flask app in the same run.
+
+Usage: make bench   (or .venv/bin/python bench/run.py --requests 500)
+Nothing here asserts a time; the ratios are printed and written to bench/results/latest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from flask import Flask, render_template_string
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.crypto import Keyset, save_keyset  # noqa: E402
+from app.extensions import db  # noqa: E402
+
+PASSWORD = "benchmark passphrase that is long"
+PAGE = "<!doctype html><html><body><form><input name=a><input name=b></form>{{ n }}</body></html>"
+
+
+def bare_app() -> Flask:
+    """A bare Flask app rendering a comparable small page."""
+    app = Flask("bare")
+
+    @app.route("/login")
+    def login():
+        return render_template_string(PAGE, n=1)
+
+    return app
+
+
+def kanri_app(workdir: Path) -> Flask:
+    """kanri on a fresh SQLite file with one sample tenant."""
+    keyset = workdir / "keyset.json"
+    save_keyset(keyset, Keyset.generate())
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijkl",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}", "KANRI_KEYSET_FILE": str(keyset),
+        "KANRI_KEYSET": None, "KANRI_PLUGINS": "mama,jucho,tests.plugins.sample_product", "BCRYPT_ROUNDS": 4,
+        "RATELIMIT_ENABLED": False, "MAIL_SUPPRESS_SEND": True, "KANRI_MAIL_CONSOLE": False,
+    })
+    with app.app_context():
+        db.create_all()
+        from app.cli import create_tenant
+
+        create_tenant(code="bench", name="ベンチ株式会社", product="sample", contract_end="2099-12-31",
+                      admin_login="admin", admin_email="admin@bench.example.jp", admin_password=PASSWORD)
+    return app
+
+
+def logged_in_client(app: Flask):
+    """A test client that went through the password step and the sample factor."""
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"csrf_token": token, "company_code": "bench", "login_id": "admin",
+                                "password": PASSWORD})
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/sample/confirm").text).group(1)
+    client.post("/sample/confirm", data={"csrf_token": token, "answer": "ok"})
+    assert client.get("/").status_code == 200
+    return client
+
+
+def requests_per_second(client, url: str, count: int) -> float:
+    """Serve url count times in-process and return requests per second."""
+    for _ in range(20):
+        client.get(url)
+    started = time.perf_counter()
+    for _ in range(count):
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    return count / (time.perf_counter() - started)
+
+
+def allocated_by(build) -> tuple[object, int]:
+    """Return build()'s result and the bytes it left allocated."""
+    tracemalloc.start()
+    result = build()
+    current, _peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result, current
+
+
+def main() -> None:
+    """Run every benchmark and print the ratios."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    logging.getLogger("kanri").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as tmp:
+        bare, bare_bytes = allocated_by(bare_app)
+        kanri, kanri_bytes = allocated_by(lambda: kanri_app(Path(tmp)))
+        bare_rps = requests_per_second(bare.test_client(), "/login", args.requests)
+        login_rps = requests_per_second(kanri.test_client(), "/login", args.requests)
+        dash_rps = requests_per_second(logged_in_client(kanri), "/", args.requests)
+        with kanri.app_context():
+            db.engine.dispose()
+    results = {
+        "requests": args.requests,
+        "bare_flask_rps": round(bare_rps, 1),
+        "kanri_login_page_rps": round(login_rps, 1),
+        "kanri_dashboard_rps": round(dash_rps, 1),
+        "login_page_cost_ratio": round(bare_rps / login_rps, 2),
+        "dashboard_cost_ratio": round(bare_rps / dash_rps, 2),
+        "app_memory_ratio": round(kanri_bytes / max(bare_bytes, 1), 1),
+        "kanri_app_kib": round(kanri_bytes / 1024),
+        "bare_app_kib": round(bare_bytes / 1024),
+    }
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2))
+    for key, value in results.items():
+        print(f"{key:>24}: {value}")
+
+
+if __name__ == "__main__":
+    main()
