@@ -1,8 +1,19 @@
-"""重調@CITY: 重要事項調査報告書 work with e-mailed one-time codes."""
-from app.hookspecs import hookimpl
-from app.products import Product
+"""重調@CITY: 重要事項調査報告書 work with e-mailed one-time codes (hook implementations only)."""
+from markupsafe import Markup
 
-PRODUCT = Product("jucho", "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン")
+from app.hookspecs import hookimpl
+from app.products import MenuLink, Panel, Product
+
+from . import associations, buildings, login_views, reset_views, staff_views  # noqa: F401  (routes)
+from .blueprint import PRODUCT_CODE, bp
+from .emailcode import FACTOR
+from .models import JuchoAssociation, JuchoBuilding, JuchoLoginCode
+
+PRODUCT = Product(PRODUCT_CODE, "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン")
+
+
+def _ours(tenant) -> bool:
+    return tenant is not None and tenant.product == PRODUCT_CODE
 
 
 @hookimpl
@@ -12,8 +23,76 @@ def register_products():
 
 
 @hookimpl
+def register_blueprints(app):
+    """Mount the /jucho screens (templates and e-mail templates come from this package)."""
+    app.register_blueprint(bp)
+
+
+@hookimpl
+def second_factor(tenant, user):
+    """重調@CITY tenants log in with a code mailed to the user's registered address."""
+    return FACTOR if _ours(tenant) else None
+
+
+@hookimpl
 def menu_links(tenant, user):
-    """重調's menus (its screens arrive with the product's own issue)."""
-    if tenant is None or tenant.product != PRODUCT.code:
+    """Property screens for everyone; staff screens for 管理者."""
+    if not _ours(tenant):
         return []
-    return []
+    links = [
+        MenuLink("管理組合一覧", "jucho.association_list", "jucho.associations", "管理組合の検索・編集・CSV出力", order=10),
+        MenuLink("管理組合登録", "jucho.association_new", "jucho.associations", "新しい管理組合を登録", order=11),
+        MenuLink("物件一覧", "jucho.building_list", "jucho.buildings", "物件の検索・編集・CSV出力", order=20),
+        MenuLink("物件マスタ登録", "jucho.building_new", "jucho.buildings", "重要事項調査報告書の元になる物件情報を登録",
+                 order=21),
+    ]
+    if user is not None and user.is_admin:
+        links += [
+            MenuLink("社員一覧", "jucho.staff_list", "jucho.staff", "社員の編集・停止・パスワード再発行", order=30),
+            MenuLink("社員登録", "jucho.staff_new", "jucho.staff", "社員を登録し仮パスワードをメール送信", order=31),
+        ]
+    return links
+
+
+@hookimpl
+def dashboard_panels(tenant, user):
+    """The place for お知らせ; notices arrive with a later release, so it says there are none."""
+    if not _ours(tenant):
+        return []
+    return [Panel("お知らせ", Markup('<p class="lead" data-testid="notices">現在、お知らせはありません。</p>'), order=10)]
+
+
+@hookimpl
+def login_links():
+    """パスワードをお忘れの方 under the login form."""
+    return [MenuLink("パスワードをお忘れの方（重調@CITY）", "jucho.forgot_password", section="login", order=10)]
+
+
+@hookimpl
+def tenant_tables():
+    """重調@CITY's tenant-owned tables, children before parents."""
+    return [JuchoLoginCode, JuchoBuilding, JuchoAssociation]
+
+
+@hookimpl
+def audit_action_labels():
+    """Japanese labels of 重調@CITY's audit actions."""
+    return {
+        "jucho.code.send": "認証コード送信",
+        "jucho.code.resend": "認証コード再送",
+        "jucho.code.verify": "認証コード確認",
+        "jucho.code.void": "認証コード無効化",
+        "jucho.staff.create": "社員登録",
+        "jucho.staff.update": "社員編集",
+        "jucho.staff.password_reset": "仮パスワード再発行",
+        "jucho.reset.request": "パスワード再設定の申請",
+        "jucho.reset.link": "パスワード再設定リンク",
+        "jucho.reset.complete": "パスワード再設定",
+        "jucho.association.create": "管理組合登録",
+        "jucho.association.update": "管理組合編集",
+        "jucho.association.delete": "管理組合削除",
+        "jucho.building.create": "物件登録",
+        "jucho.building.update": "物件編集",
+        "jucho.building.delete": "物件削除",
+        "jucho.export": "CSV出力",
+    }

@@ -1,0 +1,132 @@
+"""管理組合 screens: list (search, sort, pages), 登録, 編集, 削除 and CSV."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app import audit
+from app.auth.guards import deny
+from app.extensions import db
+
+from .blueprint import bp, member_required
+from .csv_export import csv_response
+from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
+from .models import JuchoAssociation, JuchoBuilding
+from .property_forms import AssociationForm
+from .staff_forms import ActionForm
+
+PER_PAGE = 50
+SORTS = {"kana": JuchoAssociation.kana, "name": JuchoAssociation.name, "updated": JuchoAssociation.updated_at}
+PERSONAL_FIELDS = ("contact_person", "contact_phone", "contact_email")
+
+
+def association_or_404(association_id: int) -> JuchoAssociation:
+    """The current tenant's association with this id (another tenant's id is 404)."""
+    association = db.session.get(JuchoAssociation, association_id)
+    if association is None:
+        abort(404)
+    return association
+
+
+def _building_counts(ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(JuchoBuilding.association_id, sa.func.count(JuchoBuilding.id))
+        .where(JuchoBuilding.association_id.in_(ids)).group_by(JuchoBuilding.association_id))
+    return dict(rows.all())
+
+
+@bp.route("/associations")
+@member_required
+def association_list():
+    """管理組合一覧."""
+    q, chosen = keyword(), sorting(SORTS, "kana")
+    query = apply_keyword(sa.select(JuchoAssociation), q, JuchoAssociation.name, JuchoAssociation.kana)
+    query = apply_sorting(query, SORTS, chosen, JuchoAssociation.id)
+    query = query.options(sa.orm.load_only(JuchoAssociation.id, JuchoAssociation.name, JuchoAssociation.kana,
+                                           JuchoAssociation.management_form, JuchoAssociation.updated_at))
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    counts = _building_counts([a.id for a in page.items])
+    return render_template("jucho/association_list.html", page=page, q=q, sort=chosen, counts=counts)
+
+
+def _save(form: AssociationForm, association: JuchoAssociation) -> None:
+    association.name = form.name.data
+    association.kana = form.kana.data or ""
+    association.management_form = form.management_form.data
+    for name in PERSONAL_FIELDS:  # empty personal fields are stored as NULL, never as ciphertext of ""
+        setattr(association, name, getattr(form, name).data or None)
+    association.notes = form.notes.data or ""
+
+
+@bp.route("/associations/new", methods=["GET", "POST"])
+@member_required
+def association_new():
+    """管理組合登録."""
+    form = AssociationForm()
+    if form.validate_on_submit():
+        association = JuchoAssociation()
+        _save(form, association)
+        db.session.add(association)
+        db.session.flush()
+        audit.record("jucho.association.create", target=f"association:{association.id}")
+        db.session.commit()
+        flash(f"管理組合「{association.name}」を登録しました。", "success")
+        return redirect(url_for("jucho.association_edit", association_id=association.id))
+    return render_template("jucho/association_form.html", form=form, association=None)
+
+
+@bp.route("/associations/<int:association_id>/edit", methods=["GET", "POST"])
+@member_required
+def association_edit(association_id: int):
+    """管理組合編集."""
+    association = association_or_404(association_id)
+    form = AssociationForm(obj=association)
+    if form.validate_on_submit():
+        _save(form, association)
+        audit.record("jucho.association.update", target=f"association:{association.id}")
+        db.session.commit()
+        flash("管理組合を保存しました。", "success")
+        return redirect(url_for("jucho.association_edit", association_id=association.id))
+    buildings = db.session.execute(
+        sa.select(JuchoBuilding).where(JuchoBuilding.association_id == association.id).order_by(JuchoBuilding.kana, JuchoBuilding.id)
+        .limit(100)).scalars().all()
+    return render_template("jucho/association_form.html", form=form, association=association, buildings=buildings)
+
+
+@bp.route("/associations/<int:association_id>/delete", methods=["GET", "POST"])
+@member_required
+def association_delete(association_id: int):
+    """管理組合削除 (管理者; only when no 物件 belongs to it)."""
+    association = association_or_404(association_id)
+    if not current_user.is_admin:
+        deny(f"association:{association.id}", reason="admin_only")
+    count = _building_counts([association.id]).get(association.id, 0)
+    form = ActionForm()
+    if form.validate_on_submit():
+        if count:
+            flash(f"物件が{count}件登録されているため削除できません。先に物件を削除してください。", "error")
+            return redirect(url_for("jucho.association_edit", association_id=association.id))
+        audit.record("jucho.association.delete", target=f"association:{association.id}")
+        db.session.delete(association)
+        db.session.commit()
+        flash("管理組合を削除しました。", "success")
+        return redirect(url_for("jucho.association_list"))
+    return render_template("jucho/confirm_delete.html", form=form, kind="管理組合", label=association.name,
+                           blocked=count, back=url_for("jucho.association_edit", association_id=association.id))
+
+
+@bp.route("/associations.csv")
+@member_required
+def association_csv():
+    """管理組合 CSV (UTF-8 with BOM), streamed in batches."""
+    audit.record("jucho.export", target="associations")
+    db.session.commit()
+    rows = db.session.execute(
+        sa.select(JuchoAssociation).order_by(JuchoAssociation.kana, JuchoAssociation.id).execution_options(yield_per=500)
+    ).scalars()
+    header = ["ID", "管理組合名", "フリガナ", "管理形態", "管理会社担当者", "担当者電話番号", "担当者メールアドレス", "備考"]
+    return csv_response("associations", "管理組合", header, rows, lambda a: [
+        a.id, a.name, a.kana, a.management_form_label, a.contact_person, a.contact_phone, a.contact_email, a.notes])

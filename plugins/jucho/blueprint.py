@@ -1,0 +1,46 @@
+"""The 重調@CITY blueprint and the access checks every one of its screens uses."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, request
+from flask_login import current_user, login_required
+
+from app.auth.guards import deny
+from app.tenancy import current_tenant
+
+PRODUCT_CODE = "jucho"
+
+bp = Blueprint("jucho", __name__, url_prefix="/jucho", template_folder="templates")
+
+
+def _require_product() -> None:
+    tenant = current_tenant()
+    if tenant is None or tenant.product != PRODUCT_CODE:
+        abort(404)
+
+
+def member_required(view):
+    """Allow any logged-in user of a 重調@CITY tenant; other products' tenants get 404."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        _require_product()
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def admin_only(view):
+    """Allow only 管理者 of a 重調@CITY tenant; others get 403 and an audit event."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        _require_product()
+        if not current_user.is_admin:
+            deny(f"endpoint:{request.endpoint}", reason="admin_only")
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,157 @@
+"""物件 screens: list (search, sort, pages), 物件マスタ登録, 編集, 削除 and CSV."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import contains_eager
+
+from app import audit
+from app.auth.guards import deny
+from app.extensions import db
+
+from .blueprint import bp, member_required
+from .csv_export import csv_response
+from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
+from .models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
+from .property_forms import BuildingForm
+from .staff_forms import ActionForm
+
+PER_PAGE = 50
+SORTS = {
+    "kana": JuchoBuilding.kana, "name": JuchoBuilding.name, "completed": JuchoBuilding.completion_date,
+    "units": JuchoBuilding.total_units, "updated": JuchoBuilding.updated_at,
+}
+TEXT_FIELDS = ("kana", "other_fees", "planned_repair", "notes")
+VALUE_FIELDS = ("association_id", "name", "address", "structure", "floors_above", "total_units", "completion_date",
+                "management_fee_basis", "management_fee", "repair_reserve_basis", "repair_reserve", "parking_fee",
+                "planned_repair_year")
+
+
+def _building_or_404(building_id: int) -> JuchoBuilding:
+    building = db.session.get(JuchoBuilding, building_id)
+    if building is None:
+        abort(404)
+    return building
+
+
+def _association_filter() -> int | None:
+    value = request.args.get("association", "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+def _association_choices(form: BuildingForm) -> None:
+    rows = db.session.execute(sa.select(JuchoAssociation.id, JuchoAssociation.name).order_by(JuchoAssociation.kana, JuchoAssociation.id))
+    form.association_id.choices = [(row.id, row.name) for row in rows]
+
+
+def _save(form: BuildingForm, building: JuchoBuilding) -> None:
+    for name in VALUE_FIELDS:
+        setattr(building, name, getattr(form, name).data)
+    building.floors_below = form.floors_below.data or 0
+    for name in TEXT_FIELDS:
+        setattr(building, name, getattr(form, name).data or "")
+
+
+@bp.route("/buildings")
+@member_required
+def building_list():
+    """物件一覧 (optionally of one 管理組合)."""
+    q, chosen, association_id = keyword(), sorting(SORTS, "kana"), _association_filter()
+    query = sa.select(JuchoBuilding).join(JuchoBuilding.association).options(
+        contains_eager(JuchoBuilding.association).load_only(JuchoAssociation.id, JuchoAssociation.name))
+    if association_id is not None:
+        query = query.where(JuchoBuilding.association_id == association_id)
+    query = apply_keyword(query, q, JuchoBuilding.name, JuchoBuilding.kana, JuchoBuilding.address)
+    query = apply_sorting(query, SORTS, chosen, JuchoBuilding.id)
+    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    association = db.session.get(JuchoAssociation, association_id) if association_id is not None else None
+    args = {"q": q, **chosen.args()}
+    if association is not None:
+        args["association"] = association.id
+    return render_template("jucho/building_list.html", page=page, q=q, sort=chosen, association=association,
+                           args=args)
+
+
+@bp.route("/buildings/new", methods=["GET", "POST"])
+@member_required
+def building_new():
+    """物件マスタ登録 (a 管理組合 must exist first)."""
+    form = BuildingForm()
+    _association_choices(form)
+    if request.method == "GET":
+        form.association_id.data = _association_filter()
+    if form.validate_on_submit():
+        building = JuchoBuilding()
+        _save(form, building)
+        db.session.add(building)
+        db.session.flush()
+        audit.record("jucho.building.create", target=f"building:{building.id}")
+        db.session.commit()
+        flash(f"物件「{building.name}」を登録しました。", "success")
+        return redirect(url_for("jucho.building_edit", building_id=building.id))
+    return render_template("jucho/building_form.html", form=form, building=None)
+
+
+@bp.route("/buildings/<int:building_id>/edit", methods=["GET", "POST"])
+@member_required
+def building_edit(building_id: int):
+    """物件編集."""
+    building = _building_or_404(building_id)
+    form = BuildingForm(obj=building)
+    _association_choices(form)
+    if form.validate_on_submit():
+        _save(form, building)
+        audit.record("jucho.building.update", target=f"building:{building.id}")
+        db.session.commit()
+        flash("物件を保存しました。", "success")
+        return redirect(url_for("jucho.building_edit", building_id=building.id))
+    return render_template("jucho/building_form.html", form=form, building=building)
+
+
+@bp.route("/buildings/<int:building_id>/delete", methods=["GET", "POST"])
+@member_required
+def building_delete(building_id: int):
+    """物件削除 (管理者)."""
+    building = _building_or_404(building_id)
+    if not current_user.is_admin:
+        deny(f"building:{building.id}", reason="admin_only")
+    form = ActionForm()
+    if form.validate_on_submit():
+        audit.record("jucho.building.delete", target=f"building:{building.id}")
+        db.session.delete(building)
+        db.session.commit()
+        flash("物件を削除しました。", "success")
+        return redirect(url_for("jucho.building_list"))
+    return render_template("jucho/confirm_delete.html", form=form, kind="物件", label=building.name, blocked=0,
+                           back=url_for("jucho.building_edit", building_id=building.id))
+
+
+def _cells(building: JuchoBuilding) -> list:
+    association = building.association
+    return [
+        building.id, association.name, MANAGEMENT_FORMS.get(association.management_form, ""), building.name,
+        building.kana, building.address, building.structure_label, building.floors_above, building.floors_below,
+        building.total_units, building.completion_date.isoformat() if building.completion_date else "",
+        FEE_BASES.get(building.management_fee_basis, ""), building.management_fee,
+        FEE_BASES.get(building.repair_reserve_basis, ""), building.repair_reserve, building.parking_fee,
+        building.other_fees, building.planned_repair_year, building.planned_repair, building.notes,
+    ]
+
+
+@bp.route("/buildings.csv")
+@member_required
+def building_csv():
+    """物件 CSV (UTF-8 with BOM), streamed in batches."""
+    audit.record("jucho.export", target="buildings")
+    db.session.commit()
+    rows = db.session.execute(
+        sa.select(JuchoBuilding).join(JuchoBuilding.association)
+        .options(contains_eager(JuchoBuilding.association).load_only(JuchoAssociation.id, JuchoAssociation.name,
+                                                               JuchoAssociation.management_form))
+        .order_by(JuchoBuilding.kana, JuchoBuilding.id).execution_options(yield_per=500)
+    ).scalars()
+    header = ["ID", "管理組合", "管理形態", "物件名", "フリガナ", "所在地", "構造", "地上階数", "地下階数", "総戸数",
+              "竣工年月日", "管理費の単位", "管理費（月額・円）", "修繕積立金の単位", "修繕積立金（月額・円）",
+              "駐車場使用料（月額・円）", "その他の使用料", "大規模修繕の予定年", "大規模修繕の予定内容", "備考"]
+    return csv_response("buildings", "物件", header, rows, _cells)

@@ -1,0 +1,68 @@
+"""List-screen helpers: a safe page number, whitelisted sorting and a keyword filter."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import request
+
+MAX_QUERY_LENGTH = 100
+MAX_PAGE = 100_000
+
+
+def page_number() -> int:
+    """The page= argument as a positive integer; anything else is page 1."""
+    value = request.args.get("page", "")
+    if not value.isascii() or not value.isdigit():
+        return 1
+    return min(max(int(value), 1), MAX_PAGE)
+
+
+def keyword() -> str:
+    """The q= search words, trimmed and capped."""
+    return (request.args.get("q") or "").strip()[:MAX_QUERY_LENGTH]
+
+
+@dataclass
+class Sorting:
+    """The chosen sort key and direction (unknown values fall back to the default)."""
+
+    key: str
+    descending: bool
+
+    def args(self) -> dict:
+        """Query-string arguments that keep this sorting on other links."""
+        return {"sort": self.key, "dir": "desc" if self.descending else "asc"}
+
+    def toggle(self, key: str) -> dict:
+        """Arguments for a column header link: same key flips direction, a new key sorts ascending."""
+        descending = not self.descending if key == self.key else False
+        return {"sort": key, "dir": "desc" if descending else "asc"}
+
+    def mark(self, key: str) -> str:
+        """An arrow for the column currently sorted."""
+        if key != self.key:
+            return ""
+        return "▼" if self.descending else "▲"
+
+
+def sorting(columns: dict, default: str) -> Sorting:
+    """Read sort= and dir= against a whitelist of column keys."""
+    key = request.args.get("sort", default)
+    if key not in columns:
+        key = default
+    return Sorting(key=key, descending=request.args.get("dir") == "desc")
+
+
+def apply_sorting(query, columns: dict, chosen: Sorting, tiebreak):
+    """Order query by the chosen column (then by id so pages are stable)."""
+    column = columns[chosen.key]
+    order = column.desc() if chosen.descending else column.asc()
+    return query.order_by(order, tiebreak.desc() if chosen.descending else tiebreak.asc())
+
+
+def apply_keyword(query, words: str, *columns):
+    """Keep rows where every word appears in one of the (plain-text) columns."""
+    for word in words.split():
+        query = query.where(sa.or_(*(column.contains(word, autoescape=True) for column in columns)))
+    return query

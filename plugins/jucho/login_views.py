@@ -1,0 +1,91 @@
+"""The second-factor screens: enter the e-mailed code, or ask for it again."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from wtforms import StringField, SubmitField
+from wtforms.validators import DataRequired
+
+from app.auth.factors import complete_login, pending_login
+from app.extensions import limiter
+
+from . import emailcode
+from .blueprint import bp
+from .forms_base import REQUIRED, JuchoForm
+
+
+class CodeForm(JuchoForm):
+    """The six-digit code from the e-mail."""
+
+    code = StringField("認証コード（6桁）", validators=[DataRequired(REQUIRED)])
+    submit = SubmitField("確認してログイン")
+
+
+class ResendForm(JuchoForm):
+    """Only a CSRF token: ask for a new code."""
+
+    submit = SubmitField("コードを再送")
+
+
+def login_limit() -> str:
+    """The per-client rate limit shared with the password step."""
+    return current_app.config["KANRI_LOGIN_RATE_LIMIT"]
+
+
+def _open_pending():
+    pending = pending_login()
+    if pending is None or pending.factor != emailcode.FACTOR.name:
+        return None
+    return pending
+
+
+def _back_to_login():
+    flash("ログインの有効期限が切れました。もう一度ログインしてください。", "warning")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def login_code():
+    """Show where the code went and check the code the user types."""
+    pending = _open_pending()
+    if pending is None:
+        return _back_to_login()
+    form = CodeForm()
+    if request.method == "GET" and emailcode.active_code(pending) is None:
+        outcome = emailcode.send_code(pending)
+        if outcome.error:
+            flash(outcome.error, "error")
+    if form.validate_on_submit():
+        if not emailcode.is_well_formed(form.code.data):
+            form.code.errors = ["メールに記載された6桁の数字を入力してください。"]
+        else:
+            result = emailcode.check_code(pending, form.code.data)
+            if result.ok:
+                return complete_login(pending, emailcode.FACTOR.name)
+            if result.restart:
+                flash(result.message, "error")
+                return redirect(url_for("auth.login"))
+            form.code.errors = [result.message]
+    return render_template("jucho/login_code.html", form=form, resend_form=ResendForm(),
+                           masked_email=emailcode.mask_email(pending.user.email))
+
+
+@bp.route("/login/code/resend", methods=["POST"])
+@limiter.limit(login_limit)
+def resend_code():
+    """Mail a new code (at most once a minute); the previous code stops working."""
+    pending = _open_pending()
+    if pending is None:
+        return _back_to_login()
+    form = ResendForm()
+    if not form.validate_on_submit():
+        flash("画面を再読み込みしてからお試しください。", "error")
+        return redirect(url_for("jucho.login_code"))
+    outcome = emailcode.send_code(pending, resend=True)
+    if outcome.sent:
+        flash("新しい認証コードを送信しました。以前のコードは使えなくなりました。", "success")
+    elif outcome.error:
+        flash(outcome.error, "error")
+    else:
+        flash(f"コードの再送は1分に1回までです。あと{outcome.wait_seconds}秒お待ちください。", "warning")
+    return redirect(url_for("jucho.login_code"))

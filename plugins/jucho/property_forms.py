@@ -1,0 +1,119 @@
+"""Forms of the 管理組合 and 物件 screens, with Japanese messages for every bad input."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal
+
+from email_validator import EmailNotValidError, validate_email
+from wtforms import (
+    DateField,
+    DecimalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from app.timeutil import jst_today
+
+from .forms_base import REQUIRED, JuchoForm, strip_filter
+from .models import FEE_BASES, MANAGEMENT_FORMS, STRUCTURES
+
+_KANA = re.compile(r"^[\u30A0-\u30FF\u3000 0-9A-Za-z・ー]*$")
+_PHONE = re.compile(r"^[0-9+()\- ]{6,20}$")
+MAX_AMOUNT = Decimal("10000000")
+
+
+def _max(length: int) -> Length:
+    return Length(max=length, message=f"{length}文字以内で入力してください。")
+
+
+def kana_filter(value):
+    """Trim and turn half-width kana into full-width (NFKC)."""
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+def katakana(form, field) -> None:
+    """フリガナ is written in katakana (digits and Latin letters allowed for building names)."""
+    if field.data and not _KANA.match(field.data):
+        raise ValidationError("フリガナは全角カタカナで入力してください。")
+
+
+def phone(form, field) -> None:
+    """A telephone number: digits with hyphens or brackets."""
+    if field.data and not _PHONE.match(unicodedata.normalize("NFKC", field.data)):
+        raise ValidationError("電話番号は半角数字とハイフンで入力してください（例: 03-1234-5678）。")
+
+
+def optional_email(form, field) -> None:
+    """Validate an e-mail address when one is given."""
+    if not field.data:
+        return
+    try:
+        field.data = validate_email(field.data, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValidationError("メールアドレスの形式が正しくありません（例: tanto@example.co.jp）。") from exc
+
+
+def money(form, field) -> None:
+    """A finite amount from 0 to 10,000,000 with at most two decimals."""
+    value = field.data
+    if value is None:
+        return
+    if not value.is_finite() or value.as_tuple().exponent < -2:
+        raise ValidationError("金額は半角数字で、小数は2桁までで入力してください。")
+    if value < 0:
+        raise ValidationError("0以上の金額を入力してください。")
+    if value > MAX_AMOUNT:
+        raise ValidationError("金額が大きすぎます（1,000万円以下）。")
+
+
+def not_in_future(form, field) -> None:
+    """Completion dates lie between 1900 and five years from now."""
+    if field.data and not (date(1900, 1, 1) <= field.data <= date(jst_today().year + 5, 12, 31)):
+        raise ValidationError("1900年から5年後までの日付を入力してください。")
+
+
+def _range(low: int, high: int, unit: str = "") -> NumberRange:
+    return NumberRange(min=low, max=high, message=f"{low:,}〜{high:,}{unit}の範囲で入力してください。")
+
+
+class AssociationForm(JuchoForm):
+    """管理組合登録."""
+
+    name = StringField("管理組合名", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(200)])
+    kana = StringField("フリガナ", filters=[kana_filter], validators=[_max(200), katakana])
+    management_form = SelectField("管理形態", choices=list(MANAGEMENT_FORMS.items()), default="full")
+    contact_person = StringField("管理会社担当者", filters=[strip_filter], validators=[_max(100)])
+    contact_phone = StringField("担当者電話番号", filters=[strip_filter], validators=[_max(20), phone])
+    contact_email = StringField("担当者メールアドレス", filters=[strip_filter], validators=[_max(254), optional_email])
+    notes = TextAreaField("備考", filters=[strip_filter], validators=[_max(2000)])
+    submit = SubmitField("保存")
+
+
+class BuildingForm(JuchoForm):
+    """物件マスタ登録: the facts a 重要事項調査報告書 draws on."""
+
+    association_id = SelectField("管理組合", coerce=int, validators=[InputRequired("管理組合を選択してください。")])
+    name = StringField("物件名", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(200)])
+    kana = StringField("フリガナ", filters=[kana_filter], validators=[_max(200), katakana])
+    address = StringField("所在地", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(300)])
+    structure = SelectField("構造", choices=list(STRUCTURES.items()), default="RC")
+    floors_above = IntegerField("地上階数", validators=[InputRequired(REQUIRED), _range(1, 100, "階")])
+    floors_below = IntegerField("地下階数", default=0, validators=[Optional(), _range(0, 20, "階")])
+    total_units = IntegerField("総戸数", validators=[InputRequired(REQUIRED), _range(1, 10000, "戸")])
+    completion_date = DateField("竣工年月日", validators=[Optional(), not_in_future])
+    management_fee_basis = SelectField("管理費の単位", choices=list(FEE_BASES.items()), default="unit")
+    management_fee = DecimalField("管理費（月額・円）", places=2, validators=[InputRequired(REQUIRED), money])
+    repair_reserve_basis = SelectField("修繕積立金の単位", choices=list(FEE_BASES.items()), default="unit")
+    repair_reserve = DecimalField("修繕積立金（月額・円）", places=2, validators=[InputRequired(REQUIRED), money])
+    parking_fee = IntegerField("駐車場使用料（月額・円）", validators=[Optional(), _range(0, 10_000_000, "円")])
+    other_fees = TextAreaField("その他の使用料", filters=[strip_filter], validators=[_max(1000)])
+    planned_repair_year = IntegerField("大規模修繕の予定年", validators=[Optional(), _range(1900, 2200, "年")])
+    planned_repair = TextAreaField("大規模修繕の予定内容", filters=[strip_filter], validators=[_max(2000)])
+    notes = TextAreaField("備考", filters=[strip_filter], validators=[_max(2000)])
+    submit = SubmitField("保存")

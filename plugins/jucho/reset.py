@@ -1,0 +1,95 @@
+"""Self-service password reset links: signed, 30 minutes, single use (bound to the current password hash)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.accounts import find_user_by_email
+from app.extensions import db
+from app.mailer import send_mail
+from app.models import STATUS_ACTIVE, Tenant, User
+from app.tenancy import tenant_scope
+
+from .blueprint import PRODUCT_CODE
+
+SALT = "kanri.jucho.password-reset.v1"
+MAX_AGE_SECONDS = 30 * 60
+
+
+@dataclass
+class ResetTarget:
+    """The tenant and user a valid link belongs to, or why the link was refused."""
+
+    tenant: Tenant | None = None
+    user: User | None = None
+    reason: str | None = None
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def fingerprint(user: User) -> str:
+    """A keyed digest of the current password hash: any password change voids older links."""
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    return hmac.new(key, f"reset|{user.id}|{user.password_hash or ''}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def make_token(user: User) -> str:
+    """A signed, timestamped token naming tenant and user and pinned to the current password."""
+    return _serializer().dumps({"t": user.tenant_id, "u": user.id, "f": fingerprint(user)})
+
+
+def find_jucho_tenant(code: str) -> Tenant | None:
+    """The 重調@CITY tenant with this company code that can log in, or None."""
+    tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == (code or "").strip().lower())).scalar_one_or_none()
+    if tenant is None or tenant.product != PRODUCT_CODE or not tenant.can_log_in:
+        return None
+    return tenant
+
+
+def find_account(tenant: Tenant, identifier: str) -> User | None:
+    """An active user of tenant by login id or registered e-mail address (blind index), or None."""
+    identifier = (identifier or "").strip()
+    with tenant_scope(tenant):
+        if "@" in identifier:
+            user = find_user_by_email(identifier)
+        else:
+            user = db.session.execute(sa.select(User).where(User.login_id == identifier)).scalar_one_or_none()
+        if user is None or user.status != STATUS_ACTIVE or not user.email:
+            return None
+        return user
+
+
+def read_token(token: str) -> ResetTarget:
+    """Check a link: signature, 30-minute age, tenant still usable, password unchanged since it was made."""
+    try:
+        data = _serializer().loads(token, max_age=MAX_AGE_SECONDS)
+    except SignatureExpired:
+        return ResetTarget(reason="expired")
+    except BadSignature:
+        return ResetTarget(reason="bad_signature")
+    if not isinstance(data, dict) or not {"t", "u", "f"} <= data.keys():
+        return ResetTarget(reason="bad_signature")
+    tenant = db.session.get(Tenant, data["t"])
+    if tenant is None or tenant.product != PRODUCT_CODE or not tenant.can_log_in:
+        return ResetTarget(reason="tenant_unavailable")
+    with tenant_scope(tenant):
+        user = db.session.get(User, data["u"])
+        if user is None or user.status != STATUS_ACTIVE:
+            return ResetTarget(tenant=tenant, reason="user_unavailable")
+        if not hmac.compare_digest(str(data["f"]), fingerprint(user)):
+            return ResetTarget(tenant=tenant, user=user, reason="already_used")
+    return ResetTarget(tenant=tenant, user=user)
+
+
+def mail_reset_link(tenant: Tenant, user: User) -> None:
+    """Mail the one-time link; raises app.mailer.MailError."""
+    link = url_for("jucho.reset_password", token=make_token(user), _external=True)
+    send_mail(user.email, "パスワード再設定のご案内", "jucho_reset_link", user=user, tenant=tenant, link=link,
+              minutes=MAX_AGE_SECONDS // 60)

@@ -1,0 +1,103 @@
+"""パスワードをお忘れの方: ask for a link (same answer whether or not the account exists), then set a new password."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from app import audit
+from app.accounts import new_password_errors, set_password
+from app.auth.sessions import end_user_sessions
+from app.extensions import db, limiter
+from app.mailer import MailError, send_mail
+from app.tenancy import set_current_tenant
+from app.timeutil import utcnow
+
+from . import reset
+from .blueprint import bp
+from .forms_base import REQUIRED, JuchoForm, strip_filter
+from .login_views import login_limit
+
+
+class ForgotForm(JuchoForm):
+    """会社コード + ログインID または メールアドレス."""
+
+    company_code = StringField("会社コード", filters=[strip_filter],
+                               validators=[DataRequired(REQUIRED), Length(max=32, message="32文字以内で入力してください。")])
+    identifier = StringField("ログインID または メールアドレス", filters=[strip_filter],
+                             validators=[DataRequired(REQUIRED), Length(max=254, message="254文字以内で入力してください。")])
+    submit = SubmitField("再設定用のメールを送る")
+
+
+class NewPasswordForm(JuchoForm):
+    """The new password twice."""
+
+    new_password = PasswordField("新しいパスワード", validators=[DataRequired(REQUIRED), Length(max=1024)])
+    confirm_password = PasswordField("新しいパスワード（確認）", validators=[
+        DataRequired(REQUIRED), EqualTo("new_password", "確認用のパスワードが一致しません。")])
+    submit = SubmitField("パスワードを再設定")
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def forgot_password():
+    """Ask for a reset link; the answer never tells whether the account exists."""
+    form = ForgotForm()
+    if form.validate_on_submit():
+        tenant = reset.find_jucho_tenant(form.company_code.data)
+        user = reset.find_account(tenant, form.identifier.data) if tenant is not None else None
+        if user is None:
+            audit.record("jucho.reset.request", outcome="failure", tenant=tenant, actor_login="-",
+                         target="user:(unknown)", reason="no_matching_account")
+        else:
+            set_current_tenant(tenant)
+            try:
+                reset.mail_reset_link(tenant, user)
+                audit.record("jucho.reset.request", tenant=tenant, actor=user, target=f"user:{user.login_id}")
+            except MailError:
+                audit.record("jucho.reset.request", outcome="failure", tenant=tenant, actor=user,
+                             target=f"user:{user.login_id}", reason="mail_error")
+            set_current_tenant(None)
+        db.session.commit()
+        return redirect(url_for("jucho.forgot_password_sent"))
+    return render_template("jucho/forgot.html", form=form)
+
+
+@bp.route("/password/forgot/sent")
+def forgot_password_sent():
+    """The one answer everybody gets."""
+    return render_template("jucho/forgot_sent.html")
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+def reset_password(token: str):
+    """Set a new password from a mailed link (30 minutes, once); all sessions end; a notice is mailed."""
+    if len(token) > 500:
+        abort(404)
+    target = reset.read_token(token)
+    if target.reason:
+        audit.record("jucho.reset.link", outcome="failure", tenant=target.tenant, actor=target.user,
+                     actor_login="-", target=f"user:{target.user.login_id}" if target.user else "user:(unknown)",
+                     reason=target.reason)
+        db.session.commit()
+        return render_template("jucho/reset_invalid.html", reason=target.reason), 410
+    set_current_tenant(target.tenant)
+    user = target.user
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        if errors := new_password_errors(user, form.new_password.data):
+            form.new_password.errors = errors
+        else:
+            set_password(user, form.new_password.data)
+            ended = end_user_sessions(user, "password_reset", actor=user)
+            audit.record("jucho.reset.complete", actor=user, target=f"user:{user.login_id}", sessions_ended=ended)
+            db.session.commit()
+            try:
+                send_mail(user.email, "パスワード再設定のお知らせ", "jucho_reset_done", user=user, tenant=target.tenant,
+                          changed_at=utcnow())
+            except MailError:
+                flash("再設定のお知らせメールを送信できませんでした。", "warning")
+            flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("jucho/reset.html", form=form, user=user, tenant=target.tenant)

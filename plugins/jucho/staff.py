@@ -1,0 +1,40 @@
+"""Staff rules: counting admins, mailing temporary passwords and e-mail changes."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import url_for
+
+from app.extensions import db
+from app.mailer import send_mail
+from app.models import ROLE_ADMIN, STATUS_ACTIVE, User
+
+from .emailcode import mask_email
+
+
+def active_admin_count() -> int:
+    """Number of active 管理者 in the current tenant."""
+    return db.session.execute(
+        sa.select(sa.func.count(User.id)).where(User.role == ROLE_ADMIN, User.status == STATUS_ACTIVE)
+    ).scalar_one()
+
+
+def leaves_no_admin(user: User, role: str, status: str) -> bool:
+    """True when giving user this role and status would leave the tenant without an active admin."""
+    is_active_admin = user.role == ROLE_ADMIN and user.status == STATUS_ACTIVE
+    stays_active_admin = role == ROLE_ADMIN and status == STATUS_ACTIVE
+    return is_active_admin and not stays_active_admin and active_admin_count() <= 1
+
+
+def mail_temporary_password(user: User, password: str, first: bool) -> None:
+    """Mail a temporary password (社員登録 or 再発行); raises app.mailer.MailError."""
+    subject = "アカウント登録のお知らせ" if first else "仮パスワード再発行のお知らせ"
+    send_mail(user.email, subject, "jucho_temporary_password", user=user, tenant=user.tenant, first=first,
+              temporary=password, expires_at=user.temp_password_expires_at,
+              login_url=url_for("auth.login", _external=True))
+
+
+def mail_email_changed(user: User, old: str, new: str) -> None:
+    """Tell both the old and the new address about an e-mail change; raises app.mailer.MailError."""
+    for to in (old, new):
+        send_mail(to, "メールアドレス変更のお知らせ", "jucho_email_changed", user=user, tenant=user.tenant,
+                  old_address=mask_email(old), new_address=mask_email(new), is_old=(to == old))
