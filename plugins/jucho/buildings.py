@@ -12,6 +12,7 @@ from app.extensions import db
 
 from .blueprint import bp, member_required
 from .csv_export import csv_response
+from .forms_base import choices
 from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
 from .models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
 from .property_forms import BuildingForm
@@ -42,7 +43,7 @@ def _association_filter() -> int | None:
 
 def _association_choices(form: BuildingForm) -> None:
     rows = db.session.execute(sa.select(JuchoAssociation.id, JuchoAssociation.name).order_by(JuchoAssociation.kana, JuchoAssociation.id))
-    form.association_id.choices = [(row.id, row.name) for row in rows]
+    form.association_id.choices = choices((row.id, row.name) for row in rows)
 
 
 def _save(form: BuildingForm, building: JuchoBuilding) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 REQUIRED = "入力してください。"
 
@@ -37,3 +38,9 @@ class JuchoForm(FlaskForm):
 def strip_filter(value):
     """Trim surrounding white space of a text input (None stays None)."""
     return value.strip() if isinstance(value, str) else value
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """SelectField options from (value, label) pairs or a {value: label} dict."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return [SelectChoice(value, label) for value, label in items]

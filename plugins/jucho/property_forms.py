@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.timeutil import jst_today
 
-from .forms_base import REQUIRED, JuchoForm, strip_filter
+from .forms_base import REQUIRED, JuchoForm, choices, strip_filter
 from .models import FEE_BASES, MANAGEMENT_FORMS, STRUCTURES
 
 _KANA = re.compile(r"^[\u30A0-\u30FF\u3000 0-9A-Za-z・ー]*$")
@@ -87,7 +87,7 @@ class AssociationForm(JuchoForm):
 
     name = StringField("管理組合名", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(200)])
     kana = StringField("フリガナ", filters=[kana_filter], validators=[_max(200), katakana])
-    management_form = SelectField("管理形態", choices=list(MANAGEMENT_FORMS.items()), default="full")
+    management_form = SelectField("管理形態", choices=choices(MANAGEMENT_FORMS), default="full")
     contact_person = StringField("管理会社担当者", filters=[strip_filter], validators=[_max(100)])
     contact_phone = StringField("担当者電話番号", filters=[strip_filter], validators=[_max(20), phone])
     contact_email = StringField("担当者メールアドレス", filters=[strip_filter], validators=[_max(254), optional_email])
@@ -102,14 +102,14 @@ class BuildingForm(JuchoForm):
     name = StringField("物件名", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(200)])
     kana = StringField("フリガナ", filters=[kana_filter], validators=[_max(200), katakana])
     address = StringField("所在地", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(300)])
-    structure = SelectField("構造", choices=list(STRUCTURES.items()), default="RC")
+    structure = SelectField("構造", choices=choices(STRUCTURES), default="RC")
     floors_above = IntegerField("地上階数", validators=[InputRequired(REQUIRED), _range(1, 100, "階")])
     floors_below = IntegerField("地下階数", default=0, validators=[Optional(), _range(0, 20, "階")])
     total_units = IntegerField("総戸数", validators=[InputRequired(REQUIRED), _range(1, 10000, "戸")])
     completion_date = DateField("竣工年月日", validators=[Optional(), not_in_future])
-    management_fee_basis = SelectField("管理費の単位", choices=list(FEE_BASES.items()), default="unit")
+    management_fee_basis = SelectField("管理費の単位", choices=choices(FEE_BASES), default="unit")
     management_fee = DecimalField("管理費（月額・円）", places=2, validators=[InputRequired(REQUIRED), money])
-    repair_reserve_basis = SelectField("修繕積立金の単位", choices=list(FEE_BASES.items()), default="unit")
+    repair_reserve_basis = SelectField("修繕積立金の単位", choices=choices(FEE_BASES), default="unit")
     repair_reserve = DecimalField("修繕積立金（月額・円）", places=2, validators=[InputRequired(REQUIRED), money])
     parking_fee = IntegerField("駐車場使用料（月額・円）", validators=[Optional(), _range(0, 10_000_000, "円")])
     other_fees = TextAreaField("その他の使用料", filters=[strip_filter], validators=[_max(1000)])

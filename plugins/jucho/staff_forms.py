@@ -10,9 +10,9 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from app.accounts import LOGIN_ID_PATTERN
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 
-from .forms_base import REQUIRED, JuchoForm, strip_filter
+from .forms_base import REQUIRED, JuchoForm, choices, strip_filter
 
-ROLE_CHOICES = [(ROLE_GENERAL, ROLE_LABELS[ROLE_GENERAL]), (ROLE_ADMIN, ROLE_LABELS[ROLE_ADMIN])]
+ROLE_CHOICES = choices([(ROLE_GENERAL, ROLE_LABELS[ROLE_GENERAL]), (ROLE_ADMIN, ROLE_LABELS[ROLE_ADMIN])])
 
 
 def checked_email(form, field) -> None:
