@@ -1,8 +1,18 @@
-"""MAMAシステム: association management with registered-device login (端末認証)."""
+"""MAMAシステム: association management with registered-device login (端末認証). Hook implementations only."""
+from __future__ import annotations
+
+from markupsafe import Markup
+
 from app.hookspecs import hookimpl
-from app.products import Product
+from app.products import MenuLink, Panel, Product
+
+from . import models  # noqa: F401  (tables join the metadata before the core labels encrypted columns)
 
 PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン")
+
+
+def _is_mama(tenant) -> bool:
+    return tenant is not None and tenant.product == PRODUCT.code
 
 
 @hookimpl
@@ -12,8 +22,141 @@ def register_products():
 
 
 @hookimpl
-def menu_links(tenant, user):
-    """MAMA's menus (its screens arrive with the product's own issue)."""
-    if tenant is None or tenant.product != PRODUCT.code:
+def register_blueprints(app):
+    """MAMA's screens and its second factor."""
+    from .views import bp
+
+    app.register_blueprint(bp)
+
+
+@hookimpl
+def register_commands(cli):
+    """`flask user device-code` and the `flask mama` group."""
+    from app.cli import user_cli
+
+    from .cli import device_code, mama_cli
+
+    # The core's `user` group joins app.cli after the plugins, so the command goes onto the group itself.
+    if "device-code" not in user_cli.commands:
+        user_cli.add_command(device_code)
+    cli.add_command(mama_cli)
+
+
+@hookimpl
+def second_factor(tenant, user):
+    """A MAMA login needs an approved registered device."""
+    if not _is_mama(tenant):
+        return None
+    from .factor import FACTOR
+
+    return FACTOR
+
+
+@hookimpl
+def menu_registry(tenant):
+    """Every MAMA menu, for the permission screens."""
+    if not _is_mama(tenant):
         return []
-    return []
+    from .permissions import MAMA_MENUS
+
+    return list(MAMA_MENUS)
+
+
+@hookimpl
+def menu_links(tenant, user):
+    """The MAMA menus this user may open, plus 登録端末 for everyone."""
+    if not _is_mama(tenant) or user is None:
+        return []
+    from .permissions import visible_links
+
+    return [*visible_links(tenant, user), MenuLink("登録端末", "mama.my_devices", section="account", order=30)]
+
+
+@hookimpl
+def dashboard_panels(tenant, user):
+    """Pending device requests for admins; associations in scope for everyone who may open them."""
+    if not _is_mama(tenant):
+        return []
+    from flask import url_for
+
+    from .associations import count_in_scope
+    from .devices import pending_devices
+    from .permissions import MENU_ASSOCIATIONS, MENU_DEVICES, can_open
+
+    panels = []
+    if can_open(user, MENU_DEVICES):
+        waiting = len(pending_devices())
+        link = url_for("mama.devices_index")
+        body = Markup('<p><strong>{}</strong> 件が承認待ちです。</p><p><a href="{}">端末管理を開く</a></p>')
+        panels.append(Panel("端末の登録申請", body.format(waiting, link), order=10))
+    if can_open(user, MENU_ASSOCIATIONS):
+        link = url_for("mama.associations_index")
+        body = Markup('<p>参照できる管理組合: <strong>{}</strong> 件</p><p><a href="{}">管理組合登録を開く</a></p>')
+        panels.append(Panel("管理組合", body.format(count_in_scope(user), link), order=20))
+    return panels
+
+
+@hookimpl
+def tenant_created(tenant, admin):
+    """Give the first admin a registration code, since no browser is approved yet; return lines to print."""
+    if not _is_mama(tenant):
+        return None
+    from .devices import CODE_HOURS, issue_code
+    from .permissions import ensure_settings
+
+    ensure_settings(admin).scope_all = True
+    code = issue_code(admin, "operator")
+    return [
+        f"端末登録コード（管理者 {admin.login_id} 用・{CODE_HOURS}時間有効・1回限り）: {code}",
+        "  → ログイン後の「この端末は登録されていません」画面でこのコードを入力すると、このブラウザが登録されます。",
+        "一般ユーザーの端末: ログイン後の画面で「登録を申請」し、管理者が「端末管理」で承認します。",
+        f"  ブラウザ以外で登録コードを発行するには: flask user device-code --tenant {tenant.code} --login <ログインID>",
+        f"サンプルの管理組合を入れるには: flask mama seed --tenant {tenant.code} --count 30",
+    ]
+
+
+@hookimpl
+def user_created(tenant, user, actor):
+    """Every MAMA user gets settings: 管理者 see all associations, 一般 none until granted."""
+    if not _is_mama(tenant):
+        return
+    from .permissions import ensure_settings
+
+    ensure_settings(user)
+
+
+@hookimpl
+def tenant_tables():
+    """MAMA's tenant-owned tables, children before parents."""
+    from .models import TENANT_TABLES
+
+    return list(TENANT_TABLES)
+
+
+@hookimpl
+def audit_action_labels():
+    """Japanese labels of MAMA's audit actions."""
+    return {
+        "device.check": "端末確認（未登録）",
+        "device.request": "端末登録申請",
+        "device.code_issue": "端末登録コード発行",
+        "device.code_redeem": "登録コードによる端末登録",
+        "device.approve": "端末承認",
+        "device.reject": "端末申請拒否",
+        "device.revoke": "端末無効化",
+        "device.revoke_all": "端末一括無効化",
+        "user.update": "ユーザー更新",
+        "user.delete": "ユーザー削除",
+        "password.reset": "パスワード再発行",
+        "mama.user.settings": "ユーザー権限設定",
+        "mama.permission_set.create": "権限セット作成",
+        "mama.permission_set.update": "権限セット更新",
+        "mama.permission_set.delete": "権限セット削除",
+        "mama.scope.mode": "物件参照権限の変更",
+        "mama.scope.add": "参照物件の追加",
+        "mama.scope.remove": "参照物件の削除",
+        "mama.association.create": "管理組合登録",
+        "mama.association.update": "管理組合更新",
+        "mama.association.delete": "管理組合削除",
+        "mama.association.export": "管理組合CSV出力",
+    }

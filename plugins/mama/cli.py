@@ -1,0 +1,87 @@
+"""MAMA's operator commands: a registration code for a user, and sample associations for a demo."""
+from __future__ import annotations
+
+import random
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup, with_appcontext
+
+from app.extensions import db
+from app.models import Tenant, User
+from app.tenancy import tenant_scope
+from app.timeutil import jst_today
+
+from . import devices
+from .models import Association
+from .permissions import is_mama
+
+mama_cli = AppGroup("mama", help="MAMAシステムの操作")
+
+_AREAS = (("東京都", "新宿区", "160-0023"), ("東京都", "世田谷区", "154-0004"), ("神奈川県", "横浜市港北区", "222-0033"),
+          ("埼玉県", "さいたま市浦和区", "330-0062"), ("千葉県", "船橋市", "273-0005"), ("大阪府", "大阪市北区", "530-0001"))
+_NAMES = (("グランメゾン", "グランメゾン"), ("パークハイツ", "パークハイツ"), ("サンライズ", "サンライズ"),
+          ("リバーサイド", "リバーサイド"), ("ライオンズマンション", "ライオンズマンション"), ("コスモ", "コスモ"))
+_PLACES = (("新宿", "シンジュク"), ("世田谷", "セタガヤ"), ("港北", "コウホク"), ("浦和", "ウラワ"), ("船橋", "フナバシ"),
+           ("梅田", "ウメダ"))  # one per area above
+
+
+def _mama_tenant(code: str) -> Tenant:
+    tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == code.strip().lower())).scalar_one_or_none()
+    if tenant is None or not is_mama(tenant):
+        raise click.UsageError(f"会社コード {code!r} のMAMAシステムのテナントはありません。")
+    return tenant
+
+
+@click.command("device-code")
+@with_appcontext
+@click.option("--tenant", "tenant_code", required=True, help="会社コード")
+@click.option("--login", "login_id", required=True, help="ログインID")
+def device_code(tenant_code, login_id):
+    """Issue a one-time device registration code (24 h) for a MAMA user, e.g. an admin who lost every device."""
+    tenant = _mama_tenant(tenant_code)
+    with tenant_scope(tenant):
+        user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one_or_none()
+        if user is None:
+            raise click.UsageError(f"ログインID {login_id!r} のユーザーは {tenant.code} にありません。")
+        code = devices.issue_code(user, "operator")
+        db.session.commit()
+    click.echo(f"{tenant.code} / {login_id} の端末登録コード（{devices.CODE_HOURS}時間有効・1回限り・この一度だけ表示）: {code}")
+
+
+def sample_association(number: int, rng: random.Random) -> Association:
+    """A plausible sample association numbered number (for demos and load tests)."""
+    area = (number // len(_NAMES)) % len(_AREAS)
+    prefecture, city, postal = _AREAS[area]
+    (brand, brand_kana), (place, place_kana) = _NAMES[number % len(_NAMES)], _PLACES[area]
+    return Association(
+        code=f"A{number:05d}", name=f"{brand}{place}第{number}管理組合",
+        name_kana=f"{brand_kana}{place_kana}ダイ{number}カンリクミアイ", postal_code=postal, prefecture=prefecture,
+        city=city, address_line=f"{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}",
+        building_name=f"{brand}{place}", units=rng.randint(12, 400), building_year=rng.randint(1970, jst_today().year),
+        fiscal_start_month=rng.choice((1, 4, 7, 10)), contact_name=f"理事長 {number}",
+        contact_phone=f"03-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+        contact_email=f"rijicho{number}@example.jp",
+    )
+
+
+@mama_cli.command("seed")
+@click.option("--tenant", "tenant_code", required=True, help="会社コード")
+@click.option("--count", default=30, show_default=True, type=click.IntRange(1, 50_000), help="作成する件数")
+def seed(tenant_code, count):
+    """Add sample associations (codes after the highest existing sample code) to a MAMA tenant."""
+    tenant = _mama_tenant(tenant_code)
+    rng = random.Random(count)  # noqa: S311 - sample data, not a secret
+    with tenant_scope(tenant):
+        taken = set(db.session.execute(sa.select(Association.code).where(Association.code.like("A%"))).scalars())
+        number, added = 0, 0
+        while added < count:
+            number += 1
+            if f"A{number:05d}" in taken:
+                continue
+            db.session.add(sample_association(number, rng))
+            added += 1
+            if added % 500 == 0:
+                db.session.flush()
+        db.session.commit()
+    click.echo(f"{tenant.code} にサンプルの管理組合を{count}件登録しました。")

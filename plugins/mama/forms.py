@@ -1,0 +1,247 @@
+"""MAMA's forms, every message in Japanese and shown next to its field."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.accounts import LOGIN_ID_PATTERN
+from app.timeutil import jst_today
+
+REQUIRED = "入力してください。"
+PREFECTURES = (
+    "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 "
+    "新潟県 富山県 石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 "
+    "奈良県 和歌山県 鳥取県 島根県 岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 "
+    "熊本県 大分県 宮崎県 鹿児島県 沖縄県"
+).split()
+_KANA = re.compile(r"^[\u30A1-\u30FA\u30FC\u30FB0-9A-Za-z\u3000 ]+$")
+_PHONE = re.compile(r"^\+?[0-9()\-]{10,20}$")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
+
+
+def nfkc(value):
+    """NFKC-normalise and strip a text value (None stays None)."""
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+def to_katakana(value):
+    """Normalise kana input: NFKC (half-width to full-width) and hiragana to katakana."""
+    if not isinstance(value, str):
+        return value
+    text = unicodedata.normalize("NFKC", value).strip()
+    return "".join(chr(ord(ch) + 0x60) if "\u3041" <= ch <= "\u3096" else ch for ch in text)
+
+
+class JPIntegerField(IntegerField):
+    """An integer field whose parse error is Japanese."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or valuelist[0] in ("", None):
+            self.data = None
+            return
+        try:
+            self.data = int(unicodedata.normalize("NFKC", valuelist[0]).strip().replace(",", ""))
+        except ValueError as exc:
+            self.data = None
+            raise ValueError("半角数字で入力してください。") from exc
+
+
+class JPSelectField(SelectField):
+    """A select whose invalid-choice message is Japanese."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return
+        try:
+            self.data = self.coerce(valuelist[0])
+        except (ValueError, TypeError) as exc:
+            self.data = None
+            raise ValueError("一覧から選択してください。") from exc
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            return
+        if self.validate_choice and self.choices is not None:
+            values = [str(choice[0]) for choice in self.choices]
+            if str(self.data) not in values and self.data not in [c[0] for c in self.choices]:
+                raise ValidationError("一覧から選択してください。")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form):
+        values = {str(choice[0]) for choice in self.choices or ()}
+        if any(str(value) not in values for value in self.data or ()):
+            raise ValidationError("一覧から選択してください。")
+
+
+class DeviceCodeForm(FlaskForm):
+    """The registration code an admin issued."""
+
+    code = StringField("登録コード", filters=[nfkc],
+                       validators=[DataRequired(REQUIRED), Length(max=40, message="40文字以内で入力してください。")])
+    submit = SubmitField("登録コードで登録")
+
+
+class DeviceRequestForm(FlaskForm):
+    """A registration request for this browser, with an optional name."""
+
+    name = StringField("端末の名前（任意）", filters=[nfkc],
+                       validators=[Optional(), Length(max=100, message="100文字以内で入力してください。")])
+    submit = SubmitField("登録を申請")
+
+
+def _login_id_chars(form, field):
+    if field.data and not re.match(LOGIN_ID_PATTERN, field.data):
+        raise ValidationError("ログインIDは英数字と . _ @ - で3〜64文字にしてください（先頭は英数字）。")
+
+
+class UserFormBase(FlaskForm):
+    """Fields shared by adding and editing a user."""
+
+    name = StringField("氏名", filters=[nfkc], validators=[DataRequired(REQUIRED),
+                                                          Length(max=100, message="100文字以内で入力してください。")])
+    email = StringField("メールアドレス", filters=[nfkc], validators=[
+        Optional(), Length(max=254, message="254文字以内で入力してください。"),
+        Email(message="メールアドレスの形式が正しくありません。", check_deliverability=False)])
+    role = JPSelectField("権限区分", choices=[("general", "一般"), ("admin", "管理者")], default="general")
+    permission_set = JPSelectField("メニュー権限", coerce=int, default=0)
+
+
+class UserCreateForm(UserFormBase):
+    """Add a user: login id and an initial password the admin types or generates."""
+
+    login_id = StringField("ログインID", filters=[nfkc], validators=[DataRequired(REQUIRED), _login_id_chars])
+    password_mode = RadioField("初期パスワード", choices=[("generate", "自動生成する"), ("manual", "入力する")],
+                               default="generate", validate_choice=False)
+    password = PasswordField("初期パスワード（入力する場合）",
+                             validators=[Length(max=128, message="128文字以内で入力してください。")])
+    submit = SubmitField("追加")
+
+    def validate_password_mode(self, field):
+        """Only the two modes exist."""
+        if field.data not in ("generate", "manual"):
+            raise ValidationError("一覧から選択してください。")
+
+    def validate_password(self, field):
+        """A typed password is required in manual mode."""
+        if self.password_mode.data == "manual" and not field.data:
+            raise ValidationError("初期パスワードを入力するか、自動生成を選んでください。")
+
+
+class UserEditForm(UserFormBase):
+    """Edit a user's name, e-mail, role, permission set and status."""
+
+    status = JPSelectField("状態", choices=[("active", "有効"), ("suspended", "停止")], default="active")
+    submit = SubmitField("保存")
+
+
+class PasswordResetForm(FlaskForm):
+    """Reset a user's password; optionally revoke every device."""
+
+    revoke_devices = BooleanField("この利用者の登録端末もすべて無効にする")
+    submit = SubmitField("パスワードを再発行")
+
+
+class PermissionSetForm(FlaskForm):
+    """A named permission set: role and menus."""
+
+    name = StringField("権限セット名", filters=[nfkc], validators=[
+        DataRequired(REQUIRED), Length(max=100, message="100文字以内で入力してください。")])
+    menus = MultiCheckboxField("利用できるメニュー")
+    submit = SubmitField("保存")
+
+
+class ScopeModeForm(FlaskForm):
+    """All associations or a chosen set."""
+
+    mode = RadioField("参照できる管理組合", choices=[("all", "すべての管理組合"), ("selected", "選択した管理組合のみ")],
+                      validate_choice=False)
+    submit = SubmitField("保存")
+
+    def validate_mode(self, field):
+        """Only the two modes exist."""
+        if field.data not in ("all", "selected"):
+            raise ValidationError("どちらかを選択してください。")
+
+
+def _kana(form, field):
+    if field.data and not _KANA.match(field.data):
+        raise ValidationError("フリガナは全角カタカナで入力してください。")
+
+
+def _postal(form, field):
+    digits = re.sub(r"[-‐－ー]", "", field.data or "")
+    if not re.fullmatch(r"\d{7}", digits):
+        raise ValidationError("郵便番号は7桁の数字で入力してください（例: 160-0023）。")
+    field.data = f"{digits[:3]}-{digits[3:]}"
+
+
+def _phone(form, field):
+    if field.data and not _PHONE.match(field.data):
+        raise ValidationError("電話番号は数字とハイフンで入力してください（例: 03-1234-5678）。")
+
+
+def _association_code(form, field):
+    if field.data and not _CODE.match(field.data):
+        raise ValidationError("組合コードは英数字とハイフンで20文字以内にしてください。")
+
+
+def _building_year(form, field):
+    if field.data is not None and not 1900 <= field.data <= jst_today().year + 5:
+        raise ValidationError(f"1900〜{jst_today().year + 5} の西暦で入力してください。")
+
+
+class AssociationForm(FlaskForm):
+    """A 管理組合 record."""
+
+    code = StringField("組合コード", filters=[nfkc], validators=[DataRequired(REQUIRED), _association_code])
+    name = StringField("管理組合名", filters=[nfkc], validators=[
+        DataRequired(REQUIRED), Length(max=200, message="200文字以内で入力してください。")])
+    name_kana = StringField("管理組合名（フリガナ）", filters=[to_katakana], validators=[
+        DataRequired(REQUIRED), Length(max=200, message="200文字以内で入力してください。"), _kana])
+    postal_code = StringField("郵便番号", filters=[nfkc], validators=[DataRequired(REQUIRED), _postal])
+    prefecture = JPSelectField("都道府県", choices=[("", "選択してください")] + [(p, p) for p in PREFECTURES])
+    city = StringField("市区町村", filters=[nfkc], validators=[
+        DataRequired(REQUIRED), Length(max=100, message="100文字以内で入力してください。")])
+    address_line = StringField("町名・番地", filters=[nfkc], validators=[
+        DataRequired(REQUIRED), Length(max=200, message="200文字以内で入力してください。")])
+    building_name = StringField("建物名", filters=[nfkc], validators=[
+        Optional(), Length(max=200, message="200文字以内で入力してください。")])
+    units = JPIntegerField("総戸数", validators=[
+        DataRequired(REQUIRED), NumberRange(1, 10000, message="1〜10000 の数で入力してください。")])
+    building_year = JPIntegerField("竣工年（西暦）", validators=[DataRequired(REQUIRED), _building_year])
+    fiscal_start_month = JPSelectField("決算期の開始月", coerce=int, default=4,
+                                       choices=[(m, f"{m}月") for m in range(1, 13)])
+    contact_name = StringField("担当者（理事長等）氏名", filters=[nfkc], validators=[
+        Optional(), Length(max=100, message="100文字以内で入力してください。")])
+    contact_phone = StringField("担当者 電話番号", filters=[nfkc], validators=[Optional(), _phone])
+    contact_email = StringField("担当者 メールアドレス", filters=[nfkc], validators=[
+        Optional(), Length(max=254, message="254文字以内で入力してください。"),
+        Email(message="メールアドレスの形式が正しくありません。", check_deliverability=False)])
+    notes = TextAreaField("備考", validators=[Optional(), Length(max=2000, message="2000文字以内で入力してください。")])
+    submit = SubmitField("保存")
+
+    def validate_prefecture(self, field):
+        """A prefecture must be chosen."""
+        if not field.data:
+            raise ValidationError("都道府県を選択してください。")

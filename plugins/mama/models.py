@@ -1,0 +1,161 @@
+"""MAMA's tables: registered devices, registration codes, permission sets, user settings, associations."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.crypto import EncryptedText
+from app.extensions import db
+from app.models import User
+from app.tenancy import TenantScoped
+from app.timeutil import UTCDateTime, utcnow
+
+DEVICE_PENDING = "pending"
+DEVICE_APPROVED = "approved"
+DEVICE_REJECTED = "rejected"
+DEVICE_REVOKED = "revoked"
+DEVICE_STATUS_LABELS = {
+    DEVICE_PENDING: "承認待ち",
+    DEVICE_APPROVED: "承認済み",
+    DEVICE_REJECTED: "拒否",
+    DEVICE_REVOKED: "無効化",
+}
+
+
+class Device(TenantScoped, db.Model):
+    """A browser registered for one user; only the sha256 of its cookie token is stored."""
+
+    __tablename__ = "mama_devices"
+    __table_args__ = (sa.Index("ix_mama_devices_tenant_status", "tenant_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=DEVICE_PENDING)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    requested_ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    via: Mapped[str] = mapped_column(sa.String(16), default="request")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def status_label(self) -> str:
+        """Japanese label of the state."""
+        return DEVICE_STATUS_LABELS.get(self.status, self.status)
+
+
+class RegistrationCode(TenantScoped, db.Model):
+    """A one-time device registration code an admin issued; stored only as a keyed hash."""
+
+    __tablename__ = "mama_registration_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issued_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PermissionSet(TenantScoped, db.Model):
+    """A named list of menus (メニュー権限) for users of one role."""
+
+    __tablename__ = "mama_permission_sets"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    menus_json: Mapped[str] = mapped_column(sa.Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def menu_ids(self) -> list[str]:
+        """The menu ids this set allows."""
+        return list(json.loads(self.menus_json or "[]"))
+
+    @menu_ids.setter
+    def menu_ids(self, values) -> None:
+        self.menus_json = json.dumps(sorted(set(values)))
+
+
+class UserSettings(TenantScoped, db.Model):
+    """MAMA's per-user settings: the permission set and the association scope."""
+
+    __tablename__ = "mama_user_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    permission_set_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("mama_permission_sets.id", ondelete="SET NULL"), index=True, nullable=True)
+    scope_all: Mapped[bool] = mapped_column(default=False)
+
+    permission_set: Mapped[PermissionSet | None] = relationship(lazy="joined")
+
+
+class Association(TenantScoped, db.Model):
+    """A 管理組合 (homeowners' association); the contact person's fields are encrypted."""
+
+    __tablename__ = "mama_associations"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "code"),
+        sa.Index("ix_mama_associations_tenant_name", "tenant_id", "name"),
+        sa.Index("ix_mama_associations_tenant_kana", "tenant_id", "name_kana"),
+        sa.Index("ix_mama_associations_tenant_area", "tenant_id", "prefecture", "city"),
+        sa.Index("ix_mama_associations_tenant_units", "tenant_id", "units"),
+        sa.Index("ix_mama_associations_tenant_year", "tenant_id", "building_year"),
+        sa.Index("ix_mama_associations_tenant_updated", "tenant_id", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    name_kana: Mapped[str] = mapped_column(sa.String(200))
+    postal_code: Mapped[str] = mapped_column(sa.String(8))
+    prefecture: Mapped[str] = mapped_column(sa.String(8))
+    city: Mapped[str] = mapped_column(sa.String(100))
+    address_line: Mapped[str] = mapped_column(sa.String(200))
+    building_name: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)
+    units: Mapped[int] = mapped_column(sa.Integer)
+    building_year: Mapped[int] = mapped_column(sa.Integer)
+    fiscal_start_month: Mapped[int] = mapped_column(sa.Integer)
+    contact_name: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)
+    notes: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def address(self) -> str:
+        """The full address on one line."""
+        return f"{self.prefecture}{self.city}{self.address_line}" + (f" {self.building_name}" if self.building_name else "")
+
+
+class UserAssociation(TenantScoped, db.Model):
+    """One association a user with a limited scope (物件参照権限) may see."""
+
+    __tablename__ = "mama_user_associations"
+    __table_args__ = (sa.UniqueConstraint("user_id", "association_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    association_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("mama_associations.id", ondelete="CASCADE"), index=True)
+
+
+# Children before parents, for export and purge.
+TENANT_TABLES = [UserAssociation, Device, RegistrationCode, UserSettings, PermissionSet, Association]

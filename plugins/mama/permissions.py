@@ -1,0 +1,158 @@
+"""Menu permissions (メニュー権限マスタ): the menu registry, permission sets and the per-view check."""
+from __future__ import annotations
+
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort, g
+from flask_login import current_user, login_required
+
+from app.auth.guards import deny
+from app.extensions import db
+from app.models import ROLE_ADMIN, STATUS_ACTIVE, User
+from app.products import MenuLink, plugin_manager
+from app.tenancy import current_tenant
+
+from .models import PermissionSet, UserSettings
+
+PRODUCT_CODE = "mama"
+
+MENU_ASSOCIATIONS = "mama.associations"
+MENU_DEVICES = "mama.devices"
+MENU_USERS = "mama.users"
+MENU_PERMISSIONS = "mama.permissions"
+MENU_SCOPES = "mama.scopes"
+
+# MAMA's own menus, in navigation order.
+MAMA_MENUS = (
+    MenuLink("管理組合登録", "mama.associations_index", MENU_ASSOCIATIONS, "管理組合の登録・検索・CSV出力", order=10),
+    MenuLink("端末管理", "mama.devices_index", MENU_DEVICES, "端末の承認・無効化・登録コード発行", order=50),
+    MenuLink("ユーザーマスタ", "mama.users_index", MENU_USERS, "ユーザーの追加・編集・削除・パスワード再発行", order=60),
+    MenuLink("メニュー権限マスタ", "mama.permissions_index", MENU_PERMISSIONS, "メニューごとの利用権限セット", order=70),
+    MenuLink("物件参照権限登録", "mama.scopes_index", MENU_SCOPES, "ユーザーごとに参照できる管理組合", order=80),
+)
+# Menus only a 管理者 can ever open, whatever a permission set lists.
+ADMIN_MENUS = frozenset({MENU_DEVICES, MENU_USERS, MENU_PERMISSIONS, MENU_SCOPES})
+ROLE_CHOICES = (("general", "一般"), (ROLE_ADMIN, "管理者"))
+
+
+def is_mama(tenant) -> bool:
+    """True for a tenant of the MAMA product."""
+    return tenant is not None and tenant.product == PRODUCT_CODE
+
+
+def registry(tenant) -> list[MenuLink]:
+    """Every main menu any plugin offers this tenant, in display order."""
+    links = [link for batch in plugin_manager().hook.menu_registry(tenant=tenant) for link in (batch or ())]
+    unique = {link.menu_id or link.endpoint: link for link in links if link.section == "main"}
+    return sorted(unique.values(), key=lambda link: (link.order, link.label))
+
+
+def menu_key(link: MenuLink) -> str:
+    """The id a permission set stores for a menu."""
+    return link.menu_id or link.endpoint
+
+
+def eligible_menus(tenant, role: str) -> list[MenuLink]:
+    """The menus a user of role may be granted (管理者 menus only for 管理者)."""
+    return [link for link in registry(tenant) if role == ROLE_ADMIN or menu_key(link) not in ADMIN_MENUS]
+
+
+def settings_for(user: User) -> UserSettings | None:
+    """The user's MAMA settings row, if any."""
+    return db.session.execute(sa.select(UserSettings).where(UserSettings.user_id == user.id)).scalar_one_or_none()
+
+
+def ensure_settings(user: User) -> UserSettings:
+    """The user's MAMA settings row, created with the role's defaults when missing."""
+    settings = settings_for(user)
+    if settings is None:
+        settings = UserSettings(user_id=user.id, scope_all=user.role == ROLE_ADMIN)
+        db.session.add(settings)
+        db.session.flush()
+    return settings
+
+
+def allowed_menu_ids(user: User, settings: UserSettings | None = None, use_cache: bool = True) -> set[str]:
+    """The menu ids user may open: the role's eligible menus, narrowed by the permission set."""
+    cache = g.setdefault("mama_allowed_menus", {})
+    if use_cache and user.id in cache:
+        return cache[user.id]
+    tenant = user.tenant
+    allowed = {menu_key(link) for link in eligible_menus(tenant, user.role)}
+    settings = settings if settings is not None else settings_for(user)
+    if settings is not None and settings.permission_set is not None:
+        allowed &= set(settings.permission_set.menu_ids)
+    cache[user.id] = allowed
+    return allowed
+
+
+def forget_cached_permissions() -> None:
+    """Drop the per-request permission cache after a change."""
+    g.pop("mama_allowed_menus", None)
+
+
+def can_open(user: User, menu_id: str) -> bool:
+    """True when user may open the menu."""
+    return menu_id in allowed_menu_ids(user)
+
+
+def visible_links(tenant, user: User) -> list[MenuLink]:
+    """MAMA's menu links the user may open."""
+    allowed = allowed_menu_ids(user)
+    return [link for link in MAMA_MENUS if link.menu_id in allowed]
+
+
+def menu_required(menu_id: str):
+    """View decorator: logged in, a MAMA tenant, and the menu allowed; otherwise 403 with an audit event."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not is_mama(current_tenant()):
+                abort(404)
+            if not can_open(current_user, menu_id):
+                deny(f"menu:{menu_id}", reason="menu_forbidden")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def mama_login_required(view):
+    """View decorator: logged in to a MAMA tenant (pages every user has, like 登録端末)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not is_mama(current_tenant()):
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def has_working_admin() -> bool:
+    """True while at least one active 管理者 can still open ユーザーマスタ (the lock-out guard)."""
+    forget_cached_permissions()
+    admins = db.session.execute(
+        sa.select(User).where(User.role == ROLE_ADMIN, User.status == STATUS_ACTIVE)
+    ).scalars().all()
+    return any(MENU_USERS in allowed_menu_ids(admin, use_cache=False) for admin in admins)
+
+
+def permission_sets(role: str | None = None) -> list[PermissionSet]:
+    """The tenant's permission sets (of one role), by name."""
+    query = sa.select(PermissionSet).order_by(PermissionSet.name)
+    if role:
+        query = query.where(PermissionSet.role == role)
+    return list(db.session.execute(query).scalars())
+
+
+def users_of_set(permission_set: PermissionSet) -> int:
+    """How many users use a permission set."""
+    return db.session.execute(
+        sa.select(sa.func.count()).select_from(UserSettings)
+        .where(UserSettings.permission_set_id == permission_set.id)).scalar_one()

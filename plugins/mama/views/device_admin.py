@@ -1,0 +1,114 @@
+"""端末管理 for admins: the approval queue, each user's devices, revocation and registration codes."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.auth.forms import ConfirmForm
+from app.extensions import db
+from app.models import User
+
+from .. import devices
+from ..models import DEVICE_APPROVED, Device
+from ..permissions import MENU_DEVICES, menu_required
+from . import bp
+from .helpers import require_confirm, user_or_404
+
+
+def _device_or_404(device_id: int) -> Device:
+    device = db.session.get(Device, device_id)
+    if device is None:
+        abort(404)
+    return device
+
+
+def _device_counts() -> dict[int, dict]:
+    rows = db.session.execute(
+        sa.select(Device.user_id, sa.func.count(), sa.func.max(Device.last_used_at))
+        .where(Device.status == DEVICE_APPROVED).group_by(Device.user_id)
+    ).all()
+    return {user_id: {"approved": count, "last_used": last} for user_id, count, last in rows}
+
+
+@bp.route("/devices")
+@menu_required(MENU_DEVICES)
+def devices_index():
+    """The approval queue and every user with their approved devices."""
+    users = db.session.execute(sa.select(User).order_by(User.login_id)).scalars().all()
+    return render_template("mama/devices/index.html", queue=devices.pending_devices(), users=users,
+                           counts=_device_counts(), form=ConfirmForm())
+
+
+@bp.route("/devices/<int:device_id>/approve", methods=["POST"])
+@menu_required(MENU_DEVICES)
+def device_approve(device_id: int):
+    """Approve a pending device."""
+    require_confirm()
+    device = _device_or_404(device_id)
+    if devices.decide(device, True, current_user):
+        db.session.commit()
+        flash(f"{device.user.login_id} の端末「{device.name}」を承認しました。", "success")
+    else:
+        flash("この端末は既に処理されています。", "warning")
+    return redirect(url_for("mama.devices_index"))
+
+
+@bp.route("/devices/<int:device_id>/reject", methods=["POST"])
+@menu_required(MENU_DEVICES)
+def device_reject(device_id: int):
+    """Reject a pending device."""
+    require_confirm()
+    device = _device_or_404(device_id)
+    if devices.decide(device, False, current_user):
+        db.session.commit()
+        flash(f"{device.user.login_id} の端末「{device.name}」の申請を拒否しました。", "success")
+    else:
+        flash("この端末は既に処理されています。", "warning")
+    return redirect(url_for("mama.devices_index"))
+
+
+@bp.route("/devices/users/<int:user_id>")
+@menu_required(MENU_DEVICES)
+def devices_user(user_id: int):
+    """One user's devices with last use, revocation and a registration code."""
+    user = user_or_404(user_id)
+    return render_template("mama/devices/user.html", user=user, devices=devices.devices_of(user),
+                           form=ConfirmForm())
+
+
+@bp.route("/devices/<int:device_id>/revoke", methods=["POST"])
+@menu_required(MENU_DEVICES)
+def device_revoke(device_id: int):
+    """Revoke one device of any user of the tenant."""
+    require_confirm()
+    device = _device_or_404(device_id)
+    if devices.revoke(device, current_user):
+        db.session.commit()
+        flash(f"端末「{device.name}」を無効にしました。", "success")
+    else:
+        flash("この端末は既に無効です。", "warning")
+    return redirect(url_for("mama.devices_user", user_id=device.user_id))
+
+
+@bp.route("/devices/users/<int:user_id>/revoke-all", methods=["POST"])
+@menu_required(MENU_DEVICES)
+def devices_revoke_all(user_id: int):
+    """Revoke every device of a user."""
+    require_confirm()
+    user = user_or_404(user_id)
+    count = devices.revoke_all(user, current_user, reason="admin")
+    db.session.commit()
+    flash(f"{user.login_id} の端末を{count}台無効にしました。", "success")
+    return redirect(url_for("mama.devices_user", user_id=user.id))
+
+
+@bp.route("/devices/users/<int:user_id>/code", methods=["POST"])
+@menu_required(MENU_DEVICES)
+def devices_issue_code(user_id: int):
+    """Issue a one-time registration code for a user and show it once."""
+    require_confirm()
+    user = user_or_404(user_id)
+    code = devices.issue_code(user, current_user.login_id)
+    db.session.commit()
+    return render_template("mama/devices/code.html", user=user, code=code, hours=devices.CODE_HOURS)

@@ -1,0 +1,37 @@
+"""登録端末: a user's own devices, which they can revoke."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.auth.forms import ConfirmForm
+from app.extensions import db
+
+from .. import devices
+from ..models import Device
+from ..permissions import mama_login_required
+from . import bp
+from .helpers import require_confirm
+
+
+@bp.route("/account/devices")
+@mama_login_required
+def my_devices():
+    """List the user's own devices; the one this browser holds is marked."""
+    current = devices.device_of_browser(current_user)
+    return render_template("mama/my_devices.html", devices=devices.devices_of(current_user),
+                           current_id=current.id if current else None, form=ConfirmForm())
+
+
+@bp.route("/account/devices/<int:device_id>/revoke", methods=["POST"])
+@mama_login_required
+def my_device_revoke(device_id: int):
+    """Revoke one of the user's own devices (another user's id answers 404)."""
+    require_confirm()
+    device = db.session.get(Device, device_id)
+    if device is None or device.user_id != current_user.id:
+        abort(404)
+    if devices.revoke(device, current_user):
+        db.session.commit()
+        flash(f"端末「{device.name}」を無効にしました。", "success")
+    return redirect(url_for("mama.my_devices"))

@@ -1,0 +1,122 @@
+"""メニュー権限マスタ: named permission sets per role (一般 / 管理者), built from every plugin's menu registry."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app import audit
+from app.auth.forms import ConfirmForm
+from app.extensions import db
+from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
+from app.tenancy import current_tenant
+
+from ..forms import PermissionSetForm
+from ..models import PermissionSet
+from ..permissions import (
+    MENU_PERMISSIONS,
+    eligible_menus,
+    has_working_admin,
+    menu_key,
+    menu_required,
+    permission_sets,
+    users_of_set,
+)
+from . import bp
+from .helpers import require_confirm
+
+LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
+
+
+def _role_arg() -> str:
+    role = request.args.get("role", ROLE_GENERAL)
+    return role if role in (ROLE_GENERAL, ROLE_ADMIN) else ROLE_GENERAL
+
+
+def _set_or_404(set_id: int) -> PermissionSet:
+    found = db.session.get(PermissionSet, set_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _name_taken(name: str, exclude_id: int | None) -> bool:
+    return any(s.name == name and s.id != exclude_id for s in permission_sets())
+
+
+@bp.route("/permissions")
+@menu_required(MENU_PERMISSIONS)
+def permissions_index():
+    """The permission sets of one role as a menu × set matrix."""
+    role = _role_arg()
+    sets = permission_sets(role)
+    return render_template("mama/permissions/index.html", role=role, role_labels=ROLE_LABELS,
+                           menus=eligible_menus(current_tenant(), role), sets=sets, menu_key=menu_key,
+                           counts={s.id: users_of_set(s) for s in sets}, form=ConfirmForm())
+
+
+def _save(permission_set: PermissionSet | None, role: str):
+    form = PermissionSetForm(obj=permission_set)
+    menus = eligible_menus(current_tenant(), role)
+    form.menus.choices = [(menu_key(link), link.label) for link in menus]
+    if permission_set is not None and not form.is_submitted():
+        form.menus.data = permission_set.menu_ids
+    if form.validate_on_submit():
+        if _name_taken(form.name.data, permission_set.id if permission_set else None):
+            form.name.errors.append("この名前の権限セットは既にあります。")
+        else:
+            creating = permission_set is None
+            before = None if creating else {"name": permission_set.name, "menus": permission_set.menu_ids}
+            if creating:
+                permission_set = PermissionSet(role=role)
+                db.session.add(permission_set)
+            permission_set.name = form.name.data
+            permission_set.menu_ids = form.menus.data or []
+            db.session.flush()
+            if not has_working_admin():
+                db.session.rollback()
+                form.menus.errors.append(LAST_ADMIN)
+            else:
+                after = {"name": permission_set.name, "role": role, "menus": permission_set.menu_ids}
+                audit.record("mama.permission_set." + ("create" if creating else "update"),
+                             target=f"permission_set:{permission_set.id}", before=before, after=after)
+                db.session.commit()
+                flash(f"権限セット「{permission_set.name}」を保存しました。", "success")
+                return redirect(url_for("mama.permissions_index", role=role))
+    return render_template("mama/permissions/form.html", form=form, role=role, role_labels=ROLE_LABELS,
+                           permission_set=permission_set), 422 if form.errors else 200
+
+
+@bp.route("/permissions/new", methods=["GET", "POST"])
+@menu_required(MENU_PERMISSIONS)
+def permissions_new():
+    """Create a permission set for the role in ?role=."""
+    return _save(None, _role_arg())
+
+
+@bp.route("/permissions/<int:set_id>/edit", methods=["GET", "POST"])
+@menu_required(MENU_PERMISSIONS)
+def permissions_edit(set_id: int):
+    """Change a permission set's name and menus."""
+    permission_set = _set_or_404(set_id)
+    return _save(permission_set, permission_set.role)
+
+
+@bp.route("/permissions/<int:set_id>/delete", methods=["POST"])
+@menu_required(MENU_PERMISSIONS)
+def permissions_delete(set_id: int):
+    """Delete a permission set that no user uses."""
+    require_confirm()
+    permission_set = _set_or_404(set_id)
+    role = permission_set.role
+    in_use = users_of_set(permission_set)
+    if in_use:
+        flash(f"権限セット「{permission_set.name}」は{in_use}人が使っているため削除できません。先にユーザーの設定を変更してください。",
+              "error")
+        return redirect(url_for("mama.permissions_index", role=role))
+    audit.record("mama.permission_set.delete", target=f"permission_set:{permission_set.id}",
+                 before={"name": permission_set.name, "role": role, "menus": permission_set.menu_ids},
+                 actor=current_user)
+    db.session.delete(permission_set)
+    db.session.commit()
+    flash(f"権限セット「{permission_set.name}」を削除しました。", "success")
+    return redirect(url_for("mama.permissions_index", role=role))

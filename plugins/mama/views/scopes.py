@@ -1,0 +1,112 @@
+"""物件参照権限登録: per user, every association or a chosen set."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+
+from app import audit
+from app.auth.forms import ConfirmForm
+from app.extensions import db
+from app.models import User
+
+from ..associations import escape_like
+from ..forms import ScopeModeForm
+from ..models import Association, UserAssociation, UserSettings
+from ..permissions import MENU_SCOPES, ensure_settings, menu_required
+from . import bp
+from .helpers import int_arg, require_confirm, user_or_404
+
+MAX_ADD = 200
+
+
+@bp.route("/scopes")
+@menu_required(MENU_SCOPES)
+def scopes_index():
+    """Every user with the scope they have."""
+    users = db.session.execute(sa.select(User).order_by(User.login_id)).scalars().all()
+    settings = {s.user_id: s for s in db.session.execute(sa.select(UserSettings)).scalars()}
+    counts = dict(db.session.execute(
+        sa.select(UserAssociation.user_id, sa.func.count()).group_by(UserAssociation.user_id)).all())
+    return render_template("mama/scopes/index.html", users=users, settings=settings, counts=counts)
+
+
+def _assigned(user: User):
+    return (sa.select(Association).join(UserAssociation, UserAssociation.association_id == Association.id)
+            .where(UserAssociation.user_id == user.id).order_by(Association.code))
+
+
+def _candidates(user: User, q: str):
+    taken = sa.select(UserAssociation.association_id).where(UserAssociation.user_id == user.id)
+    query = sa.select(Association).where(Association.id.not_in(taken)).order_by(Association.code)
+    for word in q.split()[:5]:
+        pattern = f"%{escape_like(word)}%"
+        query = query.where(sa.or_(Association.code.like(f"{escape_like(word)}%", escape="\\"),
+                                   Association.name.like(pattern, escape="\\"),
+                                   Association.name_kana.like(pattern, escape="\\"),
+                                   Association.city.like(pattern, escape="\\")))
+    return query.limit(50)
+
+
+@bp.route("/scopes/<int:user_id>", methods=["GET", "POST"])
+@menu_required(MENU_SCOPES)
+def scopes_user(user_id: int):
+    """Choose all or selected associations for one user, and manage the selection."""
+    user = user_or_404(user_id)
+    settings = ensure_settings(user)
+    form = ScopeModeForm()
+    if not form.is_submitted():
+        form.mode.data = "all" if settings.scope_all else "selected"
+    if form.validate_on_submit():
+        before = settings.scope_all
+        settings.scope_all = form.mode.data == "all"
+        audit.record("mama.scope.mode", target=f"user:{user.login_id}", before={"scope_all": before},
+                     after={"scope_all": settings.scope_all})
+        db.session.commit()
+        flash(f"{user.login_id} の物件参照権限を保存しました。", "success")
+        return redirect(url_for("mama.scopes_user", user_id=user.id))
+    q = request.args.get("q", "").strip()[:100]
+    page = db.paginate(_assigned(user), page=int_arg("page"), per_page=50, error_out=False)
+    candidates = db.session.execute(_candidates(user, q)).scalars().all() if q else []
+    return render_template("mama/scopes/user.html", user=user, settings=settings, form=form, page=page, q=q,
+                           candidates=candidates, confirm=ConfirmForm()), 422 if form.errors else 200
+
+
+@bp.route("/scopes/<int:user_id>/add", methods=["POST"])
+@menu_required(MENU_SCOPES)
+def scopes_add(user_id: int):
+    """Add the ticked associations to a user's selection (ids of other tenants are ignored)."""
+    require_confirm()
+    user = user_or_404(user_id)
+    ids = {int(value) for value in request.form.getlist("association_id")[:MAX_ADD] if value.isdigit()}
+    taken = set(db.session.execute(sa.select(UserAssociation.association_id)
+                                   .where(UserAssociation.user_id == user.id)).scalars())
+    found = db.session.execute(sa.select(Association).where(Association.id.in_(ids - taken))).scalars().all() \
+        if ids - taken else []
+    for association in found:
+        db.session.add(UserAssociation(user_id=user.id, association_id=association.id))
+    if found:
+        audit.record("mama.scope.add", target=f"user:{user.login_id}",
+                     after={"associations": [a.code for a in found]})
+        db.session.commit()
+        flash(f"{len(found)}件の管理組合を追加しました。", "success")
+    else:
+        flash("追加する管理組合を選んでください。", "warning")
+    return redirect(url_for("mama.scopes_user", user_id=user.id, q=request.form.get("q", "")[:100]))
+
+
+@bp.route("/scopes/<int:user_id>/remove/<int:association_id>", methods=["POST"])
+@menu_required(MENU_SCOPES)
+def scopes_remove(user_id: int, association_id: int):
+    """Remove one association from a user's selection."""
+    require_confirm()
+    user = user_or_404(user_id)
+    row = db.session.execute(sa.select(UserAssociation).where(
+        UserAssociation.user_id == user.id, UserAssociation.association_id == association_id)).scalar_one_or_none()
+    if row is not None:
+        association = db.session.get(Association, association_id)
+        db.session.delete(row)
+        audit.record("mama.scope.remove", target=f"user:{user.login_id}",
+                     before={"associations": [association.code if association else str(association_id)]})
+        db.session.commit()
+        flash("管理組合を外しました。", "success")
+    return redirect(url_for("mama.scopes_user", user_id=user.id))

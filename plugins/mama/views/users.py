@@ -1,0 +1,203 @@
+"""ユーザーマスタ: add, edit, delete, reset the password, unlock; the last admin is protected."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app import audit
+from app.accounts import (
+    context_words,
+    create_user,
+    issue_temporary_password,
+    login_id_taken,
+    set_email,
+    set_status,
+)
+from app.accounts import unlock as unlock_account
+from app.auth.forms import ConfirmForm
+from app.auth.sessions import end_user_sessions
+from app.extensions import db
+from app.models import ROLE_ADMIN, ROLE_LABELS, User, UserSession
+from app.passwords import policy_errors
+from app.tenancy import current_tenant
+from app.timeutil import utcnow
+
+from .. import devices
+from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
+from ..models import PermissionSet, UserAssociation, UserSettings
+from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
+from . import bp
+from .helpers import int_arg, require_confirm, user_or_404
+
+LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
+
+
+def _set_choices(form) -> None:
+    form.permission_set.choices = [(0, "既定（権限区分で使えるすべてのメニュー）")] + [
+        (s.id, f"{s.name}（{ROLE_LABELS.get(s.role, s.role)}）") for s in permission_sets()]
+
+
+def _chosen_set(form) -> PermissionSet | None:
+    """The permission set picked on the form, checked against the role; adds a field error on mismatch."""
+    if not form.permission_set.data:
+        return None
+    chosen = db.session.get(PermissionSet, form.permission_set.data)
+    if chosen is None or chosen.role != form.role.data:
+        form.permission_set.errors.append("権限区分（一般/管理者）に合うメニュー権限を選んでください。")
+        return None
+    return chosen
+
+
+def _snapshot(user: User, settings: UserSettings) -> dict:
+    return {"role": user.role, "status": user.status,
+            "permission_set": settings.permission_set.name if settings.permission_set else None}
+
+
+@bp.route("/users")
+@menu_required(MENU_USERS)
+def users_index():
+    """Every user of the tenant with role, permission set and state."""
+    page = db.paginate(sa.select(User).order_by(User.login_id), page=int_arg("page"), per_page=50,
+                       error_out=False)
+    settings = {s.user_id: s for s in db.session.execute(sa.select(UserSettings)).scalars()}
+    return render_template("mama/users/index.html", page=page, settings=settings, form=ConfirmForm(),
+                           now=utcnow())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@menu_required(MENU_USERS)
+def users_new():
+    """Add a user; the initial password (typed or generated) is shown once and must be changed."""
+    form = UserCreateForm()
+    _set_choices(form)
+    tenant = current_tenant()
+    if form.validate_on_submit():
+        if login_id_taken(form.login_id.data):
+            form.login_id.errors.append("このログインIDは既に使われています。")
+        chosen = _chosen_set(form)
+        typed = form.password.data if form.password_mode.data == "manual" else None
+        if typed:
+            form.password.errors.extend(policy_errors(typed, context_words(None, tenant, form.login_id.data)))
+        if not any(field.errors for field in form):
+            user, temporary = create_user(tenant, form.login_id.data, form.name.data, form.email.data or None,
+                                          role=form.role.data, password=typed, actor=current_user)
+            if typed:
+                user.must_change_password = True
+                user.temp_password_expires_at = utcnow() + timedelta(
+                    hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])
+            settings = ensure_settings(user)
+            settings.permission_set_id = chosen.id if chosen else None
+            settings.scope_all = user.role == ROLE_ADMIN
+            db.session.flush()
+            audit.record("mama.user.settings", target=f"user:{user.login_id}",
+                         after={"permission_set": chosen.name if chosen else None, "scope_all": settings.scope_all})
+            db.session.commit()
+            return render_template("mama/users/created.html", user=user, password=typed or temporary,
+                                   generated=typed is None,
+                                   hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])
+    return render_template("mama/users/form.html", form=form, user=None), 422 if form.errors else 200
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@menu_required(MENU_USERS)
+def users_edit(user_id: int):
+    """Edit name, e-mail, role, permission set and state; the last admin cannot demote or stop themselves."""
+    user = user_or_404(user_id)
+    settings = ensure_settings(user)
+    form = UserEditForm(obj=user)
+    _set_choices(form)
+    if not form.is_submitted():
+        form.permission_set.data = settings.permission_set_id or 0
+    if form.validate_on_submit():
+        chosen = _chosen_set(form)
+        if not any(field.errors for field in form):
+            before = _snapshot(user, settings)
+            changed = [name for name, value in (("name", form.name.data), ("email", form.email.data or None))
+                       if (getattr(user, name) or None) != value]
+            user.name = form.name.data
+            set_email(user, form.email.data or None)
+            user.role = form.role.data
+            settings.permission_set_id = chosen.id if chosen else None
+            if form.status.data != user.status:
+                set_status(user, form.status.data, actor=current_user)
+            db.session.flush()
+            db.session.refresh(settings)
+            if not has_working_admin():
+                db.session.rollback()
+                form.role.errors.append(LAST_ADMIN)
+            else:
+                audit.record("user.update", target=f"user:{user.login_id}", before=before,
+                             after=_snapshot(user, settings), changed_personal_fields=changed)
+                db.session.commit()
+                flash(f"{user.login_id} を更新しました。", "success")
+                if user.id == current_user.id and user.role != ROLE_ADMIN:
+                    return redirect(url_for("main.dashboard"))
+                return redirect(url_for("mama.users_index"))
+    return render_template("mama/users/form.html", form=form, user=user), 422 if form.errors else 200
+
+
+@bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
+@menu_required(MENU_USERS)
+def users_delete(user_id: int):
+    """Delete a user (audit rows keep the login id as text); never oneself or the last admin."""
+    user = user_or_404(user_id)
+    form = ConfirmForm()
+    error = None
+    if form.validate_on_submit():
+        if user.id == current_user.id:
+            error = "自分自身は削除できません。"
+        else:
+            login_id, before = user.login_id, {"login_id": user.login_id, "role": user.role, "status": user.status}
+            end_user_sessions(user, "user_deleted", actor=current_user)
+            devices.delete_user_rows(user)
+            db.session.execute(sa.delete(UserAssociation).where(UserAssociation.user_id == user.id))
+            db.session.execute(sa.delete(UserSettings).where(UserSettings.user_id == user.id))
+            db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+            db.session.delete(user)
+            db.session.flush()
+            if not has_working_admin():
+                db.session.rollback()
+                error = LAST_ADMIN
+            else:
+                audit.record("user.delete", target=f"user:{login_id}", before=before)
+                db.session.commit()
+                flash(f"{login_id} を削除しました。", "success")
+                return redirect(url_for("mama.users_index"))
+    return render_template("mama/users/delete.html", user=user, form=form, error=error), 422 if error else 200
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["GET", "POST"])
+@menu_required(MENU_USERS)
+def users_reset_password(user_id: int):
+    """Give a user a new temporary password (shown once); their sessions end; optionally revoke devices."""
+    user = user_or_404(user_id)
+    form = PasswordResetForm()
+    error = None
+    if form.validate_on_submit():
+        if user.id == current_user.id:
+            error = "自分のパスワードは「パスワード変更」画面で変更してください。"
+        else:
+            temporary = issue_temporary_password(user)
+            ended = end_user_sessions(user, "password_reset", actor=current_user)
+            revoked = devices.revoke_all(user, current_user, reason="password_reset") if form.revoke_devices.data else 0
+            audit.record("password.reset", target=f"user:{user.login_id}", sessions_ended=ended,
+                         devices_revoked=revoked)
+            db.session.commit()
+            return render_template("mama/users/reset_done.html", user=user, password=temporary,
+                                   revoked=revoked, hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])
+    return render_template("mama/users/reset.html", user=user, form=form, error=error), 422 if error else 200
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@menu_required(MENU_USERS)
+def users_unlock(user_id: int):
+    """Lift a user's lockout."""
+    require_confirm()
+    user = user_or_404(user_id)
+    unlock_account(user, actor=current_user)
+    db.session.commit()
+    flash(f"{user.login_id} のロックを解除しました。", "success")
+    return redirect(url_for("mama.users_index"))
