@@ -10,7 +10,7 @@ from app.auth.guards import deny
 from app.extensions import db
 
 from .blueprint import bp, member_required
-from .csv_export import csv_response
+from .csv_export import csv_response, in_batches
 from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
 from .models import JuchoAssociation, JuchoBuilding
 from .property_forms import AssociationForm
@@ -124,9 +124,7 @@ def association_csv():
     """管理組合 CSV (UTF-8 with BOM), streamed in batches."""
     audit.record("jucho.export", target="associations")
     db.session.commit()
-    rows = db.session.execute(
-        sa.select(JuchoAssociation).order_by(JuchoAssociation.kana, JuchoAssociation.id).execution_options(yield_per=500)
-    ).scalars()
+    rows = in_batches(JuchoAssociation, sa.select(JuchoAssociation))
     header = ["ID", "管理組合名", "フリガナ", "管理形態", "管理会社担当者", "担当者電話番号", "担当者メールアドレス", "備考"]
     return csv_response("associations", "管理組合", header, rows, lambda a: [
         a.id, a.name, a.kana, a.management_form_label, a.contact_person, a.contact_phone, a.contact_email, a.notes])

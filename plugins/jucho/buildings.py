@@ -11,7 +11,7 @@ from app.auth.guards import deny
 from app.extensions import db
 
 from .blueprint import bp, member_required
-from .csv_export import csv_response
+from .csv_export import csv_response, in_batches
 from .forms_base import choices
 from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
 from .models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
@@ -146,12 +146,9 @@ def building_csv():
     """物件 CSV (UTF-8 with BOM), streamed in batches."""
     audit.record("jucho.export", target="buildings")
     db.session.commit()
-    rows = db.session.execute(
-        sa.select(JuchoBuilding).join(JuchoBuilding.association)
-        .options(contains_eager(JuchoBuilding.association).load_only(JuchoAssociation.id, JuchoAssociation.name,
-                                                               JuchoAssociation.management_form))
-        .order_by(JuchoBuilding.kana, JuchoBuilding.id).execution_options(yield_per=500)
-    ).scalars()
+    rows = in_batches(JuchoBuilding, sa.select(JuchoBuilding).join(JuchoBuilding.association).options(
+        contains_eager(JuchoBuilding.association).load_only(
+            JuchoAssociation.id, JuchoAssociation.name, JuchoAssociation.management_form)))
     header = ["ID", "管理組合", "管理形態", "物件名", "フリガナ", "所在地", "構造", "地上階数", "地下階数", "総戸数",
               "竣工年月日", "管理費の単位", "管理費（月額・円）", "修繕積立金の単位", "修繕積立金（月額・円）",
               "駐車場使用料（月額・円）", "その他の使用料", "大規模修繕の予定年", "大規模修繕の予定内容", "備考"]

@@ -1,4 +1,4 @@
-"""Streamed CSV downloads (UTF-8 with BOM for Excel), read in batches, never all rows at once."""
+"""Streamed CSV downloads (UTF-8 with BOM for Excel), read in id-ordered batches, never all rows at once."""
 from __future__ import annotations
 
 import csv
@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from flask import Response, stream_with_context
 
+from app.extensions import db
 from app.timeutil import jst_today
 
 BOM = "\ufeff"
@@ -33,6 +34,17 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def in_batches(model, query, size: int = BATCH) -> Iterator:
+    """Yield the rows of query by ascending id, one short query per batch (no cursor held open)."""
+    last_id = 0
+    while True:
+        rows = db.session.execute(query.where(model.id > last_id).order_by(model.id).limit(size)).scalars().all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
 def _lines(header: list[str], rows: Iterable, to_cells: Callable) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -56,7 +68,10 @@ def _drain(buffer: io.StringIO) -> str:
 
 def csv_response(ascii_name: str, japanese_name: str, header: list[str], rows: Iterable,
                  to_cells: Callable) -> Response:
-    """A streamed text/csv download named '<name>_<JST date>.csv' (Japanese name for browsers that read it)."""
+    """A streamed text/csv download named '<name>_<JST date>.csv' (Japanese name for browsers that read it).
+
+    rows must be lazy (e.g. ``in_batches``): it is read while the response streams.
+    """
     day = jst_today().strftime("%Y%m%d")
     body = stream_with_context(_lines(header, rows, to_cells))
     response = Response(body, mimetype="text/csv", content_type="text/csv; charset=utf-8")
