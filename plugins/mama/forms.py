@@ -16,7 +16,16 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts import LOGIN_ID_PATTERN
@@ -32,6 +41,17 @@ PREFECTURES = (
 _KANA = re.compile(r"^[\u30A1-\u30FA\u30FC\u30FB0-9A-Za-z\u3000 ]+$")
 _PHONE = re.compile(r"^\+?[0-9()\-]{10,20}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def choice_values(options) -> set[str]:
+    """The option values of a select, as text."""
+    return {str(getattr(option, "value", None) if not isinstance(option, tuple) else option[0])
+            for option in options or ()}
 
 
 def nfkc(value):
@@ -76,10 +96,8 @@ class JPSelectField(SelectField):
     def pre_validate(self, form):
         if self.process_errors:
             return
-        if self.validate_choice and self.choices is not None:
-            values = [str(choice[0]) for choice in self.choices]
-            if str(self.data) not in values and self.data not in [c[0] for c in self.choices]:
-                raise ValidationError("一覧から選択してください。")
+        if self.validate_choice and self.choices is not None and str(self.data) not in choice_values(self.choices):
+            raise ValidationError("一覧から選択してください。")
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -89,7 +107,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
-        values = {str(choice[0]) for choice in self.choices or ()}
+        values = choice_values(self.choices)
         if any(str(value) not in values for value in self.data or ()):
             raise ValidationError("一覧から選択してください。")
 
@@ -123,7 +141,7 @@ class UserFormBase(FlaskForm):
     email = StringField("メールアドレス", filters=[nfkc], validators=[
         Optional(), Length(max=254, message="254文字以内で入力してください。"),
         Email(message="メールアドレスの形式が正しくありません。", check_deliverability=False)])
-    role = JPSelectField("権限区分", choices=[("general", "一般"), ("admin", "管理者")], default="general")
+    role = JPSelectField("権限区分", choices=choices([("general", "一般"), ("admin", "管理者")]), default="general")
     permission_set = JPSelectField("メニュー権限", coerce=int, default=0)
 
 
@@ -131,7 +149,7 @@ class UserCreateForm(UserFormBase):
     """Add a user: login id and an initial password the admin types or generates."""
 
     login_id = StringField("ログインID", filters=[nfkc], validators=[DataRequired(REQUIRED), _login_id_chars])
-    password_mode = RadioField("初期パスワード", choices=[("generate", "自動生成する"), ("manual", "入力する")],
+    password_mode = RadioField("初期パスワード", choices=choices([("generate", "自動生成する"), ("manual", "入力する")]),
                                default="generate", validate_choice=False)
     password = PasswordField("初期パスワード（入力する場合）",
                              validators=[Length(max=128, message="128文字以内で入力してください。")])
@@ -151,7 +169,7 @@ class UserCreateForm(UserFormBase):
 class UserEditForm(UserFormBase):
     """Edit a user's name, e-mail, role, permission set and status."""
 
-    status = JPSelectField("状態", choices=[("active", "有効"), ("suspended", "停止")], default="active")
+    status = JPSelectField("状態", choices=choices([("active", "有効"), ("suspended", "停止")]), default="active")
     submit = SubmitField("保存")
 
 
@@ -174,7 +192,7 @@ class PermissionSetForm(FlaskForm):
 class ScopeModeForm(FlaskForm):
     """All associations or a chosen set."""
 
-    mode = RadioField("参照できる管理組合", choices=[("all", "すべての管理組合"), ("selected", "選択した管理組合のみ")],
+    mode = RadioField("参照できる管理組合", choices=choices([("all", "すべての管理組合"), ("selected", "選択した管理組合のみ")]),
                       validate_choice=False)
     submit = SubmitField("保存")
 
@@ -220,7 +238,7 @@ class AssociationForm(FlaskForm):
     name_kana = StringField("管理組合名（フリガナ）", filters=[to_katakana], validators=[
         DataRequired(REQUIRED), Length(max=200, message="200文字以内で入力してください。"), _kana])
     postal_code = StringField("郵便番号", filters=[nfkc], validators=[DataRequired(REQUIRED), _postal])
-    prefecture = JPSelectField("都道府県", choices=[("", "選択してください")] + [(p, p) for p in PREFECTURES])
+    prefecture = JPSelectField("都道府県", choices=choices([("", "選択してください")] + [(p, p) for p in PREFECTURES]))
     city = StringField("市区町村", filters=[nfkc], validators=[
         DataRequired(REQUIRED), Length(max=100, message="100文字以内で入力してください。")])
     address_line = StringField("町名・番地", filters=[nfkc], validators=[
@@ -228,10 +246,10 @@ class AssociationForm(FlaskForm):
     building_name = StringField("建物名", filters=[nfkc], validators=[
         Optional(), Length(max=200, message="200文字以内で入力してください。")])
     units = JPIntegerField("総戸数", validators=[
-        DataRequired(REQUIRED), NumberRange(1, 10000, message="1〜10000 の数で入力してください。")])
-    building_year = JPIntegerField("竣工年（西暦）", validators=[DataRequired(REQUIRED), _building_year])
+        InputRequired(REQUIRED), NumberRange(1, 10000, message="1〜10000 の数で入力してください。")])
+    building_year = JPIntegerField("竣工年（西暦）", validators=[InputRequired(REQUIRED), _building_year])
     fiscal_start_month = JPSelectField("決算期の開始月", coerce=int, default=4,
-                                       choices=[(m, f"{m}月") for m in range(1, 13)])
+                                       choices=choices((m, f"{m}月") for m in range(1, 13)))
     contact_name = StringField("担当者（理事長等）氏名", filters=[nfkc], validators=[
         Optional(), Length(max=100, message="100文字以内で入力してください。")])
     contact_phone = StringField("担当者 電話番号", filters=[nfkc], validators=[Optional(), _phone])

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.tenancy import current_tenant
 
-from ..forms import PermissionSetForm
+from ..forms import PermissionSetForm, choices
 from ..models import PermissionSet
 from ..permissions import (
     MENU_PERMISSIONS,
@@ -57,7 +57,7 @@ def permissions_index():
 def _save(permission_set: PermissionSet | None, role: str):
     form = PermissionSetForm(obj=permission_set)
     menus = eligible_menus(current_tenant(), role)
-    form.menus.choices = [(menu_key(link), link.label) for link in menus]
+    form.menus.choices = choices((menu_key(link), link.label) for link in menus)
     if permission_set is not None and not form.is_submitted():
         form.menus.data = permission_set.menu_ids
     if form.validate_on_submit():

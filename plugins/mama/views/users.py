@@ -26,7 +26,7 @@ from app.tenancy import current_tenant
 from app.timeutil import utcnow
 
 from .. import devices
-from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
+from ..forms import PasswordResetForm, UserCreateForm, UserEditForm, choices
 from ..models import PermissionSet, UserAssociation, UserSettings
 from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
 from . import bp
@@ -36,8 +36,8 @@ LAST_ADMIN = "管理者が一人もいなくなるため、この変更はでき
 
 
 def _set_choices(form) -> None:
-    form.permission_set.choices = [(0, "既定（権限区分で使えるすべてのメニュー）")] + [
-        (s.id, f"{s.name}（{ROLE_LABELS.get(s.role, s.role)}）") for s in permission_sets()]
+    form.permission_set.choices = choices([(0, "既定（権限区分で使えるすべてのメニュー）")] + [
+        (s.id, f"{s.name}（{ROLE_LABELS.get(s.role, s.role)}）") for s in permission_sets()])
 
 
 def _chosen_set(form) -> PermissionSet | None:

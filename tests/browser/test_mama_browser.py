@@ -1,0 +1,81 @@
+"""MAMA in a real browser: code registration, a device request approved by the admin, and scoped associations."""
+import random
+
+from app.extensions import db
+from plugins.mama.cli import sample_association
+from tests.browser.conftest import screenshot
+from tests.conftest import PASSWORD
+from tests.mama_helpers import in_tenant, issue_code
+
+
+def _password_step(page, base, login_id):
+    page.goto(f"{base}/login")
+    page.fill("#company_code", "mama1")
+    page.fill("#login_id", login_id)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/mama/device")
+
+
+def test_admin_approves_a_device_request_and_the_user_sees_only_scoped_associations(
+        app, live_server, new_context, make_tenant, add_user):
+    make_tenant("mama1", product="mama")
+    add_user("mama1", "staff")
+    rng = random.Random(3)
+    with in_tenant(app, "mama1"):
+        db.session.add_all(sample_association(n, rng) for n in range(1, 9))
+        db.session.commit()
+    code = issue_code(app, "mama1", "admin")
+
+    admin = new_context().new_page()
+    _password_step(admin, live_server, "admin")
+    assert "この端末は登録されていません" in admin.content()
+    screenshot(admin, "mama-device-unregistered")
+    admin.fill("#code", code)
+    admin.click("[data-testid=code-submit]")
+    admin.wait_for_url(f"{live_server}/")
+    assert "端末管理" in admin.content() and "ユーザーマスタ" in admin.content()
+    screenshot(admin, "mama-admin-dashboard")
+
+    staff = new_context(user_agent="Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 "
+                                   "(KHTML, like Gecko) Version/17.5 Safari/605.1.15").new_page()
+    _password_step(staff, live_server, "staff")
+    staff.fill("#name", "受付カウンターのMac")
+    staff.click("[data-testid=request-submit]")
+    staff.wait_for_url("**/login")
+    assert "端末の登録を申請しました" in staff.content()
+
+    admin.goto(f"{live_server}/mama/devices")
+    queue = admin.inner_text("[data-testid=device-queue]")
+    assert "受付カウンターのMac" in queue and "staff" in queue and "Safari" in queue
+    screenshot(admin, "mama-device-queue")
+    admin.click("[data-testid=approve-staff]")
+    admin.wait_for_url("**/mama/devices")
+    assert "承認しました" in admin.content()
+
+    admin.click("nav.site-nav >> text=物件参照権限登録")
+    admin.click("[data-testid=scope-staff]")
+    admin.fill("#q", "A0000")
+    admin.click("form.search-bar button[type=submit]")
+    admin.check("[data-testid=scope-candidates] tr:has-text('A00002') input[type=checkbox]")
+    admin.check("[data-testid=scope-candidates] tr:has-text('A00005') input[type=checkbox]")
+    admin.click("[data-testid=scope-add]")
+    assert "2件の管理組合を追加しました" in admin.content()
+    screenshot(admin, "mama-scope")
+
+    staff.fill("#company_code", "mama1")
+    staff.fill("#login_id", "staff")
+    staff.fill("#password", PASSWORD)
+    staff.click("button[type=submit]")
+    staff.wait_for_url(f"{live_server}/")
+    nav = staff.inner_text("nav.site-nav")
+    assert "管理組合登録" in nav and "ユーザーマスタ" not in nav and "端末管理" not in nav
+    staff.click("nav.site-nav >> text=管理組合登録")
+    staff.wait_for_url("**/mama/associations")
+    table = staff.inner_text("[data-testid=association-table]")
+    assert "A00002" in table and "A00005" in table
+    assert "A00001" not in table and "A00003" not in table
+    assert "2 件" in staff.inner_text("[data-testid=association-count]")
+    screenshot(staff, "mama-staff-associations")
+    response = staff.goto(f"{live_server}/mama/users")
+    assert response.status == 403
