@@ -61,7 +61,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _init_plugins(app: Flask) -> None:
-    from . import crypto, models  # noqa: F401  (core tables join the metadata first)
+    from . import cli, crypto, models  # noqa: F401  (core tables join the metadata first)
     from .extensions import db
     from .plugins import build_plugin_manager
 
@@ -69,11 +69,12 @@ def _init_plugins(app: Flask) -> None:
     app.extensions["kanri_plugins"] = manager
     crypto.label_encrypted_columns(db.metadata)
     manager.hook.register_blueprints(app=app)
+    cli.init_app(app)  # core groups first, so plugins can add to `flask user`, `flask tenant` …
     manager.hook.register_commands(cli=app.cli)
 
 
 def _init_core(app: Flask) -> None:
-    from . import cli, errors, views
+    from . import errors, views
     from .auth import bp as auth_bp
     from .auth import guards
 
@@ -81,5 +82,4 @@ def _init_core(app: Flask) -> None:
     app.register_blueprint(views.bp)
     guards.init_app(app)
     errors.init_app(app)
-    cli.init_app(app)
     views.init_template_helpers(app)

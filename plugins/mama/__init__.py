@@ -32,13 +32,11 @@ def register_blueprints(app):
 @hookimpl
 def register_commands(cli):
     """`flask user device-code` and the `flask mama` group."""
-    from app.cli import user_cli
-
     from .cli import device_code, mama_cli
 
-    # The core's `user` group joins app.cli after the plugins, so the command goes onto the group itself.
-    if "device-code" not in user_cli.commands:
-        user_cli.add_command(device_code)
+    user_group = cli.commands["user"]
+    if "device-code" not in user_group.commands:
+        user_group.add_command(device_code)
     cli.add_command(mama_cli)
 
 
