@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.auth.guards import deny
@@ -59,8 +59,9 @@ def _save(form: BuildingForm, building: JuchoBuilding) -> None:
 def building_list():
     """物件一覧 (optionally of one 管理組合)."""
     q, chosen, association_id = keyword(), sorting(SORTS, "kana"), _association_filter()
-    query = sa.select(JuchoBuilding).join(JuchoBuilding.association).options(
-        contains_eager(JuchoBuilding.association).load_only(JuchoAssociation.id, JuchoAssociation.name))
+    # No join: the count and the page touch jucho_buildings only; names come in one IN query per page.
+    query = sa.select(JuchoBuilding).options(
+        selectinload(JuchoBuilding.association).load_only(JuchoAssociation.id, JuchoAssociation.name))
     if association_id is not None:
         query = query.where(JuchoBuilding.association_id == association_id)
     query = apply_keyword(query, q, JuchoBuilding.name, JuchoBuilding.kana, JuchoBuilding.address)
@@ -146,8 +147,8 @@ def building_csv():
     """物件 CSV (UTF-8 with BOM), streamed in batches."""
     audit.record("jucho.export", target="buildings")
     db.session.commit()
-    rows = in_batches(JuchoBuilding, sa.select(JuchoBuilding).join(JuchoBuilding.association).options(
-        contains_eager(JuchoBuilding.association).load_only(
+    rows = in_batches(JuchoBuilding, sa.select(JuchoBuilding).options(
+        selectinload(JuchoBuilding.association).load_only(
             JuchoAssociation.id, JuchoAssociation.name, JuchoAssociation.management_form)))
     header = ["ID", "管理組合", "管理形態", "物件名", "フリガナ", "所在地", "構造", "地上階数", "地下階数", "総戸数",
               "竣工年月日", "管理費の単位", "管理費（月額・円）", "修繕積立金の単位", "修繕積立金（月額・円）",
