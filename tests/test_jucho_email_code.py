@@ -213,3 +213,10 @@ def test_mail_failure_is_told_and_audited(app, client, jucho):
 def test_logged_in_user_reaches_the_dashboard(client, outbox, jucho):
     jucho_login(client, outbox, "juchoco", "admin")
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.config(RATELIMIT_ENABLED=True, KANRI_LOGIN_RATE_LIMIT="3 per minute")
+def test_code_attempts_are_rate_limited_per_client(client, outbox, jucho):
+    start_login(client, "juchoco", "admin")
+    statuses = [submit_code(client, "12345x").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]

@@ -170,3 +170,12 @@ def test_suspended_accounts_get_no_mail(app, client, outbox, jucho):
 def test_reset_requests_are_rate_limited(client, outbox, jucho):
     codes = [ask(client, "juchoco", "nobody").status_code for _ in range(4)]
     assert codes[:3] == [302, 302, 302] and codes[3] == 429
+
+
+def test_a_reset_link_is_not_used_while_logged_in(app, client, outbox, jucho):
+    ask(client, "juchoco", "hanako")
+    path = link_from(outbox[-1])
+    jucho_login(client, outbox, "juchoco", "admin")
+    response = client.get(path)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/")
+    assert client.application.test_client().get(path).status_code == 200  # still valid for hanako

@@ -160,7 +160,7 @@ def test_with_a_second_admin_an_admin_may_step_down(app, admin, add_user):
     admin_id = _user_id(app, "admin")
     response = post_form(admin, f"/jucho/staff/{admin_id}/edit",
                          {"name": "管理 太郎", "email": "admin@juchoco.example.jp", "role": "general"})
-    assert response.status_code == 302
+    assert response.status_code == 302 and response.headers["Location"].endswith("/")
     assert _user(app, "admin").role == "general"
     assert admin.get("/jucho/staff").status_code == 403
 

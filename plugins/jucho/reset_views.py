@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
@@ -75,6 +76,10 @@ def reset_password(token: str):
     """Set a new password from a mailed link (30 minutes, once); all sessions end; a notice is mailed."""
     if len(token) > 500:
         abort(404)
+    if current_user.is_authenticated:
+        flash("ログイン中はパスワード再設定リンクを使えません。ログアウトしてから開くか、「パスワード変更」をご利用ください。",
+              "warning")
+        return redirect(url_for("main.dashboard"))
     target = reset.read_token(token)
     if target.reason:
         audit.record("jucho.reset.link", outcome="failure", tenant=target.tenant, actor=target.user,

@@ -114,6 +114,8 @@ def staff_edit(user_id: int):
             db.session.commit()
             flash("社員情報を保存しました。" + ("新旧のメールアドレスにお知らせを送信しました。" if email_changed else ""),
                   "success")
+            if not current_user.is_admin:  # an admin who stepped down leaves the admin screens
+                return redirect(url_for("main.dashboard"))
             return redirect(url_for("jucho.staff_edit", user_id=user.id))
     return render_template("jucho/staff_form.html", form=form, user=user, actions=ActionForm())
 
