@@ -220,3 +220,20 @@ def test_code_attempts_are_rate_limited_per_client(client, outbox, jucho):
     start_login(client, "juchoco", "admin")
     statuses = [submit_code(client, "12345x").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_only_a_keyed_hash_of_the_code_is_stored(app, client, outbox, jucho):
+    import hashlib
+
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    start_login(client, "juchoco", "admin")
+    code = code_from(outbox[-1])
+    with app.app_context():
+        row = db.session.execute(sa.text("SELECT * FROM jucho_login_codes")).mappings().one()
+    stored = " ".join(str(value) for value in row.values())
+    assert code not in stored
+    assert hashlib.sha256(code.encode()).hexdigest() not in stored
+    assert len(row["code_hash"]) == 64

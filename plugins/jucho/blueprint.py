@@ -26,6 +26,7 @@ def member_required(view):
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
+        """Run the view for a member of this product's tenant."""
         _require_product()
         return view(*args, **kwargs)
 
@@ -38,6 +39,7 @@ def admin_only(view):
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
+        """Run the view for an admin of this product's tenant."""
         _require_product()
         if not current_user.is_admin:
             deny(f"endpoint:{request.endpoint}", reason="admin_only")

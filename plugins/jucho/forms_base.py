@@ -19,17 +19,24 @@ _JA = {
 
 
 class _JapaneseTranslations:
+    """The gettext interface WTForms calls, answering from _JA."""
+
     def gettext(self, string: str) -> str:
+        """Japanese text for one of WTForms' messages (unknown ones pass through)."""
         return _JA.get(string, string)
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return _JA.get(singular if n == 1 else plural, singular if n == 1 else plural)
+        """Plural-aware variant of gettext."""
+        message = singular if n == 1 else plural
+        return _JA.get(message, message)
 
 
 class JuchoForm(FlaskForm):
     """A Flask-WTF form (CSRF) whose built-in validation messages are Japanese."""
 
     class Meta:
+        """Per-form WTForms settings."""
+
         def get_translations(self, form):
             """WTForms' own messages (bad numbers, dates, choices) in Japanese."""
             return _JapaneseTranslations()
