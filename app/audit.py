@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from flask import g, has_request_context, request
 from flask_login import current_user
 
+from .crypto import keyset
 from .extensions import db
 from .models import AuditEvent
 from .tenancy import current_tenant
@@ -53,11 +55,17 @@ def _clean_details(details: dict) -> dict:
     return cleaned
 
 
+def _chain_key() -> bytes:
+    # Keyed with a key derived from the keyset (outside the database): someone who can write
+    # the audit table cannot recompute a valid chain after editing it.
+    return hmac.new(keyset().blind_index_key, b"kanri-audit-chain-v1", hashlib.sha256).digest()
+
+
 def _digest(row: dict) -> str:
     fields = {k: row[k] for k in sorted(row) if k not in {"id", "hash"}}
     fields["occurred_at"] = row["occurred_at"].isoformat(timespec="microseconds")
     payload = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return hmac.new(_chain_key(), payload.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _request_facts() -> dict:

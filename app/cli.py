@@ -30,11 +30,20 @@ keys_cli = AppGroup("keys", help="暗号鍵の操作")
 audit_cli = AppGroup("audit", help="監査ログの操作")
 
 
-def _tenant_or_fail(code: str) -> Tenant:
+def tenant_or_fail(code: str) -> Tenant:
+    """Return the tenant with this company code, or stop the command with exit status 2."""
     tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == code.strip().lower())).scalar_one_or_none()
     if tenant is None:
         raise click.UsageError(f"会社コード {code!r} のテナントはありません。")
     return tenant
+
+
+def user_or_fail(tenant: Tenant, login_id: str) -> User:
+    """Return the user of the current tenant with this login id, or stop with exit status 2."""
+    user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one_or_none()
+    if user is None:
+        raise click.UsageError(f"ログインID {login_id!r} のユーザーは {tenant.code} にありません。")
+    return user
 
 
 def _checked_email(value: str) -> str:
@@ -128,7 +137,7 @@ def tenant_list():
 
 
 def _set_tenant_status(code: str, status: str, action: str) -> Tenant:
-    tenant = _tenant_or_fail(code)
+    tenant = tenant_or_fail(code)
     before = tenant.status
     tenant.status = status
     with tenant_scope(tenant):
@@ -159,12 +168,9 @@ def tenant_resume(code):
 @click.option("--login", "login_id", required=True, help="ログインID")
 def user_unlock(tenant_code, login_id):
     """Lift a user's lockout."""
-    tenant = _tenant_or_fail(tenant_code)
+    tenant = tenant_or_fail(tenant_code)
     with tenant_scope(tenant):
-        user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one_or_none()
-        if user is None:
-            raise click.UsageError(f"ログインID {login_id!r} のユーザーは {tenant.code} にありません。")
-        unlock(user, actor=None)
+        unlock(user_or_fail(tenant, login_id), actor=None)
         db.session.commit()
     click.echo(f"{tenant.code} / {login_id} のロックを解除しました。")
 
@@ -282,7 +288,7 @@ def keys_reencrypt():
 @click.option("--tenant", "tenant_code", default=None, help="会社コード（省略時はすべて）")
 def audit_verify(tenant_code):
     """Recompute the audit hash chain(s) and name the first broken link."""
-    chain_id = _tenant_or_fail(tenant_code).id if tenant_code else None
+    chain_id = tenant_or_fail(tenant_code).id if tenant_code else None
     checked, broken = audit.verify(chain_id)
     if broken is None:
         click.echo(f"OK: 監査ログ {checked} 件のハッシュチェーンは正常です。")

@@ -99,6 +99,16 @@ def outbox(app):
         yield messages
 
 
+def cli_output(result) -> str:
+    """Everything a CLI run printed, stdout and stderr together."""
+    text = result.output
+    try:
+        text += result.stderr
+    except ValueError:  # stderr not captured separately
+        pass
+    return text
+
+
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import AuditEvent, Tenant
 from app.security import JSTJsonFormatter
 from app.tenancy import tenant_scope
-from tests.conftest import PASSWORD, login, password_step, post_form
+from tests.conftest import PASSWORD, cli_output, login, password_step, post_form
 
 RAW_ROWS = "SELECT * FROM audit_events ORDER BY chain_id, seq"
 
@@ -25,13 +25,6 @@ def _rows(app, where: str = "", **params) -> list[dict]:
         return [dict(r) for r in db.session.execute(sa.text(sql), params).mappings()]
 
 
-def _cli_text(result) -> str:
-    text = result.output
-    try:
-        text += result.stderr
-    except ValueError:
-        pass
-    return text
 
 
 def test_record_holds_who_what_where_when(app, client, make_tenant):
@@ -110,7 +103,7 @@ def audited(app, client, make_tenant):
 
 def test_verify_ok(audited, runner):
     result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 0, _cli_text(result)
+    assert result.exit_code == 0, cli_output(result)
     assert result.output.startswith("OK")
     result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b"])
     assert result.exit_code == 0 and result.output.startswith("OK")
@@ -132,15 +125,38 @@ def test_verify_detects_edited_row(audited, runner):
                            {"d": '{"reason": "nothing happened"}', "id": ids[3]})
         db.session.commit()
     result = runner.invoke(args=["audit", "verify"])
-    text = _cli_text(result)
+    text = cli_output(result)
     assert result.exit_code != 0
     assert "verify-b" in text and "seq 3" in text
     assert "OK" not in result.output
     result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b"])
-    assert result.exit_code != 0 and "seq 3" in _cli_text(result)
+    assert result.exit_code != 0 and "seq 3" in cli_output(result)
     # the other tenant's chain is untouched and still verifies
     result = runner.invoke(args=["audit", "verify", "--tenant", "verify-a"])
     assert result.exit_code == 0 and result.output.startswith("OK")
+
+
+def test_rewriting_the_last_row_with_a_recomputed_plain_hash_is_detected(audited, runner):
+    """The chain is an HMAC with a key outside the database: editing a row and recomputing
+    an unkeyed SHA-256 (all that database access alone allows) does not verify."""
+    import hashlib
+    import json
+
+    app = audited
+    ids = _seq_ids(app, "verify-a")
+    last_seq = max(ids)
+    row = _rows(app, "id = :i", i=ids[last_seq])[0]
+    row["details"] = '{"reason": "nothing happened"}'
+    fields = {k: row[k] for k in sorted(row) if k not in {"id", "hash"}}
+    fields["occurred_at"] = str(fields["occurred_at"])
+    forged = hashlib.sha256(json.dumps(fields, ensure_ascii=False, sort_keys=True,
+                                       separators=(",", ":")).encode()).hexdigest()
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE audit_events SET details = :d, hash = :h WHERE id = :id"),
+                           {"d": row["details"], "h": forged, "id": row["id"]})
+        db.session.commit()
+    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-a"])
+    assert result.exit_code != 0 and f"seq {last_seq}" in cli_output(result)
 
 
 def test_verify_detects_deleted_middle_row(audited, runner):
@@ -150,7 +166,7 @@ def test_verify_detects_deleted_middle_row(audited, runner):
         db.session.execute(sa.text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[2]})
         db.session.commit()
     result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b"])
-    text = _cli_text(result)
+    text = cli_output(result)
     assert result.exit_code != 0
     assert "verify-b" in text
     assert "seq 3" in text and "expected seq 2" in text  # the first row whose link is broken, and the gap
@@ -164,7 +180,7 @@ def test_verify_detects_rewritten_hash_link(audited, runner):
                            {"h": "f" * 64, "id": ids[2]})
         db.session.commit()
     result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code != 0 and "verify-b" in _cli_text(result) and "seq 2" in _cli_text(result)
+    assert result.exit_code != 0 and "verify-b" in cli_output(result) and "seq 2" in cli_output(result)
 
 
 @pytest.mark.parametrize("details", [

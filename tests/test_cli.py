@@ -12,7 +12,7 @@ from app.models import Tenant, User, UserSession
 from app.passwords import verify_password
 from app.tenancy import all_tenants, tenant_scope
 from app.timeutil import jst_today, utcnow
-from tests.conftest import PASSWORD, login, password_step
+from tests.conftest import PASSWORD, cli_output, login, password_step
 
 CREATE = ["tenant", "create", "--code", "newco", "--name", "新会社株式会社", "--product", "sample",
           "--contract-end", "2099-12-31", "--admin-login", "boss", "--admin-email", "boss@newco.example.jp"]
@@ -35,18 +35,11 @@ def _counts(app) -> tuple[int, int, int]:
                      for t in ("tenants", "users", "audit_events"))
 
 
-def _text(result) -> str:
-    text = result.output
-    try:
-        text += result.stderr
-    except ValueError:
-        pass
-    return text
 
 
 def test_tenant_create(app, runner, client):
     result = runner.invoke(args=CREATE)
-    assert result.exit_code == 0, _text(result)
+    assert result.exit_code == 0, cli_output(result)
     match = re.search(r"仮パスワード.*: (\S+)$", result.output, re.MULTILINE)
     assert match, result.output
     temporary = match.group(1)
@@ -76,7 +69,7 @@ def test_tenant_create(app, runner, client):
 
 def test_tenant_create_normalises_code_and_accepts_a_start_date(app, runner):
     result = runner.invoke(args=_with(CREATE, code="  NewCo2 ", contract_start="2030-04-01"))
-    assert result.exit_code == 0, _text(result)
+    assert result.exit_code == 0, cli_output(result)
     with app.app_context():
         tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == "newco2")).scalar_one()
         assert tenant.contract_start.isoformat() == "2030-04-01"
@@ -107,8 +100,8 @@ def test_tenant_create_bad_input(app, runner, make_tenant, case):
     before = _counts(app)
     changes, message = BAD_INPUT[case]
     result = runner.invoke(args=_with(CREATE, **changes))
-    assert result.exit_code == 2, _text(result)
-    assert message in _text(result)
+    assert result.exit_code == 2, cli_output(result)
+    assert message in cli_output(result)
     assert "仮パスワード" not in result.output
     assert _counts(app) == before
 
@@ -166,7 +159,7 @@ def test_suspend_blocks_login_and_live_sessions_then_resume(app, runner, make_te
 
 def test_suspend_unknown_tenant(runner):
     result = runner.invoke(args=["tenant", "suspend", "ghost-co"])
-    assert result.exit_code == 2 and "ghost-co" in _text(result)
+    assert result.exit_code == 2 and "ghost-co" in cli_output(result)
 
 
 def test_user_unlock(app, runner, make_tenant, add_user):
@@ -179,7 +172,7 @@ def test_user_unlock(app, runner, make_tenant, add_user):
     assert response.status_code == 200  # locked: the right password is refused
 
     result = runner.invoke(args=["user", "unlock", "--tenant", "lock-co", "--login", "staff"])
-    assert result.exit_code == 0, _text(result)
+    assert result.exit_code == 0, cli_output(result)
     assert "lock-co" in result.output and "staff" in result.output
     assert login(client, "lock-co", "staff").status_code == 302
     with app.app_context():
@@ -191,12 +184,12 @@ def test_user_unlock(app, runner, make_tenant, add_user):
 def test_user_unlock_unknown(app, runner, make_tenant, tenant_code, login_id, message):
     make_tenant("lock-co")
     result = runner.invoke(args=["user", "unlock", "--tenant", tenant_code, "--login", login_id])
-    assert result.exit_code == 2 and message in _text(result)
+    assert result.exit_code == 2 and message in cli_output(result)
 
 
 def test_demo_creates_two_tenants_once(app, runner):
     result = runner.invoke(args=["demo"])
-    assert result.exit_code == 0, _text(result)
+    assert result.exit_code == 0, cli_output(result)
     logins = re.findall(r"ログインID: (\w+)\s+パスワード: (\S+)", result.output)
     assert [login_id for login_id, _ in logins] == ["admin", "staff", "admin", "staff"]
     assert "demo-mama" in result.output and "demo-jucho" in result.output
@@ -213,7 +206,7 @@ def test_demo_creates_two_tenants_once(app, runner):
     before = _counts(app)
 
     again = runner.invoke(args=["demo"])
-    assert again.exit_code == 0, _text(again)
+    assert again.exit_code == 0, cli_output(again)
     assert "作成済み" in again.output
     assert "パスワード:" not in again.output
     assert _counts(app) == before

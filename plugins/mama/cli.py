@@ -7,8 +7,9 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
 
+from app.cli import user_or_fail
 from app.extensions import db
-from app.models import Tenant, User
+from app.models import Tenant
 from app.tenancy import tenant_scope
 from app.timeutil import jst_today
 
@@ -41,9 +42,7 @@ def device_code(tenant_code, login_id):
     """Issue a one-time device registration code (24 h) for a MAMA user, e.g. an admin who lost every device."""
     tenant = _mama_tenant(tenant_code)
     with tenant_scope(tenant):
-        user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one_or_none()
-        if user is None:
-            raise click.UsageError(f"ログインID {login_id!r} のユーザーは {tenant.code} にありません。")
+        user = user_or_fail(tenant, login_id)
         code = devices.issue_code(user, "operator")
         db.session.commit()
     click.echo(f"{tenant.code} / {login_id} の端末登録コード（{devices.CODE_HOURS}時間有効・1回限り・この一度だけ表示）: {code}")
