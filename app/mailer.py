@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from flask import render_template
+from flask import after_this_request, current_app, render_template
 from flask_mail import Message, email_dispatched
 
 from .extensions import mail
@@ -16,21 +16,53 @@ class MailError(RuntimeError):
     """The message could not be handed to the mail server."""
 
 
-def send_mail(to: str | list[str], subject: str, template: str, **context) -> Message:
-    """Render templates/email/<template>.txt and .html and send them as one message."""
+def build_message(to: str | list[str], subject: str, template: str, **context) -> Message:
+    """Render templates/email/<template>.txt and .html into one message."""
     recipients = [to] if isinstance(to, str) else list(to)
-    message = Message(
+    return Message(
         subject=f"[kanri] {subject}",
         recipients=recipients,
         body=render_template(f"email/{template}.txt", **context),
         html=render_template(f"email/{template}.html", **context),
     )
+
+
+def deliver(message: Message) -> Message:
+    """Hand a message to the mail server; raises MailError when that fails."""
     try:
         mail.send(message)
     except Exception as exc:  # smtplib and socket errors: the caller shows a clear message
         log.warning('{"event": "mail.failed", "error": "%s"}', type(exc).__name__)
         raise MailError(str(type(exc).__name__)) from exc
     return message
+
+
+def send_mail(to: str | list[str], subject: str, template: str, **context) -> Message:
+    """Render a template pair and send it now; raises MailError."""
+    return deliver(build_message(to, subject, template, **context))
+
+
+def send_mail_after_response(to: str | list[str], subject: str, template: str, **context) -> None:
+    """Render now, send only once the response has gone out.
+
+    For answers that must not differ by whether a mail was sent (password reset requests): the
+    SMTP round trip then happens after the browser has its response, so timing reveals nothing.
+    A failure is logged; nobody is waiting for it.
+    """
+    message = build_message(to, subject, template, **context)
+    app = current_app._get_current_object()
+
+    def _send_on_close() -> None:
+        with app.app_context():
+            try:
+                deliver(message)
+            except MailError:
+                pass  # already logged by deliver()
+
+    @after_this_request
+    def _defer(response):
+        response.call_on_close(_send_on_close)
+        return response
 
 
 def _print_to_console(app, message: Message, **_extra) -> None:

@@ -30,7 +30,10 @@ def jucho(make_tenant, add_user):
 
 
 def ask(client, company: str, identifier: str):
-    return post_form(client, FORGOT, {"company_code": company, "identifier": identifier})
+    """Ask for a link; closing the response is when a real server hands the mail to SMTP."""
+    response = post_form(client, FORGOT, {"company_code": company, "identifier": identifier})
+    response.close()
+    return response
 
 
 def link_from(message) -> str:

@@ -11,7 +11,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.accounts import find_user_by_email
 from app.extensions import db
-from app.mailer import send_mail
+from app.mailer import send_mail_after_response
 from app.models import STATUS_ACTIVE, Tenant, User
 from app.tenancy import tenant_scope
 
@@ -89,7 +89,7 @@ def read_token(token: str) -> ResetTarget:
 
 
 def mail_reset_link(tenant: Tenant, user: User) -> None:
-    """Mail the one-time link; raises app.mailer.MailError."""
+    """Mail the one-time link once the response has gone out (so timing does not tell who exists)."""
     link = url_for("jucho.reset_password", token=make_token(user), _external=True)
-    send_mail(user.email, "パスワード再設定のご案内", "jucho_reset_link", user=user, tenant=tenant, link=link,
+    send_mail_after_response(user.email, "パスワード再設定のご案内", "jucho_reset_link", user=user, tenant=tenant, link=link,
               minutes=MAX_AGE_SECONDS // 60)
