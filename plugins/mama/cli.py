@@ -70,7 +70,8 @@ def sample_association(number: int, rng: random.Random) -> Association:
 def seed(tenant_code, count):
     """Add sample associations (codes after the highest existing sample code) to a MAMA tenant."""
     tenant = _mama_tenant(tenant_code)
-    rng = random.Random(count)  # noqa: S311  # nosec B311 - sample data, not a secret
+    # Sample data for a demo, not a secret: a seeded, repeatable generator is what we want.
+    rng = random.Random(count)  # noqa: S311  # nosec B311
     with tenant_scope(tenant):
         taken = set(db.session.execute(sa.select(Association.code).where(Association.code.like("A%"))).scalars())
         number, added = 0, 0
