@@ -1,12 +1,28 @@
+"""The logged-in frame: header with tenant, product, user and logout; navigation and dashboard from plugins."""
 from tests.conftest import login
 
 
-def test_login_reaches_dashboard(client, make_tenant):
+def test_dashboard_shows_header_navigation_and_panels(client, make_tenant):
     make_tenant("acme")
     response = login(client, "acme", "admin")
     assert response.status_code == 302
     page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "acme 株式会社" in html
-    assert "サンプルノート" in html
+    assert "acme 株式会社" in html  # tenant
+    assert "サンプル製品" in html  # product
+    assert "管理 太郎（管理者）" in html  # user and role
+    assert 'action="/logout"' in html and 'data-testid="logout"' in html
+    assert 'href="/sample/notes"' in html and "サンプルノート" in html  # plugin menu link
+    assert "パスワード変更" in html and "ログイン中のセッション" in html  # built-in account plugin
+    assert "サンプルのお知らせ" in html  # plugin dashboard panel
+    assert html.startswith("<!doctype html>") and '<html lang="ja">' in html
+
+
+def test_login_page_has_no_header_navigation(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert "site-nav" not in html and "ログアウト" not in html
+
+
+def test_healthz(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
