@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, session
 
 from app import audit
-from app.auth.factors import PendingLogin, SecondFactor, abandon_pending_login
+from app.auth.factors import PENDING_KEY, PendingLogin, SecondFactor, abandon_pending_login
 from app.extensions import db
 from app.mailer import MailError, send_mail
 from app.timeutil import utcnow
@@ -25,6 +25,13 @@ CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=10)
 RESEND_COOLDOWN = timedelta(seconds=60)
 MAX_FAILURES = 5
+# Wrong codes one account may receive in an hour, across all its pending logins: someone who knows
+# the password cannot turn "5 per login" into an unlimited number of guesses by logging in again.
+ACCOUNT_FAILURES_PER_HOUR = 20
+ACCOUNT_WINDOW = timedelta(hours=1)
+LOCKED_OUT = ("認証コードの入力誤りが続いたため、しばらくログインできません。"
+              "1時間ほどおいてから、もう一度パスワードからログインしてください。")
+FINISHED = "このログインは終了しています。もう一度パスワードからログインしてください。"
 _NOT_DIGITS = re.compile(r"[\s\-‐－ー]")
 
 
@@ -35,6 +42,7 @@ class SendOutcome:
     sent: bool = False
     wait_seconds: int = 0
     error: str | None = None
+    restart: bool = False
 
 
 @dataclass
@@ -103,6 +111,29 @@ def active_code(pending: PendingLogin) -> JuchoLoginCode | None:
     return code
 
 
+def pending_finished(pending: PendingLogin) -> bool:
+    """True once a code of this pending login was used or voided for wrong tries: it never gets another code."""
+    finished = _codes_of(pending).where(sa.or_(JuchoLoginCode.used_at.is_not(None),
+                                               JuchoLoginCode.void_reason == "too_many_failures"))
+    return db.session.execute(sa.select(finished.exists())).scalar()
+
+
+def recent_failures(pending: PendingLogin) -> int:
+    """Wrong codes typed for this account in the last hour, over all its pending logins."""
+    since = utcnow() - ACCOUNT_WINDOW
+    return db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(JuchoLoginCode.failed_attempts), 0))
+        .where(JuchoLoginCode.user_id == pending.user.id, JuchoLoginCode.created_at >= since)).scalar_one()
+
+
+def _keep_pending_until(until) -> None:
+    # The core's pending login lives a few minutes; the mailed code promises 10, so the pending
+    # login this code belongs to lives as long as its newest code (never shorter than the core made it).
+    data = session.get(PENDING_KEY)
+    if data and until.timestamp() > data["expires"]:
+        session[PENDING_KEY] = {**data, "expires": until.timestamp()}
+
+
 def _void(code: JuchoLoginCode, reason: str) -> None:
     code.voided_at = utcnow()
     code.void_reason = reason
@@ -119,6 +150,18 @@ def send_code(pending: PendingLogin, resend: bool = False) -> SendOutcome:
         audit.record("jucho.code.send", outcome="failure", actor=user, target=_target(pending), reason="no_email")
         db.session.commit()
         return SendOutcome(error="メールアドレスが登録されていないため、認証コードを送信できません。管理者にお問い合わせください。")
+    if pending_finished(pending):
+        audit.record("jucho.code.send", outcome="failure", actor=user, target=_target(pending),
+                     reason="login_finished", resend=resend)
+        db.session.commit()
+        abandon_pending_login()
+        return SendOutcome(error=FINISHED, restart=True)
+    if recent_failures(pending) >= ACCOUNT_FAILURES_PER_HOUR:
+        audit.record("jucho.code.send", outcome="failure", actor=user, target=_target(pending),
+                     reason="too_many_failures_per_hour", resend=resend)
+        db.session.commit()
+        abandon_pending_login()
+        return SendOutcome(error=LOCKED_OUT, restart=True)
     now = utcnow()
     previous = latest_code(pending)
     if previous is not None and now - previous.created_at < RESEND_COOLDOWN:
@@ -131,8 +174,10 @@ def send_code(pending: PendingLogin, resend: bool = False) -> SendOutcome:
     if previous is not None and previous.used_at is None and previous.voided_at is None:
         _void(previous, "replaced")
     code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
+    # Wrong tries belong to the pending login, not to one code: a resend must not give 5 fresh tries.
+    carried = previous.failed_attempts if previous is not None else 0
     row = JuchoLoginCode(user_id=user.id, nonce_hash=nonce_hash(pending), code_hash=code_hash(pending, code),
-                    created_at=now, expires_at=now + CODE_LIFETIME, failed_attempts=0)
+                    created_at=now, expires_at=now + CODE_LIFETIME, failed_attempts=carried)
     db.session.add(row)
     db.session.flush()
     try:
@@ -147,12 +192,25 @@ def send_code(pending: PendingLogin, resend: bool = False) -> SendOutcome:
     audit.record("jucho.code.send", actor=user, target=_target(pending), to=mask_email(user.email),
                  resend=resend, code_id=row.id, valid_minutes=int(CODE_LIFETIME.total_seconds() // 60))
     db.session.commit()
+    _keep_pending_until(row.expires_at)
     return SendOutcome(sent=True)
 
 
 def check_code(pending: PendingLogin, typed: str) -> CheckOutcome:
     """Check a typed code: single use, 10 minutes, void after 5 wrong tries (then the login starts over)."""
     user = pending.user
+    if pending_finished(pending):
+        audit.record("jucho.code.verify", outcome="failure", actor=user, target=_target(pending),
+                     reason="login_finished")
+        db.session.commit()
+        abandon_pending_login()
+        return CheckOutcome(restart=True, message=FINISHED)
+    if recent_failures(pending) >= ACCOUNT_FAILURES_PER_HOUR:
+        audit.record("jucho.code.verify", outcome="failure", actor=user, target=_target(pending),
+                     reason="too_many_failures_per_hour")
+        db.session.commit()
+        abandon_pending_login()
+        return CheckOutcome(restart=True, message=LOCKED_OUT)
     row = active_code(pending)
     if row is None:
         audit.record("jucho.code.verify", outcome="failure", actor=user, target=_target(pending),

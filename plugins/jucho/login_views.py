@@ -55,6 +55,8 @@ def login_code():
         outcome = emailcode.send_code(pending)
         if outcome.error:
             flash(outcome.error, "error")
+        if outcome.restart:
+            return redirect(url_for("auth.login"))
     if form.validate_on_submit():
         if not emailcode.is_well_formed(form.code.data):
             form.code.errors = ["メールに記載された6桁の数字を入力してください。"]
@@ -86,6 +88,8 @@ def resend_code():
         flash("新しい認証コードを送信しました。以前のコードは使えなくなりました。", "success")
     elif outcome.error:
         flash(outcome.error, "error")
+        if outcome.restart:
+            return redirect(url_for("auth.login"))
     else:
         flash(f"コードの再送は1分に1回までです。あと{outcome.wait_seconds}秒お待ちください。", "warning")
     return redirect(url_for("jucho.login_code"))
