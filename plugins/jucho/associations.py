@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
 from app.auth.guards import deny
 from app.extensions import db
 
-from .blueprint import bp, member_required
+from .blueprint import bp, get_or_404, member_required
 from .csv_export import csv_response, in_batches
 from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
 from .models import JuchoAssociation, JuchoBuilding
@@ -23,10 +23,7 @@ PERSONAL_FIELDS = ("contact_person", "contact_phone", "contact_email")
 
 def association_or_404(association_id: int) -> JuchoAssociation:
     """The current tenant's association with this id (another tenant's id is 404)."""
-    association = db.session.get(JuchoAssociation, association_id)
-    if association is None:
-        abort(404)
-    return association
+    return get_or_404(JuchoAssociation, association_id)
 
 
 def _building_counts(ids: list[int]) -> dict[int, int]:

@@ -13,6 +13,20 @@ PRODUCT_CODE = "jucho"
 
 bp = Blueprint("jucho", __name__, url_prefix="/jucho", template_folder="templates")
 
+MAX_ID = 2**31 - 1  # INTEGER primary keys; a larger id in a URL is simply not found
+
+
+def get_or_404(model, object_id: int):
+    """The current tenant's row with this id; another tenant's id or an impossible id answers 404."""
+    from app.extensions import db
+
+    if not 0 < object_id <= MAX_ID:
+        abort(404)
+    row = db.session.get(model, object_id)
+    if row is None:
+        abort(404)
+    return row
+
 
 def _require_product() -> None:
     tenant = current_tenant()

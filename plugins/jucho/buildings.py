@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -10,7 +10,7 @@ from app import audit
 from app.auth.guards import deny
 from app.extensions import db
 
-from .blueprint import bp, member_required
+from .blueprint import bp, get_or_404, member_required
 from .csv_export import csv_response, in_batches
 from .forms_base import choices
 from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
@@ -30,10 +30,7 @@ VALUE_FIELDS = ("association_id", "name", "address", "structure", "floors_above"
 
 
 def _building_or_404(building_id: int) -> JuchoBuilding:
-    building = db.session.get(JuchoBuilding, building_id)
-    if building is None:
-        abort(404)
-    return building
+    return get_or_404(JuchoBuilding, building_id)
 
 
 def _association_filter() -> int | None:

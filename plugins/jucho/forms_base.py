@@ -1,10 +1,27 @@
 """Form basics shared by every 重調@CITY form: Japanese messages and safe numeric/date fields."""
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
+from wtforms import PasswordField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 REQUIRED = "入力してください。"
+CONTROL_CHARACTERS = "使用できない文字（制御文字）が含まれています。"
+# NUL and other C0/C1 control characters: PostgreSQL refuses NUL in text, and none belongs in a form.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAK = re.compile(r"[\r\n\t]")
+
+
+def has_control_characters(value: str, multiline: bool = False) -> bool:
+    """True when a typed text holds a control character (line breaks and tabs only in multi-line fields)."""
+    return bool(_CONTROL.search(value) or (not multiline and _LINE_BREAK.search(value)))
+
+
+def without_control_characters(value: str) -> str:
+    """A query-string value with every control character removed."""
+    return _LINE_BREAK.sub(" ", _CONTROL.sub("", value))
 
 _JA = {
     "Not a valid integer value.": "半角数字（整数）で入力してください。",
@@ -40,6 +57,17 @@ class JuchoForm(FlaskForm):
         def get_translations(self, form):
             """WTForms' own messages (bad numbers, dates, choices) in Japanese."""
             return _JapaneseTranslations()
+
+    def validate(self, extra_validators=None) -> bool:
+        """The field validators, then: no control characters in any typed text (passwords excepted)."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, PasswordField) or not isinstance(field.data, str) or field.errors:
+                continue
+            if has_control_characters(field.data, multiline=isinstance(field, TextAreaField)):
+                field.errors = [*field.errors, CONTROL_CHARACTERS]
+                valid = False
+        return valid
 
 
 def strip_filter(value):

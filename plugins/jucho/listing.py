@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import request
 
+from .forms_base import without_control_characters
+
 MAX_QUERY_LENGTH = 100
 MAX_PAGE = 100_000
 
@@ -19,8 +21,8 @@ def page_number() -> int:
 
 
 def keyword() -> str:
-    """The q= search words, trimmed and capped."""
-    return (request.args.get("q") or "").strip()[:MAX_QUERY_LENGTH]
+    """The q= search words without control characters, trimmed and capped."""
+    return without_control_characters(request.args.get("q") or "").strip()[:MAX_QUERY_LENGTH]
 
 
 @dataclass

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
@@ -21,18 +21,15 @@ from app.models import STATUS_ACTIVE, STATUS_SUSPENDED, User
 from app.tenancy import current_tenant
 
 from . import staff
-from .blueprint import admin_only, bp
-from .listing import page_number
+from .blueprint import admin_only, bp, get_or_404
+from .listing import keyword, page_number
 from .staff_forms import ActionForm, StaffCreateForm, StaffEditForm
 
 PER_PAGE = 50
 
 
 def _staff_or_404(user_id: int) -> User:
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    return user
+    return get_or_404(User, user_id)
 
 
 def _email_taken(email: str, user: User | None = None) -> bool:
@@ -45,7 +42,7 @@ def _email_taken(email: str, user: User | None = None) -> bool:
 def staff_list():
     """All employees of the company, by login id."""
     query = sa.select(User).order_by(User.login_id)
-    q = (request.args.get("q") or "").strip()[:64]
+    q = keyword()[:64]
     if q:
         query = query.where(User.login_id.contains(q, autoescape=True))
     page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
