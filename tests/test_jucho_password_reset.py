@@ -128,6 +128,22 @@ def test_a_newer_password_change_voids_older_links(client, outbox, jucho):
     assert client.get(first).status_code == 410
 
 
+def test_an_e_mail_address_change_voids_older_links(app, client, outbox, jucho):
+    # A link mailed to an address the admin has since replaced (say, a lost mailbox) must not work.
+    ask(client, "juchoco", "hanako")
+    path = link_from(outbox[-1])
+    with app.app_context():
+        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == "juchoco")).scalar_one()
+        with tenant_scope(tenant):
+            from app.accounts import set_email
+
+            user = db.session.execute(sa.select(User).where(User.login_id == "hanako")).scalar_one()
+            set_email(user, "hanako.new@example.co.jp")
+            db.session.commit()
+    response = client.get(path)
+    assert response.status_code == 410 and "既に使用されたか" in response.get_data(as_text=True)
+
+
 def test_a_tampered_link_is_refused(client, outbox, jucho):
     ask(client, "juchoco", "hanako")
     path = link_from(outbox[0])

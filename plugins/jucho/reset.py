@@ -35,9 +35,10 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def fingerprint(user: User) -> str:
-    """A keyed digest of the current password hash: any password change voids older links."""
+    """A keyed digest of the password hash and the e-mail address: a password or address change voids older links."""
     key = current_app.config["SECRET_KEY"].encode("utf-8")
-    return hmac.new(key, f"reset|{user.id}|{user.password_hash or ''}".encode(), hashlib.sha256).hexdigest()[:32]
+    message = f"reset|{user.id}|{user.password_hash or ''}|{user.email_bidx or ''}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def make_token(user: User) -> str:
