@@ -193,7 +193,7 @@ def test_user_revokes_own_device_and_cannot_touch_anothers(app, client, make_ten
     assert "このブラウザ" in page.get_data(as_text=True)
     assert post_form(client, "/mama/account/devices", {}, action=f"/mama/account/devices/{admins}/revoke").status_code == 404
     assert post_form(client, "/mama/account/devices", {}, action=f"/mama/account/devices/{own}/revoke").status_code == 302
-    logout(client)
+    assert client.get("/").status_code == 302  # revoking this browser's device ends this session too
     assert login(client, "mama1", "staff").status_code == 200
     assert client.get("/").status_code == 302
 

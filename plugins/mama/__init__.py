@@ -24,9 +24,11 @@ def register_products():
 @hookimpl
 def register_blueprints(app):
     """MAMA's screens and its second factor."""
+    from .guard import check_device
     from .views import bp
 
     app.register_blueprint(bp)
+    app.before_request(check_device)
 
 
 @hookimpl

@@ -174,7 +174,15 @@ def redeem_code(user: User, code: str) -> tuple[Device, str] | None:
         audit.record("device.code_redeem", outcome="failure", actor=user, target=f"user:{user.login_id}",
                      reason=reason)
         return None
-    record.used_at = now
+    # Claim the code in one conditional UPDATE: of two requests racing with the same code only one wins.
+    claimed = db.session.execute(
+        sa.update(RegistrationCode).where(RegistrationCode.id == record.id, RegistrationCode.used_at.is_(None),
+                                          RegistrationCode.voided_at.is_(None))
+        .values(used_at=now).execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        audit.record("device.code_redeem", outcome="failure", actor=user, target=f"user:{user.login_id}",
+                     reason="code_used")
+        return None
     device, token = _new_device(user, DEVICE_APPROVED, None, via="code")
     audit.record("device.code_redeem", actor=user, target=f"user:{user.login_id}", device_id=device.id,
                  device_name=device.name)

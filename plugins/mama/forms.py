@@ -43,6 +43,28 @@ _PHONE = re.compile(r"^\+?[0-9()\-]{10,20}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 
 
+# Control characters no MAMA text may hold (PostgreSQL refuses NUL; the rest only hide text); a textarea keeps \t \n \r.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_MESSAGE = "使用できない制御文字が含まれています。"
+
+
+class MamaForm(FlaskForm):
+    """Base of every MAMA form: text with control characters is refused next to its field, never stored."""
+
+    def validate(self, extra_validators=None):
+        """Run the field validators, then refuse control characters in any text field but a password."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field, PasswordField) or not isinstance(field.data, str):
+                continue
+            pattern = _CONTROL if isinstance(field, TextAreaField) else _CONTROL_LINE
+            if pattern.search(field.data):
+                field.errors = [*field.errors, CONTROL_MESSAGE]
+                valid = False
+        return valid
+
+
 def choices(pairs) -> list[SelectChoice]:
     """Select options from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
@@ -112,7 +134,7 @@ class MultiCheckboxField(SelectMultipleField):
             raise ValidationError("一覧から選択してください。")
 
 
-class DeviceCodeForm(FlaskForm):
+class DeviceCodeForm(MamaForm):
     """The registration code an admin issued."""
 
     code = StringField("登録コード", filters=[nfkc],
@@ -120,7 +142,7 @@ class DeviceCodeForm(FlaskForm):
     submit = SubmitField("登録コードで登録")
 
 
-class DeviceRequestForm(FlaskForm):
+class DeviceRequestForm(MamaForm):
     """A registration request for this browser, with an optional name."""
 
     name = StringField("端末の名前（任意）", filters=[nfkc],
@@ -133,7 +155,7 @@ def _login_id_chars(form, field):
         raise ValidationError("ログインIDは英数字と . _ @ - で3〜64文字にしてください（先頭は英数字）。")
 
 
-class UserFormBase(FlaskForm):
+class UserFormBase(MamaForm):
     """Fields shared by adding and editing a user."""
 
     name = StringField("氏名", filters=[nfkc], validators=[DataRequired(REQUIRED),
@@ -173,14 +195,14 @@ class UserEditForm(UserFormBase):
     submit = SubmitField("保存")
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(MamaForm):
     """Reset a user's password; optionally revoke every device."""
 
     revoke_devices = BooleanField("この利用者の登録端末もすべて無効にする")
     submit = SubmitField("パスワードを再発行")
 
 
-class PermissionSetForm(FlaskForm):
+class PermissionSetForm(MamaForm):
     """A named permission set: role and menus."""
 
     name = StringField("権限セット名", filters=[nfkc], validators=[
@@ -189,7 +211,7 @@ class PermissionSetForm(FlaskForm):
     submit = SubmitField("保存")
 
 
-class ScopeModeForm(FlaskForm):
+class ScopeModeForm(MamaForm):
     """All associations or a chosen set."""
 
     mode = RadioField("参照できる管理組合", choices=choices([("all", "すべての管理組合"), ("selected", "選択した管理組合のみ")]),
@@ -229,7 +251,7 @@ def _building_year(form, field):
         raise ValidationError(f"1900〜{jst_today().year + 5} の西暦で入力してください。")
 
 
-class AssociationForm(FlaskForm):
+class AssociationForm(MamaForm):
     """A 管理組合 record."""
 
     code = StringField("組合コード", filters=[nfkc], validators=[DataRequired(REQUIRED), _association_code])

@@ -15,7 +15,7 @@ from ..forms import PREFECTURES, AssociationForm
 from ..models import Association, UserAssociation
 from ..permissions import MENU_ASSOCIATIONS, menu_required
 from . import bp
-from .helpers import int_arg, require_confirm
+from .helpers import int_arg, require_confirm, text_arg
 
 FORM_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city", "address_line", "building_name",
                "units", "building_year", "fiscal_start_month", "contact_name", "contact_phone", "contact_email",
@@ -26,7 +26,7 @@ def _filters() -> dict:
     sort = request.args.get("sort", assoc.DEFAULT_SORT)
     prefecture = request.args.get("prefecture", "")
     return {
-        "q": request.args.get("q", "").strip()[:100],
+        "q": text_arg("q"),
         "prefecture": prefecture if prefecture in PREFECTURES else "",
         "sort": sort if sort in assoc.SORTS else assoc.DEFAULT_SORT,
         "dir": "desc" if request.args.get("dir") == "desc" else "asc",

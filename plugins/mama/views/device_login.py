@@ -10,6 +10,7 @@ from app.extensions import db, limiter
 from .. import devices
 from ..factor import FACTOR
 from ..forms import DeviceCodeForm, DeviceRequestForm
+from ..guard import remember_device
 from ..models import DEVICE_PENDING
 from ..notify import mail_device_request
 from . import bp
@@ -31,9 +32,18 @@ def _back_to_login():
     return redirect(url_for("auth.login"))
 
 
+def _mama_pending():
+    """The browser's pending login if it waits for the registered-device factor (not another product's)."""
+    pending = pending_login()
+    if pending is None or pending.factor != FACTOR.name:
+        return None
+    return pending
+
+
 def _finish(pending, device, token):
     devices.mark_used(device)
     response = complete_login(pending, FACTOR.name)
+    remember_device(device)
     devices.set_device_cookie(response, token)
     return response
 
@@ -49,7 +59,7 @@ def _page(pending, code_form=None, request_form=None, status=200):
 @bp.route("/device")
 def device():
     """After the password: log in from an approved device, or offer the code and the request."""
-    pending = pending_login()
+    pending = _mama_pending()
     if pending is None:
         return _back_to_login()
     found = devices.device_of_browser(pending.user)
@@ -65,7 +75,7 @@ def device():
 @limiter.limit(_device_limit)
 def device_code():
     """Register and approve this browser with a one-time registration code, then log in."""
-    pending = pending_login()
+    pending = _mama_pending()
     if pending is None:
         return _back_to_login()
     form = DeviceCodeForm()
@@ -83,7 +93,7 @@ def device_code():
 @limiter.limit(_device_limit)
 def device_request():
     """Send a registration request for this browser; every admin gets a mail."""
-    pending = pending_login()
+    pending = _mama_pending()
     if pending is None:
         return _back_to_login()
     form = DeviceRequestForm()

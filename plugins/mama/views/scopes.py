@@ -13,8 +13,8 @@ from ..associations import escape_like
 from ..forms import ScopeModeForm
 from ..models import Association, UserAssociation, UserSettings
 from ..permissions import MENU_SCOPES, ensure_settings, menu_required
-from . import bp
-from .helpers import int_arg, require_confirm, user_or_404
+from . import MAX_ID, bp
+from .helpers import int_arg, require_confirm, text_arg, user_or_404
 
 MAX_ADD = 200
 
@@ -64,7 +64,7 @@ def scopes_user(user_id: int):
         db.session.commit()
         flash(f"{user.login_id} の物件参照権限を保存しました。", "success")
         return redirect(url_for("mama.scopes_user", user_id=user.id))
-    q = request.args.get("q", "").strip()[:100]
+    q = text_arg("q")
     page = db.paginate(_assigned(user), page=int_arg("page"), per_page=50, error_out=False)
     candidates = db.session.execute(_candidates(user, q)).scalars().all() if q else []
     return render_template("mama/scopes/user.html", user=user, settings=settings, form=form, page=page, q=q,
@@ -77,7 +77,8 @@ def scopes_add(user_id: int):
     """Add the ticked associations to a user's selection (ids of other tenants are ignored)."""
     require_confirm()
     user = user_or_404(user_id)
-    ids = {int(value) for value in request.form.getlist("association_id")[:MAX_ADD] if value.isdigit()}
+    ids = {int(value) for value in request.form.getlist("association_id")[:MAX_ADD]
+           if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID}
     taken = set(db.session.execute(sa.select(UserAssociation.association_id)
                                    .where(UserAssociation.user_id == user.id)).scalars())
     found = db.session.execute(sa.select(Association).where(Association.id.in_(ids - taken))).scalars().all() \
@@ -91,7 +92,7 @@ def scopes_add(user_id: int):
         flash(f"{len(found)}件の管理組合を追加しました。", "success")
     else:
         flash("追加する管理組合を選んでください。", "warning")
-    return redirect(url_for("mama.scopes_user", user_id=user.id, q=request.form.get("q", "")[:100]))
+    return redirect(url_for("mama.scopes_user", user_id=user.id, q=text_arg("q", source=request.form)))
 
 
 @bp.route("/scopes/<int:user_id>/remove/<int:association_id>", methods=["POST"])
