@@ -62,8 +62,9 @@ def test_same_answer_for_existing_and_unknown_accounts(app, client, outbox, juch
     for company, identifier in [("juchoco", "hanako"), ("juchoco", "nobody"), ("nosuchco", "hanako"),
                                 ("juchoco", "hanako@example.co.jp"), ("juchoco", "ghost@example.co.jp"),
                                 ("sampleco", "admin")]:
-        response = ask(client, company, identifier)
-        page = client.get(response.headers["Location"])
+        with time_machine.travel(utcnow() + timedelta(seconds=61 * len(answers)), tick=False):
+            response = ask(client, company, identifier)  # a minute apart: one link a minute per account
+            page = client.get(response.headers["Location"])
         answers.append((response.status_code, response.headers["Location"],
                         re.sub(r'value="[^"]+"', "", page.get_data(as_text=True))))
     assert len(set(answers)) == 1
@@ -142,6 +143,27 @@ def test_an_e_mail_address_change_voids_older_links(app, client, outbox, jucho):
             db.session.commit()
     response = client.get(path)
     assert response.status_code == 410 and "既に使用されたか" in response.get_data(as_text=True)
+
+
+def test_links_to_one_account_are_limited_whoever_asks(app, outbox, jucho):
+    # Many clients (the per-client limit does not help) ask for hanako: once a minute, 5 an hour, same answer.
+    answers = []
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        for _ in range(3):
+            answers.append(ask(app.test_client(), "juchoco", "hanako"))
+        assert len(outbox) == 1
+        for _ in range(6):
+            traveller.shift(timedelta(seconds=61))
+            answers.append(ask(app.test_client(), "juchoco", "hanako"))
+        assert len(outbox) == 5
+        unknown = ask(app.test_client(), "juchoco", "nobody")
+    assert {(r.status_code, r.headers["Location"]) for r in answers + [unknown]} == {
+        (302, unknown.headers["Location"])}
+    reasons = [d for a, o, _, d in audit_rows(app) if a == "jucho.reset.request" and o == "failure"]
+    assert sum("too_many_requests" in d for d in reasons) == 4
+    with time_machine.travel(utcnow() + timedelta(minutes=70), tick=False):
+        ask(app.test_client(), "juchoco", "hanako")
+    assert len(outbox) == 6
 
 
 def test_a_tampered_link_is_refused(client, outbox, jucho):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, url_for
@@ -12,13 +13,17 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from app.accounts import find_user_by_email
 from app.extensions import db
 from app.mailer import send_mail_after_response
-from app.models import STATUS_ACTIVE, Tenant, User
+from app.models import STATUS_ACTIVE, AuditEvent, Tenant, User
 from app.tenancy import tenant_scope
+from app.timeutil import utcnow
 
 from .blueprint import PRODUCT_CODE
 
 SALT = "kanri.jucho.password-reset.v1"
 MAX_AGE_SECONDS = 30 * 60
+# Per account, whoever asks from wherever: a link at most once a minute and 5 times an hour (no mail bombing).
+MAIL_COOLDOWN = timedelta(seconds=60)
+MAILS_PER_HOUR = 5
 
 
 @dataclass
@@ -65,6 +70,17 @@ def find_account(tenant: Tenant, identifier: str) -> User | None:
         if user is None or user.status != STATUS_ACTIVE or not user.email:
             return None
         return user
+
+
+def too_many_links(user: User) -> bool:
+    """True when this account was mailed a link in the last minute or 5 in the last hour (current tenant)."""
+    now = utcnow()
+    sent = db.session.execute(
+        sa.select(AuditEvent.occurred_at).where(
+            AuditEvent.action == "jucho.reset.request", AuditEvent.outcome == "success",
+            AuditEvent.actor_id == user.id, AuditEvent.occurred_at >= now - timedelta(hours=1))
+    ).scalars().all()
+    return len(sent) >= MAILS_PER_HOUR or any(now - when < MAIL_COOLDOWN for when in sent)
 
 
 def read_token(token: str) -> ResetTarget:

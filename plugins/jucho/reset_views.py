@@ -52,8 +52,12 @@ def forgot_password():
                          target="user:(unknown)", reason="no_matching_account")
         else:
             set_current_tenant(tenant)
-            reset.mail_reset_link(tenant, user)
-            audit.record("jucho.reset.request", tenant=tenant, actor=user, target=f"user:{user.login_id}")
+            if reset.too_many_links(user):  # the same answer, but no further mail to this account for now
+                audit.record("jucho.reset.request", outcome="failure", tenant=tenant, actor=user,
+                             target=f"user:{user.login_id}", reason="too_many_requests")
+            else:
+                reset.mail_reset_link(tenant, user)
+                audit.record("jucho.reset.request", tenant=tenant, actor=user, target=f"user:{user.login_id}")
             set_current_tenant(None)
         db.session.commit()
         return redirect(url_for("jucho.forgot_password_sent"))
