@@ -252,3 +252,24 @@ def test_enter_code_helper_still_works_after_review(app, make_tenant):
     client = app.test_client()
     password_step(client, "mama1", "admin")
     assert enter_code(client, issue_code(app, "mama1", "admin")).status_code == 302
+
+
+def test_open_registration_requests_per_user_are_capped(app, make_tenant, add_user, outbox):
+    """Someone holding only the password cannot flood every admin's mailbox from fresh browsers."""
+    from plugins.mama.devices import MAX_PENDING_PER_USER
+
+    make_tenant("mama1", product="mama")
+    add_user("mama1", "staff")
+    for _ in range(MAX_PENDING_PER_USER):
+        browser = app.test_client()
+        password_step(browser, "mama1", "staff")
+        assert send_request(browser).status_code == 302
+    mails = len(outbox)
+    browser = app.test_client()
+    password_step(browser, "mama1", "staff")
+    response = send_request(browser)
+    assert response.status_code == 422 and "承認待ちの申請が既に" in response.get_data(as_text=True)
+    assert len(outbox) == mails
+    with in_tenant(app, "mama1"):
+        assert db.session.execute(sa.select(sa.func.count()).select_from(Device)).scalar_one() == MAX_PENDING_PER_USER
+    assert ("device.request", "failure", "user:staff") in audit_actions(app, "mama1")

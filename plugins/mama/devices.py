@@ -32,6 +32,7 @@ MAX_TOKENS_PER_BROWSER = 5  # one browser may carry the devices of a few users
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a screen and typed
 CODE_LENGTH = 12
 CODE_HOURS = 24
+MAX_PENDING_PER_USER = 3  # more open requests only flood the admins' mailboxes
 
 
 def hash_token(token: str) -> str:
@@ -235,6 +236,12 @@ def devices_of(user: User) -> list[Device]:
     return list(db.session.execute(
         sa.select(Device).where(Device.user_id == user.id).order_by(Device.requested_at.desc(), Device.id.desc())
     ).scalars())
+
+
+def pending_count(user: User) -> int:
+    """How many registration requests of user wait for an admin."""
+    return db.session.execute(sa.select(sa.func.count()).select_from(Device).where(
+        Device.user_id == user.id, Device.status == DEVICE_PENDING)).scalar_one()
 
 
 def pending_devices() -> list[Device]:

@@ -103,6 +103,13 @@ def device_request():
     if existing is not None and existing.status == DEVICE_PENDING:
         flash("この端末は既に申請済みです。管理者の承認をお待ちください。", "info")
         return redirect(url_for("mama.device"))
+    if devices.pending_count(pending.user) >= devices.MAX_PENDING_PER_USER:
+        audit.record("device.request", outcome="failure", actor=pending.user, target=f"user:{pending.user.login_id}",
+                     reason="too_many_pending")
+        db.session.commit()
+        form.name.errors = [f"承認待ちの申請が既に{devices.MAX_PENDING_PER_USER}件あります。管理者の承認を待つか、"
+                            "管理者から登録コードを受け取ってください。"]
+        return _page(pending, request_form=form, status=422)
     device, token = devices.request_device(pending.user, form.name.data)
     db.session.commit()
     mail_device_request(device, pending.user)
