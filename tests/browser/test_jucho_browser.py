@@ -192,3 +192,75 @@ def test_password_reset_in_browser(live_server, new_context, make_tenant, smtp_s
     assert "このリンクは使えません" in page.content()
     _login(page, live_server, smtp_sink, "admin", NEW_PASSWORD, expect_mail=3)
     page.wait_for_url(f"{live_server}/")
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _no_sideways_scroll(page, name: str) -> None:
+    screenshot(page, f"jucho-phone-{name}")
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px on a 390px phone"
+
+
+def _first_column_readable(page, name: str) -> None:
+    width = page.evaluate("() => document.querySelector('table.data tbody td').getBoundingClientRect().width")
+    assert width >= 120, f"{name}: the first column is squeezed to {width}px (one character a line)"
+
+
+def test_every_screen_fits_a_phone(live_server, new_context, make_tenant, smtp_sink, app):
+    make_tenant("juchoco", product="jucho", admin_email="taro@example.co.jp")
+    page = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
+    page.goto(f"{live_server}/login")
+    _no_sideways_scroll(page, "login")
+    page.goto(f"{live_server}/jucho/password/forgot")
+    _no_sideways_scroll(page, "forgot")
+    page.goto(f"{live_server}/jucho/password/reset/invalid-token")
+    _no_sideways_scroll(page, "reset-invalid")
+    page.goto(f"{live_server}/login")
+    page.fill("#company_code", "juchoco")
+    page.fill("#login_id", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/jucho/login/code")
+    _no_sideways_scroll(page, "code")
+    page.fill("#code", _code(smtp_sink, 1))
+    page.click("button.primary")
+    page.wait_for_url(f"{live_server}/")
+    _no_sideways_scroll(page, "dashboard")
+    long_name = "グランドメゾン青葉台ステーションフロントタワーレジデンス管理組合" * 2
+    page.goto(f"{live_server}/jucho/associations/new")
+    page.fill("#name", long_name)
+    page.fill("#contact_phone", "x")
+    page.click("button.primary")
+    _no_sideways_scroll(page, "association-errors")
+    page.fill("#contact_phone", "03-1234-5678")
+    page.fill("#contact_email", "very.long.address.of.the.person.in.charge@kanri-company.example.co.jp")
+    page.click("button.primary")
+    assert "を登録しました" in page.content()
+    _no_sideways_scroll(page, "association-edit")
+    page.goto(f"{live_server}/jucho/associations")
+    _no_sideways_scroll(page, "associations")
+    _first_column_readable(page, "associations")
+    page.goto(f"{live_server}/jucho/buildings/new")
+    _no_sideways_scroll(page, "building-new")
+    page.fill("#name", long_name)
+    page.fill("#address", "東京都青葉区青葉台一丁目二番三号" * 3)
+    page.fill("#floors_above", "12")
+    page.fill("#total_units", "84")
+    page.fill("#management_fee", "15000")
+    page.fill("#repair_reserve", "210.5")
+    page.click("button.primary")
+    assert "を登録しました" in page.content()
+    _no_sideways_scroll(page, "building-edit")
+    page.goto(f"{live_server}/jucho/buildings")
+    _no_sideways_scroll(page, "buildings")
+    _first_column_readable(page, "buildings")
+    page.goto(f"{live_server}/jucho/staff")
+    _no_sideways_scroll(page, "staff")
+    page.goto(f"{live_server}/jucho/staff/new")
+    _no_sideways_scroll(page, "staff-new")
+    page.goto(f"{live_server}/jucho/staff/1/edit")
+    _no_sideways_scroll(page, "staff-edit")
+    page.goto(f"{live_server}/jucho/associations/1/delete")
+    _no_sideways_scroll(page, "association-delete")
