@@ -79,3 +79,33 @@ def test_admin_approves_a_device_request_and_the_user_sees_only_scoped_associati
     screenshot(staff, "mama-staff-associations")
     response = staff.goto(f"{live_server}/mama/users")
     assert response.status == 403
+
+
+def test_lists_keep_their_action_column_in_view_and_phone_pages_do_not_overflow(
+        app, live_server, new_context, make_tenant, add_user):
+    """A long login id / e-mail wraps in its cell (the 操作 column was pushed out of the frame); 390 px phone."""
+    make_tenant("mama1", product="mama")
+    add_user("mama1", "a.very.long.login.id.for.testing@example-company.co.jp")
+    with in_tenant(app, "mama1"):
+        db.session.add_all(sample_association(n, random.Random(5)) for n in range(1, 4))
+        db.session.commit()
+    for width in (1280, 390):
+        page = new_context(viewport={"width": width, "height": 800}).new_page()
+        code = issue_code(app, "mama1", "admin")
+        _password_step(page, live_server, "admin")
+        page.fill("#code", code)
+        page.click("[data-testid=code-submit]")
+        page.wait_for_url(f"{live_server}/")
+        for path in ("/mama/users", "/mama/devices", "/mama/scopes", "/mama/associations", "/mama/associations/new",
+                     "/mama/permissions", "/mama/account/devices", "/mama/users/new"):
+            page.goto(live_server + path)
+            assert not page.evaluate(
+                "document.documentElement.scrollWidth > document.documentElement.clientWidth"), (width, path)
+        if width == 1280:
+            for path, testid in (("/mama/users", "user-table"), ("/mama/devices", None), ("/mama/scopes", None)):
+                page.goto(live_server + path)
+                table = page.locator(f"[data-testid={testid}]" if testid else "table.data").last
+                frame = table.locator("xpath=..").bounding_box()
+                last = table.locator("thead th").last.bounding_box()
+                assert last["x"] + last["width"] <= frame["x"] + frame["width"] + 1, path
+            screenshot(page, "mama-users-long-login-id")
