@@ -30,6 +30,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY") and app.config["KANRI_ENV"] != "production":
         app.config["SECRET_KEY"] = settings.ensure_development_secret(app.instance_path)
     settings.check_production(app.config)
+    from .routing import RowIdConverter
+
+    app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds a rule
 
     _init_extensions(app)
     _init_plugins(app)

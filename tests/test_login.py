@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import bcrypt
+import pytest
 import sqlalchemy as sa
 import time_machine
 
@@ -193,3 +194,19 @@ def test_login_form_with_empty_fields_shows_japanese_errors(client, auth):
     response = auth.post_form(client, "/login", {"company_code": "", "login_id": "", "password": ""})
     assert response.status_code == 200
     assert response.get_data(as_text=True).count("入力してください") == 3
+
+
+def test_a_factor_may_extend_the_pending_login_up_to_15_minutes(app):
+    from flask import session
+
+    from app.auth.factors import PENDING_KEY, extend_pending_login
+
+    with app.test_request_context():
+        now = utcnow()
+        session[PENDING_KEY] = {"expires": (now + timedelta(minutes=5)).timestamp()}
+        extend_pending_login(now + timedelta(minutes=10))
+        assert session[PENDING_KEY]["expires"] == pytest.approx((now + timedelta(minutes=10)).timestamp(), abs=1)
+        extend_pending_login(now + timedelta(minutes=2))  # never shortens
+        assert session[PENDING_KEY]["expires"] == pytest.approx((now + timedelta(minutes=10)).timestamp(), abs=1)
+        extend_pending_login(now + timedelta(hours=3))  # capped
+        assert session[PENDING_KEY]["expires"] == pytest.approx((now + timedelta(minutes=15)).timestamp(), abs=2)

@@ -90,6 +90,20 @@ def complete_login(pending: PendingLogin, factor_name: str):
     return redirect(pending.next_url if is_safe_next(pending.next_url) else url_for("main.dashboard"))
 
 
+MAX_PENDING_EXTENSION = timedelta(minutes=15)
+
+
+def extend_pending_login(until) -> None:
+    """Let the pending login live until ``until`` (a factor whose proof outlives 5 minutes, e.g. a
+    10-minute e-mail code). Never shortens it, and never beyond 15 minutes from now."""
+    data = session.get(PENDING_KEY)
+    if not data:
+        return
+    until = min(until, utcnow() + MAX_PENDING_EXTENSION)
+    if until.timestamp() > data["expires"]:
+        session[PENDING_KEY] = {**data, "expires": until.timestamp()}
+
+
 def abandon_pending_login() -> None:
     """Drop the pending login (the factor failed for good or the user cancelled)."""
     session.pop(PENDING_KEY, None)

@@ -1,12 +1,11 @@
 """Forms of the login, password-change and session screens."""
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-REQUIRED = "入力してください。"
+from ..forms import REQUIRED, KanriForm
 
 
-class LoginForm(FlaskForm):
+class LoginForm(KanriForm):
     """会社コード + ログインID + パスワード."""
 
     company_code = StringField("会社コード", validators=[DataRequired(REQUIRED), Length(max=32)])
@@ -16,7 +15,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField("ログイン")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(KanriForm):
     """Current password plus the new one twice."""
 
     current_password = PasswordField("現在のパスワード", validators=[DataRequired(REQUIRED), Length(max=1024)])
@@ -28,7 +27,7 @@ class PasswordChangeForm(FlaskForm):
     submit = SubmitField("パスワードを変更")
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(KanriForm):
     """A form with only a CSRF token and a button (logout, end a session)."""
 
     submit = SubmitField("実行")

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, session
+from flask import current_app
 
 from app import audit
-from app.auth.factors import PENDING_KEY, PendingLogin, SecondFactor, abandon_pending_login
+from app.auth.factors import PendingLogin, SecondFactor, abandon_pending_login, extend_pending_login
 from app.extensions import db
 from app.mailer import MailError, send_mail
 from app.timeutil import utcnow
@@ -126,14 +126,6 @@ def recent_failures(pending: PendingLogin) -> int:
         .where(JuchoLoginCode.user_id == pending.user.id, JuchoLoginCode.created_at >= since)).scalar_one()
 
 
-def _keep_pending_until(until) -> None:
-    # The core's pending login lives a few minutes; the mailed code promises 10, so the pending
-    # login this code belongs to lives as long as its newest code (never shorter than the core made it).
-    data = session.get(PENDING_KEY)
-    if data and until.timestamp() > data["expires"]:
-        session[PENDING_KEY] = {**data, "expires": until.timestamp()}
-
-
 def _void(code: JuchoLoginCode, reason: str) -> None:
     code.voided_at = utcnow()
     code.void_reason = reason
@@ -192,7 +184,7 @@ def send_code(pending: PendingLogin, resend: bool = False) -> SendOutcome:
     audit.record("jucho.code.send", actor=user, target=_target(pending), to=mask_email(user.email),
                  resend=resend, code_id=row.id, valid_minutes=int(CODE_LIFETIME.total_seconds() // 60))
     db.session.commit()
-    _keep_pending_until(row.expires_at)
+    extend_pending_login(row.expires_at)  # the mail promises 10 minutes
     return SendOutcome(sent=True)
 
 

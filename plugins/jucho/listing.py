@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import request
 
-from .forms_base import without_control_characters
+from app.forms import without_control_characters
 
 MAX_QUERY_LENGTH = 100
 MAX_PAGE = 100_000

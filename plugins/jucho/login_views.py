@@ -7,20 +7,20 @@ from wtforms.validators import DataRequired
 
 from app.auth.factors import complete_login, pending_login
 from app.extensions import limiter
+from app.forms import REQUIRED, KanriForm
 
 from . import emailcode
 from .blueprint import bp
-from .forms_base import REQUIRED, JuchoForm
 
 
-class CodeForm(JuchoForm):
+class CodeForm(KanriForm):
     """The six-digit code from the e-mail."""
 
     code = StringField("認証コード（6桁）", validators=[DataRequired(REQUIRED)])
     submit = SubmitField("確認してログイン")
 
 
-class ResendForm(JuchoForm):
+class ResendForm(KanriForm):
     """Only a CSRF token: ask for a new code."""
 
     submit = SubmitField("コードを再送")

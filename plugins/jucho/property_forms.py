@@ -18,9 +18,9 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from app.forms import REQUIRED, KanriForm, choices, strip_filter
 from app.timeutil import jst_today
 
-from .forms_base import REQUIRED, JuchoForm, choices, strip_filter
 from .models import FEE_BASES, MANAGEMENT_FORMS, STRUCTURES
 
 _KANA = re.compile(r"^[\u30A0-\u30FF\u3000 0-9A-Za-z・ー]*$")
@@ -82,7 +82,7 @@ def _range(low: int, high: int, unit: str = "") -> NumberRange:
     return NumberRange(min=low, max=high, message=f"{low:,}〜{high:,}{unit}の範囲で入力してください。")
 
 
-class AssociationForm(JuchoForm):
+class AssociationForm(KanriForm):
     """管理組合登録."""
 
     name = StringField("管理組合名", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(200)])
@@ -95,7 +95,7 @@ class AssociationForm(JuchoForm):
     submit = SubmitField("保存")
 
 
-class BuildingForm(JuchoForm):
+class BuildingForm(KanriForm):
     """物件マスタ登録: the facts a 重要事項調査報告書 draws on."""
 
     association_id = SelectField("管理組合", coerce=int, validators=[InputRequired("管理組合を選択してください。")])

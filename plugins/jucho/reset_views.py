@@ -10,17 +10,17 @@ from app import audit
 from app.accounts import new_password_errors, set_password
 from app.auth.sessions import end_user_sessions
 from app.extensions import db, limiter
+from app.forms import REQUIRED, KanriForm, strip_filter
 from app.mailer import MailError, send_mail
 from app.tenancy import set_current_tenant
 from app.timeutil import utcnow
 
 from . import reset
 from .blueprint import bp
-from .forms_base import REQUIRED, JuchoForm, strip_filter
 from .login_views import login_limit
 
 
-class ForgotForm(JuchoForm):
+class ForgotForm(KanriForm):
     """会社コード + ログインID または メールアドレス."""
 
     company_code = StringField("会社コード", filters=[strip_filter],
@@ -30,7 +30,7 @@ class ForgotForm(JuchoForm):
     submit = SubmitField("再設定用のメールを送る")
 
 
-class NewPasswordForm(JuchoForm):
+class NewPasswordForm(KanriForm):
     """The new password twice."""
 
     new_password = PasswordField("新しいパスワード", validators=[DataRequired(REQUIRED), Length(max=1024)])

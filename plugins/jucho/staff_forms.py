@@ -8,9 +8,8 @@ from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from app.accounts import LOGIN_ID_PATTERN
+from app.forms import REQUIRED, KanriForm, choices, strip_filter
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
-
-from .forms_base import REQUIRED, JuchoForm, choices, strip_filter
 
 ROLE_CHOICES = choices([(ROLE_GENERAL, ROLE_LABELS[ROLE_GENERAL]), (ROLE_ADMIN, ROLE_LABELS[ROLE_ADMIN])])
 
@@ -29,7 +28,7 @@ def checked_login_id(form, field) -> None:
         raise ValidationError("ログインIDは半角英数字と . _ @ - で3〜64文字にしてください（先頭は英数字）。")
 
 
-class StaffEditForm(JuchoForm):
+class StaffEditForm(KanriForm):
     """氏名・メールアドレス・権限."""
 
     name = StringField("氏名", filters=[strip_filter],
@@ -49,7 +48,7 @@ class StaffCreateForm(StaffEditForm):
     submit = SubmitField("登録して仮パスワードをメール送信")
 
 
-class ActionForm(JuchoForm):
+class ActionForm(KanriForm):
     """Only a CSRF token: 停止, 再開, パスワード再発行."""
 
     submit = SubmitField("実行")

@@ -1,4 +1,4 @@
-"""Form basics shared by every 重調@CITY form: Japanese messages and safe numeric/date fields."""
+"""The base of every form: CSRF (Flask-WTF), Japanese built-in messages, no control characters."""
 from __future__ import annotations
 
 import re
@@ -13,26 +13,31 @@ CONTROL_CHARACTERS = "使用できない文字（制御文字）が含まれて�
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _LINE_BREAK = re.compile(r"[\r\n\t]")
 
-
-def has_control_characters(value: str, multiline: bool = False) -> bool:
-    """True when a typed text holds a control character (line breaks and tabs only in multi-line fields)."""
-    return bool(_CONTROL.search(value) or (not multiline and _LINE_BREAK.search(value)))
-
-
-def without_control_characters(value: str) -> str:
-    """A query-string value with every control character removed."""
-    return _LINE_BREAK.sub(" ", _CONTROL.sub("", value))
-
 _JA = {
     "Not a valid integer value.": "半角数字（整数）で入力してください。",
     "Not a valid decimal value.": "半角数字で入力してください（小数は2桁まで）。",
+    "Not a valid float value.": "半角数字で入力してください。",
     "Not a valid date value.": "日付を正しく入力してください（例: 2026-04-01）。",
+    "Not a valid datetime value.": "日時を正しく入力してください（例: 2026-04-01 09:00）。",
     "Not a valid choice.": "一覧から選択してください。",
     "Invalid email address.": "メールアドレスの形式が正しくありません。",
     "This field is required.": REQUIRED,
     "Invalid Choice: could not coerce.": "一覧から選択してください。",
     "Invalid choice(s): one or more data inputs could not be coerced.": "一覧から選択してください。",
+    "The CSRF token is missing.": "フォームの有効期限が切れました。画面を再読み込みしてからお試しください。",
+    "The CSRF token has expired.": "フォームの有効期限が切れました。画面を再読み込みしてからお試しください。",
+    "The CSRF token is invalid.": "フォームの有効期限が切れました。画面を再読み込みしてからお試しください。",
 }
+
+
+def has_control_characters(value: str, multiline: bool = False) -> bool:
+    """True when typed text holds a control character (line breaks and tabs only in multi-line fields)."""
+    return bool(_CONTROL.search(value) or (not multiline and _LINE_BREAK.search(value)))
+
+
+def without_control_characters(value: str) -> str:
+    """A query-string value with every control character removed (line breaks become spaces)."""
+    return _LINE_BREAK.sub(" ", _CONTROL.sub("", value))
 
 
 class _JapaneseTranslations:
@@ -48,8 +53,8 @@ class _JapaneseTranslations:
         return _JA.get(message, message)
 
 
-class JuchoForm(FlaskForm):
-    """A Flask-WTF form (CSRF) whose built-in validation messages are Japanese."""
+class KanriForm(FlaskForm):
+    """A Flask-WTF form (CSRF) with Japanese built-in messages that refuses control characters."""
 
     class Meta:
         """Per-form WTForms settings."""
