@@ -77,7 +77,7 @@ def test_control_characters_are_refused_next_to_the_field(no_propagation, make_t
     for field in ("name", "city", "notes", "contact_name", "building_name"):
         response = post_form(client, "/mama/associations/new", {**GOOD, field: "ab\x00c"})
         html = response.get_data(as_text=True)
-        assert response.status_code == 422 and "使用できない制御文字が含まれています" in html, field
+        assert response.status_code == 422 and "制御文字" in html, field
     assert post_form(client, "/mama/associations/new", {**GOOD, "notes": "1行目\r\n2行目\tタブ"}).status_code == 302
     response = post_form(client, "/mama/permissions/new?role=general", {"name": "a\x00b"})
     assert response.status_code == 422 and "制御文字" in response.get_data(as_text=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     IntegerField,
@@ -29,6 +28,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts import LOGIN_ID_PATTERN
+from app.forms import KanriForm
 from app.timeutil import jst_today
 
 REQUIRED = "入力してください。"
@@ -43,26 +43,9 @@ _PHONE = re.compile(r"^\+?[0-9()\-]{10,20}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 
 
-# Control characters no MAMA text may hold (PostgreSQL refuses NUL; the rest only hide text); a textarea keeps \t \n \r.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_LINE = re.compile(r"[\x00-\x1f\x7f]")
-CONTROL_MESSAGE = "使用できない制御文字が含まれています。"
-
-
-class MamaForm(FlaskForm):
-    """Base of every MAMA form: text with control characters is refused next to its field, never stored."""
-
-    def validate(self, extra_validators=None):
-        """Run the field validators, then refuse control characters in any text field but a password."""
-        valid = super().validate(extra_validators)
-        for field in self:
-            if isinstance(field, PasswordField) or not isinstance(field.data, str):
-                continue
-            pattern = _CONTROL if isinstance(field, TextAreaField) else _CONTROL_LINE
-            if pattern.search(field.data):
-                field.errors = [*field.errors, CONTROL_MESSAGE]
-                valid = False
-        return valid
+class MamaForm(KanriForm):
+    """Base of every MAMA form: the core's KanriForm (CSRF, Japanese built-in messages, control characters
+    refused next to their field so PostgreSQL never sees a NUL)."""
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -1,15 +1,12 @@
 """Small helpers the MAMA views share: safe query arguments, 404 lookups, confirm forms."""
 from __future__ import annotations
 
-import re
-
 from flask import abort, request
 
 from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.forms import without_control_characters
 from app.models import User
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def int_arg(name: str, default: int = 1, minimum: int = 1, maximum: int = 100_000) -> int:
@@ -24,7 +21,7 @@ def int_arg(name: str, default: int = 1, minimum: int = 1, maximum: int = 100_00
 def text_arg(name: str, limit: int = 100, source=None) -> str:
     """A search text from the query (or source): control characters dropped, trimmed, at most limit characters."""
     value = (source if source is not None else request.args).get(name, "")
-    return _CONTROL.sub("", value).strip()[:limit]
+    return without_control_characters(value).strip()[:limit]
 
 
 def user_or_404(user_id: int) -> User:

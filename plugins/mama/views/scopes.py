@@ -8,12 +8,13 @@ from app import audit
 from app.auth.forms import ConfirmForm
 from app.extensions import db
 from app.models import User
+from app.routing import MAX_ROW_ID
 
 from ..associations import escape_like
 from ..forms import ScopeModeForm
 from ..models import Association, UserAssociation, UserSettings
 from ..permissions import MENU_SCOPES, ensure_settings, menu_required
-from . import MAX_ID, bp
+from . import bp
 from .helpers import int_arg, require_confirm, text_arg, user_or_404
 
 MAX_ADD = 200
@@ -78,7 +79,7 @@ def scopes_add(user_id: int):
     require_confirm()
     user = user_or_404(user_id)
     ids = {int(value) for value in request.form.getlist("association_id")[:MAX_ADD]
-           if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID}
+           if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ROW_ID}
     taken = set(db.session.execute(sa.select(UserAssociation.association_id)
                                    .where(UserAssociation.user_id == user.id)).scalars())
     found = db.session.execute(sa.select(Association).where(Association.id.in_(ids - taken))).scalars().all() \
