@@ -223,16 +223,31 @@ def test_control_characters_escaped_in_audit_rows(app, make_tenant):
     assert len(stored.splitlines()) == 1
 
 
-def test_login_id_with_newline_is_escaped_in_audit_and_logs(app, client, make_tenant, caplog):
+def test_login_id_with_newline_is_refused_before_it_reaches_the_log(app, client, make_tenant):
+    make_tenant("inject-co")
+    response = password_step(client, "inject-co", "x\nFAKE LINE", PASSWORD)
+    assert "使用できない文字（制御文字）が含まれています" in response.get_data(as_text=True)
+    assert _rows(app, "action = 'login.failure'") == []
+
+
+def test_control_characters_that_reach_audit_are_escaped_in_rows_and_log_lines(app, make_tenant, caplog):
     make_tenant("inject-co")
     caplog.set_level(logging.INFO, logger="kanri")
-    password_step(client, "inject-co", "x\nFAKE LINE", PASSWORD)
+    from app.models import Tenant
+
+    with app.test_request_context(headers={"User-Agent": "agent\x1b[31mred"}):
+        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == "inject-co")).scalar_one()
+        audit.record("login.failure", outcome="failure", tenant=tenant, actor_login="x\nFAKE LINE",
+                     target="user:x\nFAKE LINE", reason="x\r\nFAKE LINE")
+        db.session.commit()
     [row] = _rows(app, "action = 'login.failure'")
     assert row["actor_login"] == "x\\x0aFAKE LINE"
     assert row["target"] == "user:x\\x0aFAKE LINE"
+    assert row["user_agent"] == "agent\\x1b[31mred"
+    assert "\n" not in row["details"] and "\\\\x0d\\\\x0a" in row["details"]
     formatter = JSTJsonFormatter()
     kanri_records = [r for r in caplog.records if r.name.startswith("kanri")]
-    assert {r.name for r in kanri_records} >= {"kanri.request", "kanri.audit"}
+    assert {r.name for r in kanri_records} >= {"kanri.audit"}
     for record in kanri_records:
         line = formatter.format(record)
         assert len(line.splitlines()) == 1, line
