@@ -15,7 +15,6 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -28,7 +27,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts import LOGIN_ID_PATTERN
-from app.forms import KanriForm
+from app.forms import KanriForm, choices
 from app.timeutil import jst_today
 
 REQUIRED = "入力してください。"
@@ -41,16 +40,6 @@ PREFECTURES = (
 _KANA = re.compile(r"^[\u30A1-\u30FA\u30FC\u30FB0-9A-Za-z\u3000 ]+$")
 _PHONE = re.compile(r"^\+?[0-9()\-]{10,20}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
-
-
-class MamaForm(KanriForm):
-    """Base of every MAMA form: the core's KanriForm (CSRF, Japanese built-in messages, control characters
-    refused next to their field so PostgreSQL never sees a NUL)."""
-
-
-def choices(pairs) -> list[SelectChoice]:
-    """Select options from (value, label) pairs."""
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def choice_values(options) -> set[str]:
@@ -117,7 +106,7 @@ class MultiCheckboxField(SelectMultipleField):
             raise ValidationError("一覧から選択してください。")
 
 
-class DeviceCodeForm(MamaForm):
+class DeviceCodeForm(KanriForm):
     """The registration code an admin issued."""
 
     code = StringField("登録コード", filters=[nfkc],
@@ -125,7 +114,7 @@ class DeviceCodeForm(MamaForm):
     submit = SubmitField("登録コードで登録")
 
 
-class DeviceRequestForm(MamaForm):
+class DeviceRequestForm(KanriForm):
     """A registration request for this browser, with an optional name."""
 
     name = StringField("端末の名前（任意）", filters=[nfkc],
@@ -138,7 +127,7 @@ def _login_id_chars(form, field):
         raise ValidationError("ログインIDは英数字と . _ @ - で3〜64文字にしてください（先頭は英数字）。")
 
 
-class UserFormBase(MamaForm):
+class UserFormBase(KanriForm):
     """Fields shared by adding and editing a user."""
 
     name = StringField("氏名", filters=[nfkc], validators=[DataRequired(REQUIRED),
@@ -178,14 +167,14 @@ class UserEditForm(UserFormBase):
     submit = SubmitField("保存")
 
 
-class PasswordResetForm(MamaForm):
+class PasswordResetForm(KanriForm):
     """Reset a user's password; optionally revoke every device."""
 
     revoke_devices = BooleanField("この利用者の登録端末もすべて無効にする")
     submit = SubmitField("パスワードを再発行")
 
 
-class PermissionSetForm(MamaForm):
+class PermissionSetForm(KanriForm):
     """A named permission set: role and menus."""
 
     name = StringField("権限セット名", filters=[nfkc], validators=[
@@ -194,7 +183,7 @@ class PermissionSetForm(MamaForm):
     submit = SubmitField("保存")
 
 
-class ScopeModeForm(MamaForm):
+class ScopeModeForm(KanriForm):
     """All associations or a chosen set."""
 
     mode = RadioField("参照できる管理組合", choices=choices([("all", "すべての管理組合"), ("selected", "選択した管理組合のみ")]),
@@ -234,7 +223,7 @@ def _building_year(form, field):
         raise ValidationError(f"1900〜{jst_today().year + 5} の西暦で入力してください。")
 
 
-class AssociationForm(MamaForm):
+class AssociationForm(KanriForm):
     """A 管理組合 record."""
 
     code = StringField("組合コード", filters=[nfkc], validators=[DataRequired(REQUIRED), _association_code])

@@ -7,10 +7,11 @@ from flask_login import current_user
 from app import audit
 from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.forms import choices
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.tenancy import current_tenant
 
-from ..forms import PermissionSetForm, choices
+from ..forms import PermissionSetForm
 from ..models import PermissionSet
 from ..permissions import (
     MENU_PERMISSIONS,

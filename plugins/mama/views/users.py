@@ -20,13 +20,14 @@ from app.accounts import unlock as unlock_account
 from app.auth.forms import ConfirmForm
 from app.auth.sessions import end_user_sessions
 from app.extensions import db
+from app.forms import choices
 from app.models import ROLE_ADMIN, ROLE_LABELS, User, UserSession
 from app.passwords import policy_errors
 from app.tenancy import current_tenant
 from app.timeutil import utcnow
 
 from .. import devices
-from ..forms import PasswordResetForm, UserCreateForm, UserEditForm, choices
+from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import PermissionSet, UserAssociation, UserSettings
 from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
 from . import bp
