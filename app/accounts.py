@@ -90,6 +90,20 @@ def create_user(tenant: Tenant, login_id: str, name: str, email: str | None, rol
     return user, temporary
 
 
+def active_admins() -> list[User]:
+    """The current tenant's active 管理者, read under a lock on the tenant's row.
+
+    Last-admin guards call this after flushing their change and before committing: the row lock
+    (SELECT … FOR UPDATE) makes two admins demoting each other at once check one after the other,
+    so the second sees the first's change.
+    """
+    from .tenancy import current_tenant
+
+    db.session.execute(sa.select(Tenant.id).where(Tenant.id == current_tenant().id).with_for_update())
+    return list(db.session.execute(
+        sa.select(User).where(User.role == ROLE_ADMIN, User.status == STATUS_ACTIVE)).scalars())
+
+
 def unlock(user: User, actor=None) -> None:
     """Lift a lockout and reset the failure counter."""
     user.locked_until = None

@@ -1,10 +1,9 @@
 """Staff rules: counting admins, mailing temporary passwords and e-mail changes."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import url_for
 
-from app.extensions import db
+from app.accounts import active_admins
 from app.mailer import send_mail
 from app.models import ROLE_ADMIN, STATUS_ACTIVE, User
 
@@ -12,10 +11,8 @@ from .emailcode import mask_email
 
 
 def active_admin_count() -> int:
-    """Number of active 管理者 in the current tenant."""
-    return db.session.execute(
-        sa.select(sa.func.count(User.id)).where(User.role == ROLE_ADMIN, User.status == STATUS_ACTIVE)
-    ).scalar_one()
+    """Number of active 管理者 in the current tenant (counted under the tenant-row lock)."""
+    return len(active_admins())
 
 
 def leaves_no_admin(user: User, role: str, status: str) -> bool:

@@ -7,9 +7,10 @@ import sqlalchemy as sa
 from flask import abort, g
 from flask_login import current_user, login_required
 
+from app.accounts import active_admins
 from app.auth.guards import deny
 from app.extensions import db
-from app.models import ROLE_ADMIN, STATUS_ACTIVE, Tenant, User
+from app.models import ROLE_ADMIN, User
 from app.products import MenuLink, plugin_manager
 from app.tenancy import current_tenant
 
@@ -137,15 +138,11 @@ def mama_login_required(view):
 def has_working_admin() -> bool:
     """True while at least one active 管理者 can still open ユーザーマスタ (the lock-out guard).
 
-    Call it after flushing the change and before committing. It first locks the tenant's row (SELECT … FOR
-    UPDATE), so two admins demoting each other at once are checked one after the other: the second check
-    waits for the first commit and sees it.
+    Call it after flushing the change and before committing: ``app.accounts.active_admins`` locks the
+    tenant's row, so two admins demoting each other at once are checked one after the other.
     """
-    db.session.execute(sa.select(Tenant.id).where(Tenant.id == current_tenant().id).with_for_update())
+    admins = active_admins()
     forget_cached_permissions()
-    admins = db.session.execute(
-        sa.select(User).where(User.role == ROLE_ADMIN, User.status == STATUS_ACTIVE)
-    ).scalars().all()
     return any(MENU_USERS in allowed_menu_ids(admin, use_cache=False) for admin in admins)
 
 
