@@ -25,7 +25,7 @@ class Sink:
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
-    def wait_for(self, count: int, timeout: float = 5.0):
+    def wait_for(self, count: int, timeout: float = 15.0):
         """Wait until count messages have arrived; return the newest."""
         deadline = time.monotonic() + timeout
         while len(self.messages) < count:
