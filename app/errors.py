@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, g, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("kanri.error")
@@ -15,6 +16,7 @@ MESSAGES = {
     403: ("アクセスできません", "このページを表示する権限がありません。"),
     404: ("ページが見つかりません", "お探しのページは存在しないか、移動した可能性があります。"),
     405: ("この操作はできません", "画面のボタンから操作してください。"),
+    409: ("保存できませんでした", "他の操作と重なりました。もう一度お試しください。"),
     429: ("しばらくお待ちください", "短時間に多くの操作がありました。時間をおいてから、もう一度お試しください。"),
     500: ("システムエラーが発生しました", "ご不便をおかけします。時間をおいてもう一度お試しください。"),
 }
@@ -36,6 +38,17 @@ def _csrf_error(error: CSRFError):
     return render_error(400, "フォームの有効期限が切れたか、不正な送信です。画面を再読み込みしてからお試しください。")
 
 
+def _conflict(error: Exception):
+    # Two people saving the same unique value at the same instant: the form checks passed for both,
+    # the database refused the second. Nothing was saved for this request; say so plainly.
+    from .extensions import db
+
+    db.session.rollback()
+    log.warning(json.dumps({"event": "conflict", "request_id": g.get("request_id"), "error": type(error).__name__}))
+    return render_error(409, "他の操作と同時に保存されたため、保存できませんでした。"
+                             "内容を確認して、もう一度お試しください。")
+
+
 def _unexpected(error: Exception):
     original = getattr(error, "original_exception", None) or error
     log.error(json.dumps({"event": "unhandled", "request_id": g.get("request_id"),
@@ -49,4 +62,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf_error)
     for code in (400, 403, 404, 405, 429):
         app.register_error_handler(code, _http_error)
+    app.register_error_handler(IntegrityError, _conflict)
     app.register_error_handler(InternalServerError, _unexpected)

@@ -95,3 +95,27 @@ def test_templates_carry_no_inline_script_or_style():
                 or re.search(r"\sstyle=", text) or re.search(r"\son[a-z]+=", text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_a_unique_clash_at_save_time_is_a_japanese_409_not_a_500(app, client, make_tenant):
+    """Two people saving the same unique value at once: the loser sees a clear page, nothing half-saved."""
+    import sqlalchemy as sa
+
+    from app.extensions import db
+    from app.models import Tenant
+
+    make_tenant("acme")
+
+    @app.route("/_test/clash", methods=["GET"])
+    def clash():
+        db.session.add(Tenant(code="acme", name="dup", product="sample", contract_start=Tenant.query.first().contract_start,
+                              contract_end=Tenant.query.first().contract_end))
+        db.session.commit()
+        return "saved"
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/_test/clash")
+    assert response.status_code == 409
+    assert "他の操作と同時に保存されたため" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count()).select_from(Tenant)).scalar_one() == 1
