@@ -53,11 +53,13 @@ def send_mail_after_response(to: str | list[str], subject: str, template: str, *
     app = current_app._get_current_object()
 
     def _send_on_close() -> None:
-        with app.app_context():
-            try:
+        try:
+            with app.app_context():
                 deliver(message)
-            except MailError:
-                pass  # already logged by deliver()
+        except MailError:
+            pass  # already logged by deliver()
+        except Exception:  # noqa: BLE001 - the response is gone; the log is the only place left to say it
+            log.exception('{"event": "mail.deferred_failed"}')
 
     @after_this_request
     def _defer(response):
