@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import queue
 import sys
+import threading
 
 from flask import after_this_request, current_app, render_template
 from flask_mail import Message, email_dispatched
@@ -43,16 +45,30 @@ def send_mail(to: str | list[str], subject: str, template: str, **context) -> Me
 
 
 def send_mail_after_response(to: str | list[str], subject: str, template: str, **context) -> None:
-    """Render now, send only once the response has gone out.
+    """Render now; a background sender delivers it, so the response never waits for SMTP.
 
-    For answers that must not differ by whether a mail was sent (password reset requests): the
-    SMTP round trip then happens after the browser has its response, so timing reveals nothing.
-    A failure is logged; nobody is waiting for it.
+    For answers that must not differ by whether a mail was sent (password-reset requests): the
+    request's timing then carries no SMTP round trip. A failure is logged; nobody is waiting for it.
     """
     message = build_message(to, subject, template, **context)
     app = current_app._get_current_object()
 
-    def _send_on_close() -> None:
+    @after_this_request
+    def _enqueue(response):
+        _start_sender()
+        _outgoing.put((app, message))
+        return response
+
+
+# One sender thread per process (started lazily, so a forked gunicorn worker starts its own).
+_outgoing: queue.Queue = queue.Queue()
+_sender: threading.Thread | None = None
+_sender_lock = threading.Lock()
+
+
+def _send_forever() -> None:
+    while True:
+        app, message = _outgoing.get()
         try:
             with app.app_context():
                 deliver(message)
@@ -60,11 +76,21 @@ def send_mail_after_response(to: str | list[str], subject: str, template: str, *
             pass  # already logged by deliver()
         except Exception:  # noqa: BLE001 - the response is gone; the log is the only place left to say it
             log.exception('{"event": "mail.deferred_failed"}')
+        finally:
+            _outgoing.task_done()
 
-    @after_this_request
-    def _defer(response):
-        response.call_on_close(_send_on_close)
-        return response
+
+def _start_sender() -> None:
+    global _sender
+    with _sender_lock:
+        if _sender is None or not _sender.is_alive():
+            _sender = threading.Thread(target=_send_forever, name="kanri-mail-sender", daemon=True)
+            _sender.start()
+
+
+def wait_for_outgoing_mail() -> None:
+    """Block until every message handed to send_mail_after_response was delivered or failed."""
+    _outgoing.join()
 
 
 def _print_to_console(app, message: Message, **_extra) -> None:

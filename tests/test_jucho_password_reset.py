@@ -11,6 +11,7 @@ import time_machine
 
 from app.accounts import set_status
 from app.extensions import db
+from app.mailer import wait_for_outgoing_mail
 from app.models import Tenant, User
 from app.tenancy import tenant_scope
 from app.timeutil import utcnow
@@ -30,9 +31,9 @@ def jucho(make_tenant, add_user):
 
 
 def ask(client, company: str, identifier: str):
-    """Ask for a link; closing the response is when a real server hands the mail to SMTP."""
+    """Ask for a link, then let the background sender finish (the response does not wait for SMTP)."""
     response = post_form(client, FORGOT, {"company_code": company, "identifier": identifier})
-    response.close()
+    wait_for_outgoing_mail()
     return response
 
 

@@ -29,23 +29,56 @@ def test_send_mail_renders_text_and_html(app, outbox):
     assert "JST" in message.body
 
 
-def test_mail_is_sent_only_after_the_response_went_out(app, client, outbox):
-    """The SMTP round trip must not lengthen the answer (reset requests must not reveal accounts)."""
-    user, tenant = _user()
+def test_the_response_does_not_wait_for_a_deferred_mail(app, client):
+    """The SMTP round trip must not lengthen the answer (reset requests must not reveal accounts):
+    with the mail server stuck, the response still arrives; the mail follows once it answers."""
+    import threading
 
-    @app.route("/_test/deferred")
-    def deferred():
-        from app.timeutil import utcnow
+    from aiosmtpd.controller import Controller
 
-        send_mail_after_response("yamada@example.jp", "件名", "password_changed", user=user, tenant=tenant,
-                                 changed_at=utcnow())
-        return "ok"
+    from app.extensions import mail
+    from app.mailer import wait_for_outgoing_mail
 
-    response = client.get("/_test/deferred")
-    assert response.status_code == 200
-    assert outbox == []  # the body is complete and nothing was sent yet
-    response.close()  # a WSGI server closes the response after writing it
-    assert [m.recipients for m in outbox] == [["yamada@example.jp"]]
+    release, received = threading.Event(), []
+
+    class StuckServer:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+            release.wait(timeout=30)
+            received.append(envelope.rcpt_tos)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(StuckServer(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False)
+        mail.init_app(app)
+        user, tenant = _user()
+
+        @app.route("/_test/deferred")
+        def deferred():
+            from app.timeutil import utcnow
+
+            send_mail_after_response("yamada@example.jp", "件名", "password_changed", user=user, tenant=tenant,
+                                     changed_at=utcnow())
+            return "ok"
+
+        answered = []
+        request = threading.Thread(target=lambda: answered.append(client.get("/_test/deferred").status_code))
+        request.start()
+        request.join(timeout=20)
+        assert answered == [200]  # answered while the mail server still holds the message
+        assert received == []
+        release.set()
+        wait_for_outgoing_mail()
+        assert received == [["yamada@example.jp"]]
+    finally:
+        release.set()
+        controller.stop()
 
 
 def test_unreachable_smtp_server_raises_a_mail_error(app):
