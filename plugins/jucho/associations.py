@@ -7,10 +7,10 @@ from flask_login import current_user
 
 from app import audit
 from app.auth.guards import deny
+from app.csv_export import csv_response, in_batches
 from app.extensions import db
 
 from .blueprint import bp, get_or_404, member_required
-from .csv_export import csv_response, in_batches
 from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
 from .models import JuchoAssociation, JuchoBuilding
 from .property_forms import AssociationForm

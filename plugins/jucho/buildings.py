@@ -8,11 +8,11 @@ from sqlalchemy.orm import selectinload
 
 from app import audit
 from app.auth.guards import deny
+from app.csv_export import csv_response, in_batches
 from app.extensions import db
 from app.forms import choices
 
 from .blueprint import bp, get_or_404, member_required
-from .csv_export import csv_response, in_batches
 from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
 from .models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
 from .property_forms import BuildingForm

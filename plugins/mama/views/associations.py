@@ -1,16 +1,15 @@
 """管理組合登録: list with search, sort and pagination, detail, add, edit, delete and CSV — all within the user's scope."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app import audit
 from app.auth.forms import ConfirmForm
 from app.extensions import db
-from app.timeutil import jst_today
 
 from .. import associations as assoc
-from ..csv_export import rows
+from ..csv_export import associations_csv
 from ..forms import PREFECTURES, AssociationForm
 from ..models import Association, UserAssociation
 from ..permissions import MENU_ASSOCIATIONS, menu_required
@@ -54,9 +53,7 @@ def associations_export():
     audit.record("mama.association.export", target="associations", search=filters["q"],
                  prefecture=filters["prefecture"])
     db.session.commit()
-    filename = f"associations-{jst_today().isoformat()}.csv"
-    return Response(stream_with_context(rows(query)), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return associations_csv(query)
 
 
 def _apply(form: AssociationForm, association: Association) -> None:

@@ -1,4 +1,4 @@
-"""Streamed CSV downloads (UTF-8 with BOM for Excel), read in id-ordered batches, never all rows at once."""
+"""Streamed CSV downloads for every product: UTF-8 with BOM and CRLF (opens in Excel), formula-safe cells."""
 from __future__ import annotations
 
 import csv
@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from flask import Response, stream_with_context
 
-from app.extensions import db
-from app.timeutil import jst_today
+from .extensions import db
+from .timeutil import format_jst, jst_today
 
 BOM = "\ufeff"
 BATCH = 500
@@ -17,9 +17,11 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value) -> str:
-    """Render a value for a spreadsheet; text that Excel would run as a formula is quoted with '."""
+    """Render a value for a spreadsheet: times in JST; text Excel would run as a formula is quoted with '."""
     if value is None:
         return ""
+    if hasattr(value, "tzinfo"):
+        return format_jst(value, seconds=True)
     text = str(value)
     if text.startswith(_FORMULA_START) and not _is_number(text):
         return "'" + text
