@@ -32,7 +32,7 @@ audit_cli = AppGroup("audit", help="監査ログの操作")
 
 def tenant_or_fail(code: str) -> Tenant:
     """Return the tenant with this company code, or stop the command with exit status 2."""
-    tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == code.strip().lower())).scalar_one_or_none()
+    tenant = Tenant.by_code(code)
     if tenant is None:
         raise click.UsageError(f"会社コード {code!r} のテナントはありません。")
     return tenant

@@ -34,6 +34,12 @@ class Tenant(db.Model):
     status: Mapped[str] = mapped_column(sa.String(16), default=STATUS_ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @classmethod
+    def by_code(cls, code: str | None) -> Tenant | None:
+        """The tenant with this company code (case and surrounding spaces ignored), or None."""
+        normalized = (code or "").strip().lower()
+        return db.session.execute(sa.select(cls).where(cls.code == normalized)).scalar_one_or_none()
+
     @property
     def contract_over(self) -> bool:
         """True once the JST contract end date has passed."""

@@ -27,10 +27,6 @@ class LoginResult:
     message: str | None = None
 
 
-def _find_tenant(code: str) -> Tenant | None:
-    return db.session.execute(sa.select(Tenant).where(Tenant.code == code.strip().lower())).scalar_one_or_none()
-
-
 def _find_user(login_id: str) -> User | None:
     return db.session.execute(sa.select(User).where(User.login_id == login_id.strip())).scalar_one_or_none()
 
@@ -63,7 +59,7 @@ def _register_failure(user: User) -> LoginResult:
 
 def check_password_step(company_code: str, login_id: str, password: str) -> LoginResult:
     """Run the password step; every path costs one bcrypt and writes one audit event."""
-    tenant = _find_tenant(company_code)
+    tenant = Tenant.by_code(company_code)
     if tenant is None:
         burn_equivalent_work(password)
         return _fail("unknown_company", login_id, company=company_code)

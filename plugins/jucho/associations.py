@@ -9,9 +9,10 @@ from app import audit
 from app.auth.guards import deny
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
+from app.queryargs import int_arg, text_arg
 
 from .blueprint import bp, get_or_404, member_required
-from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
+from .listing import apply_keyword, apply_sorting, sorting
 from .models import JuchoAssociation, JuchoBuilding
 from .property_forms import AssociationForm
 from .staff_forms import ActionForm
@@ -39,12 +40,12 @@ def _building_counts(ids: list[int]) -> dict[int, int]:
 @member_required
 def association_list():
     """管理組合一覧."""
-    q, chosen = keyword(), sorting(SORTS, "kana")
+    q, chosen = text_arg("q"), sorting(SORTS, "kana")
     query = apply_keyword(sa.select(JuchoAssociation), q, JuchoAssociation.name, JuchoAssociation.kana)
     query = apply_sorting(query, SORTS, chosen, JuchoAssociation.id)
     query = query.options(sa.orm.load_only(JuchoAssociation.id, JuchoAssociation.name, JuchoAssociation.kana,
                                            JuchoAssociation.management_form, JuchoAssociation.updated_at))
-    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=int_arg("page"), per_page=PER_PAGE, error_out=False)
     counts = _building_counts([a.id for a in page.items])
     return render_template("jucho/association_list.html", page=page, q=q, sort=chosen, counts=counts)
 

@@ -11,9 +11,10 @@ from app.auth.guards import deny
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
 from app.forms import choices
+from app.queryargs import int_arg, text_arg
 
 from .blueprint import bp, get_or_404, member_required
-from .listing import apply_keyword, apply_sorting, keyword, page_number, sorting
+from .listing import apply_keyword, apply_sorting, sorting
 from .models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
 from .property_forms import BuildingForm
 from .staff_forms import ActionForm
@@ -55,7 +56,7 @@ def _save(form: BuildingForm, building: JuchoBuilding) -> None:
 @member_required
 def building_list():
     """物件一覧 (optionally of one 管理組合)."""
-    q, chosen, association_id = keyword(), sorting(SORTS, "kana"), _association_filter()
+    q, chosen, association_id = text_arg("q"), sorting(SORTS, "kana"), _association_filter()
     # No join: the count and the page touch jucho_buildings only; names come in one IN query per page.
     query = sa.select(JuchoBuilding).options(
         selectinload(JuchoBuilding.association).load_only(JuchoAssociation.id, JuchoAssociation.name))
@@ -63,7 +64,7 @@ def building_list():
         query = query.where(JuchoBuilding.association_id == association_id)
     query = apply_keyword(query, q, JuchoBuilding.name, JuchoBuilding.kana, JuchoBuilding.address)
     query = apply_sorting(query, SORTS, chosen, JuchoBuilding.id)
-    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=int_arg("page"), per_page=PER_PAGE, error_out=False)
     association = db.session.get(JuchoAssociation, association_id) if association_id is not None else None
     args = {"q": q, **chosen.args()}
     if association is not None:

@@ -1,28 +1,10 @@
-"""List-screen helpers: a safe page number, whitelisted sorting and a keyword filter."""
+"""List-screen helpers: whitelisted sorting and a keyword filter (page and q come from app.queryargs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import request
-
-from app.forms import without_control_characters
-
-MAX_QUERY_LENGTH = 100
-MAX_PAGE = 100_000
-
-
-def page_number() -> int:
-    """The page= argument as a positive integer; anything else is page 1."""
-    value = request.args.get("page", "")
-    if not value.isascii() or not value.isdigit():
-        return 1
-    return min(max(int(value), 1), MAX_PAGE)
-
-
-def keyword() -> str:
-    """The q= search words without control characters, trimmed and capped."""
-    return without_control_characters(request.args.get("q") or "").strip()[:MAX_QUERY_LENGTH]
 
 
 @dataclass

@@ -53,7 +53,7 @@ def make_token(user: User) -> str:
 
 def find_jucho_tenant(code: str) -> Tenant | None:
     """The 重調@CITY tenant with this company code that can log in, or None."""
-    tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == (code or "").strip().lower())).scalar_one_or_none()
+    tenant = Tenant.by_code(code)
     if tenant is None or tenant.product != PRODUCT_CODE or not tenant.can_log_in:
         return None
     return tenant

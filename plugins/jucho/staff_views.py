@@ -18,11 +18,11 @@ from app.auth.sessions import end_user_sessions
 from app.extensions import db
 from app.mailer import MailError
 from app.models import STATUS_ACTIVE, STATUS_SUSPENDED, User
+from app.queryargs import int_arg, text_arg
 from app.tenancy import current_tenant
 
 from . import staff
 from .blueprint import admin_only, bp, get_or_404
-from .listing import keyword, page_number
 from .staff_forms import ActionForm, StaffCreateForm, StaffEditForm
 
 PER_PAGE = 50
@@ -42,10 +42,10 @@ def _email_taken(email: str, user: User | None = None) -> bool:
 def staff_list():
     """All employees of the company, by login id."""
     query = sa.select(User).order_by(User.login_id)
-    q = keyword()[:64]
+    q = text_arg("q")[:64]
     if q:
         query = query.where(User.login_id.contains(q, autoescape=True))
-    page = db.paginate(query, page=page_number(), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=int_arg("page"), per_page=PER_PAGE, error_out=False)
     return render_template("jucho/staff_list.html", page=page, q=q)
 
 

@@ -28,7 +28,7 @@ _PLACES = (("新宿", "シンジュク"), ("世田谷", "セタガヤ"), ("港�
 
 
 def _mama_tenant(code: str) -> Tenant:
-    tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == code.strip().lower())).scalar_one_or_none()
+    tenant = Tenant.by_code(code)
     if tenant is None or not is_mama(tenant):
         raise click.UsageError(f"会社コード {code!r} のMAMAシステムのテナントはありません。")
     return tenant

@@ -7,6 +7,7 @@ from flask_login import current_user
 from app import audit
 from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.queryargs import int_arg, text_arg
 
 from .. import associations as assoc
 from ..csv_export import associations_csv
@@ -14,7 +15,7 @@ from ..forms import PREFECTURES, AssociationForm
 from ..models import Association, UserAssociation
 from ..permissions import MENU_ASSOCIATIONS, menu_required
 from . import bp
-from .helpers import int_arg, require_confirm, text_arg
+from .helpers import require_confirm
 
 FORM_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city", "address_line", "building_name",
                "units", "building_year", "fiscal_start_month", "contact_name", "contact_phone", "contact_email",

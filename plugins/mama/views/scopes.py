@@ -8,6 +8,7 @@ from app import audit
 from app.auth.forms import ConfirmForm
 from app.extensions import db
 from app.models import User
+from app.queryargs import int_arg, text_arg
 from app.routing import MAX_ROW_ID
 
 from ..associations import escape_like
@@ -15,7 +16,7 @@ from ..forms import ScopeModeForm
 from ..models import Association, UserAssociation, UserSettings
 from ..permissions import MENU_SCOPES, ensure_settings, menu_required
 from . import bp
-from .helpers import int_arg, require_confirm, text_arg, user_or_404
+from .helpers import require_confirm, user_or_404
 
 MAX_ADD = 200
 

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.forms import choices
 from app.models import ROLE_ADMIN, ROLE_LABELS, User, UserSession
 from app.passwords import policy_errors
+from app.queryargs import int_arg
 from app.tenancy import current_tenant
 from app.timeutil import utcnow
 
@@ -31,7 +32,7 @@ from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import PermissionSet, UserAssociation, UserSettings
 from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
 from . import bp
-from .helpers import int_arg, require_confirm, user_or_404
+from .helpers import require_confirm, user_or_404
 
 LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
