@@ -12,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm.attributes import flag_modified
 
-from . import audit
+from . import audit, audit_anchor
 from .accounts import LOGIN_ID_PATTERN, create_user, unlock
 from .crypto import EncryptedText, Keyset, save_keyset
 from .extensions import db
@@ -284,22 +284,75 @@ def keys_reencrypt():
     click.echo(f"{count} 行を再暗号化しました。")
 
 
+def _chain_name(chain_id: int) -> str:
+    if not chain_id:
+        return "system"
+    tenant = db.session.get(Tenant, chain_id)
+    return tenant.code if tenant else str(chain_id)
+
+
+def _anchor_problem_line(problem) -> str:
+    if isinstance(problem, audit_anchor.FileBroken):
+        return (f"NG: アンカーファイル {problem.path} の {problem.line} 行目が壊れています: {problem.reason} "
+                f"(anchor file broken at line {problem.line})")
+    if isinstance(problem, audit_anchor.FileCut):
+        return (f"NG: アンカーファイル {problem.path} は {problem.file_lines} 行しかありませんが、"
+                f"データベースには {problem.line} 行目までの記録があります: 末尾が削除されたか差し替えられています "
+                f"(anchor file cut: line {problem.line} missing)")
+    if isinstance(problem, audit_anchor.Vanished):
+        return (f"NG: アンカー（{problem.anchored_at}）にあるテナント {problem.code}（id {problem.chain_id}）が"
+                f"データベースにありません（監査ログ {problem.missing} 件が失われています） "
+                f"(tenant {problem.code} vanished from the database, {problem.missing} events missing)")
+    if isinstance(problem, audit_anchor.Truncated):
+        return (f"NG: テナント {problem.code} の監査ログが切り詰められています: アンカー（{problem.anchored_at}）は "
+                f"seq {problem.anchored_seq}、現在は seq {problem.current_seq} まで、{problem.missing} 件が失われています "
+                f"(chain of {problem.code} truncated, {problem.missing} events missing)")
+    return (f"NG: テナント {problem.code} の seq {problem.seq}（event id {problem.event_id}）がアンカー"
+            f"（{problem.anchored_at}）と一致しません: アンカー後にチェーンが書き換えられています "
+            f"(chain of {problem.code} rewritten after the anchor)")
+
+
 @audit_cli.command("verify")
 @click.option("--tenant", "tenant_code", default=None, help="会社コード（省略時はすべて）")
 def audit_verify(tenant_code):
-    """Recompute the audit hash chain(s) and name the first broken link."""
+    """Recompute the audit hash chain(s), compare them with the latest anchors; exit 1 on any problem."""
     chain_id = tenant_or_fail(tenant_code).id if tenant_code else None
     checked, broken = audit.verify(chain_id)
+    failed = broken is not None
     if broken is None:
         click.echo(f"OK: 監査ログ {checked} 件のハッシュチェーンは正常です。")
-        return
-    code = "system"
-    if broken.chain_id:
-        tenant = db.session.get(Tenant, broken.chain_id)
-        code = tenant.code if tenant else str(broken.chain_id)
-    click.echo(f"NG: テナント {code} の seq {broken.seq}（event id {broken.event_id}）でチェーンが壊れています: "
-               f"{broken.reason}（それ以前の {checked} 件は正常）", err=True)
-    raise SystemExit(1)
+    else:
+        click.echo(f"NG: テナント {_chain_name(broken.chain_id)} の seq {broken.seq}（event id {broken.event_id}）"
+                   f"でチェーンが壊れています: {broken.reason}（それ以前の {checked} 件は正常）", err=True)
+    report = audit_anchor.check(chain_id)
+    for problem in report.problems:
+        click.echo(_anchor_problem_line(problem), err=True)
+    failed = failed or bool(report.problems)
+    if not report.exists and not report.problems:
+        click.echo(f"警告: 監査アンカーがありません（{report.path}）。flask audit anchor を毎日実行してください "
+                   f"(warning: no audit anchor exists)", err=True)
+    elif not report.problems:
+        click.echo(f"OK: {report.chains_checked} 本のチェーンが最新のアンカー（{report.latest_at or '-'}）と一致しています。")
+    if failed:
+        raise SystemExit(1)
+
+
+@audit_cli.command("anchor")
+def audit_anchor_cmd():
+    """Append every chain's head to the anchor file (run daily, right after the backup)."""
+    run = audit_anchor.anchor()
+    for problem in run.problems:
+        click.echo(_anchor_problem_line(problem), err=True)
+    if run.written:
+        click.echo(f"OK: {run.written} 本のチェーンの先頭を {run.path} の {run.first_line} 行目から追記しました"
+                   f"（{run.at}）。")
+    elif run.problems:
+        click.echo(f"NG: アンカーを書き込みませんでした（{run.path}） (no anchor written)", err=True)
+    else:
+        click.echo("警告: 監査ログがまだないため、アンカーは書き込みませんでした (warning: no audit events to anchor)",
+                   err=True)
+    if run.problems:
+        raise SystemExit(1)
 
 
 def init_app(app: Flask) -> None:

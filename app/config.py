@@ -44,6 +44,8 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'kanri.db'}",
         "KANRI_KEYSET": os.environ.get("KANRI_KEYSET"),
         "KANRI_KEYSET_FILE": os.environ.get("KANRI_KEYSET_FILE") or str(instance / "keyset.json"),
+        # Append-only file of audit chain heads; keep it on other storage than the database.
+        "KANRI_AUDIT_ANCHOR_DIR": os.environ.get("KANRI_AUDIT_ANCHOR_DIR") or str(instance / "audit-anchors"),
         "KANRI_PLUGINS": os.environ.get("KANRI_PLUGINS", DEFAULT_PLUGINS),
         "BCRYPT_ROUNDS": _int("BCRYPT_ROUNDS", 12),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),

@@ -65,13 +65,15 @@ def empty_all_tables() -> None:
 
 
 @pytest.fixture
-def app(base_config, _schema, request):
+def app(base_config, _schema, request, tmp_path):
     """A fresh application on empty tables; tests may override settings with @pytest.mark.config(...)."""
     overrides = {}
     marker = request.node.get_closest_marker("config")
     if marker:
         overrides = marker.kwargs
-    application = create_app({**base_config, **overrides})
+    # Each test gets its own audit anchor directory: anchors must not outlive the emptied tables.
+    per_test = {"KANRI_AUDIT_ANCHOR_DIR": str(tmp_path / "audit-anchors")}
+    application = create_app({**base_config, **per_test, **overrides})
     with application.app_context():
         empty_all_tables()
     yield application
