@@ -18,7 +18,7 @@ from .crypto import EncryptedText, Keyset, save_keyset
 from .extensions import db
 from .models import ROLE_ADMIN, ROLE_GENERAL, STATUS_ACTIVE, STATUS_SUSPENDED, Tenant, User
 from .passwords import generate_temporary_password
-from .products import all_products, plugin_manager
+from .products import all_products, demo_tenants, plugin_manager
 from .tenancy import TenantScoped, tenant_scope
 from .timeutil import jst_today
 
@@ -56,7 +56,7 @@ def _checked_email(value: str) -> str:
 @tenant_cli.command("create")
 @click.option("--code", required=True, help="会社コード（英小文字・数字・ハイフン 3〜32文字）")
 @click.option("--name", required=True, help="会社名")
-@click.option("--product", required=True, help="製品コード（mama, jucho など）")
+@click.option("--product", required=True, help="製品コード（有効な製品プラグインのもの。誤っていれば一覧を表示します）")
 @click.option("--contract-end", required=True, help="契約終了日（JST, YYYY-MM-DD）")
 @click.option("--contract-start", default=None, help="契約開始日（JST, YYYY-MM-DD; 既定は今日）")
 @click.option("--admin-login", required=True, help="最初の管理者のログインID")
@@ -175,36 +175,31 @@ def user_unlock(tenant_code, login_id):
     click.echo(f"{tenant.code} / {login_id} のロックを解除しました。")
 
 
-DEMO_TENANTS = (
-    ("demo-mama", "デモ管理株式会社（MAMA）", "mama"),
-    ("demo-jucho", "デモ不動産管理株式会社（重調）", "jucho"),
-)
-
-
 @click.command("demo")
 @with_appcontext  # a plain click command added to app.cli gets no app context by itself
 def demo():
-    """Seed one demo tenant per product with an admin and a general user; print the logins once."""
-    products = all_products()
-    for code, name, product in DEMO_TENANTS:
-        if product not in products:
-            click.echo(f"製品 {product} のプラグインが無効なため {code} は作成しません。")
-            continue
-        if db.session.execute(sa.select(Tenant.id).where(Tenant.code == code)).first():
-            click.echo(f"{code}: 作成済みです（ログイン情報は作成時に表示しました。やり直すには instance/ を削除）。")
+    """Seed each product's demo tenant (admin, general user, sample records); print the logins once."""
+    demos = demo_tenants()
+    if not demos:
+        click.echo("デモテナントを提供する製品プラグインが有効になっていません。")
+        return
+    for spec in demos:
+        if db.session.execute(sa.select(Tenant.id).where(Tenant.code == spec.code)).first():
+            click.echo(f"{spec.code}: 作成済みです（ログイン情報は作成時に表示しました。やり直すには instance/ を削除）。")
             continue
         admin_password = generate_temporary_password(20)
         user_password = generate_temporary_password(20)
         tenant, admin, _, lines = create_tenant(
-            code=code, name=name, product=product, contract_end=(jst_today() + timedelta(days=365)).isoformat(),
-            admin_login="admin", admin_email=f"admin@{code}.example.jp", admin_name="管理 太郎",
-            admin_password=admin_password)
+            code=spec.code, name=spec.name, product=spec.product,
+            contract_end=(jst_today() + timedelta(days=365)).isoformat(), admin_login="admin",
+            admin_email=f"admin@{spec.code}.example.jp", admin_name="管理 太郎", admin_password=admin_password)
         with tenant_scope(tenant):
-            create_user(tenant, "staff", "一般 花子", f"staff@{code}.example.jp", role=ROLE_GENERAL,
+            create_user(tenant, "staff", "一般 花子", f"staff@{spec.code}.example.jp", role=ROLE_GENERAL,
                         password=user_password)
+            lines = list(lines) + list((spec.seed(tenant) if spec.seed else None) or ())
             db.session.commit()
         click.echo("=" * 64)
-        click.echo(f"{name}  会社コード: {code}")
+        click.echo(f"{spec.name}  会社コード: {spec.code}")
         click.echo(f"  管理者  ログインID: admin  パスワード: {admin_password}")
         click.echo(f"  一般    ログインID: staff  パスワード: {user_password}")
         for line in lines:

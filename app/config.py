@@ -5,7 +5,6 @@ import os
 import secrets
 from pathlib import Path
 
-DEFAULT_PLUGINS = "mama,jucho"
 INSECURE_SECRET_KEYS = {"dev", "development", "secret", "changeme", "change-me", "secret-key", "test"}
 MIN_SECRET_KEY_LENGTH = 32
 
@@ -46,7 +45,8 @@ def from_environment(instance_path: str) -> dict:
         "KANRI_KEYSET_FILE": os.environ.get("KANRI_KEYSET_FILE") or str(instance / "keyset.json"),
         # Append-only file of audit chain heads; keep it on other storage than the database.
         "KANRI_AUDIT_ANCHOR_DIR": os.environ.get("KANRI_AUDIT_ANCHOR_DIR") or str(instance / "audit-anchors"),
-        "KANRI_PLUGINS": os.environ.get("KANRI_PLUGINS", DEFAULT_PLUGINS),
+        # Unset: every installed plugin (entry points in the "kanri" group).
+        "KANRI_PLUGINS": os.environ.get("KANRI_PLUGINS"),
         "BCRYPT_ROUNDS": _int("BCRYPT_ROUNDS", 12),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "KANRI_LOGIN_RATE_LIMIT": os.environ.get("KANRI_LOGIN_RATE_LIMIT", "30 per minute;300 per hour"),

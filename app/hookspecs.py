@@ -60,6 +60,15 @@ def tenant_created(tenant, admin):
 
 
 @hookspec
+def demo_tenant():
+    """Return an ``app.products.DemoTenant`` for ``flask demo`` (code, company name, product, seed), or None.
+
+    The core creates the tenant with an admin and a general user, then calls ``seed(tenant)``
+    in the tenant's scope so the product's lists are not empty.
+    """
+
+
+@hookspec
 def user_created(tenant, user, actor):
     """React to a new user in ``tenant`` (``actor`` is the admin or None for the CLI)."""
 

@@ -15,20 +15,22 @@ class PluginError(RuntimeError):
     """A plugin named in KANRI_PLUGINS could not be found or loaded."""
 
 
-def _allowlist(setting) -> list[str]:
+def _allowlist(setting, available) -> list[str]:
+    if setting is None:  # not configured: every installed plugin, in entry-point order
+        return list(available)
     if isinstance(setting, str):
         return [name.strip() for name in setting.split(",") if name.strip()]
     return list(setting or ())
 
 
 def build_plugin_manager(setting) -> pluggy.PluginManager:
-    """Return a manager with the built-ins and every allowlisted plugin, hooks checked."""
+    """Return a manager with the built-ins and every allowlisted plugin (all installed when None), hooks checked."""
     manager = pluggy.PluginManager("kanri")
     manager.add_hookspecs(hookspecs)
     for name in BUILTIN_PLUGINS:
         manager.register(importlib.import_module(name), name=name)
     available = {ep.name: ep for ep in entry_points(group="kanri")}
-    for name in _allowlist(setting):
+    for name in _allowlist(setting, available):
         if name in available:
             module = available[name].load()
         elif "." in name:

@@ -1,6 +1,7 @@
 """Value types plugins hand to the core: products, menu links and dashboard panels."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
@@ -37,6 +38,20 @@ class Panel:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class DemoTenant:
+    """A product's demo tenant for ``flask demo``: its code, company name and product.
+
+    ``seed(tenant)`` runs inside the tenant's scope after the core made the tenant, its admin
+    and a general user; it adds sample records and returns lines to print (or None).
+    """
+
+    code: str
+    name: str
+    product: str
+    seed: Callable | None = None
+
+
 def plugin_manager():
     """Return the running application's pluggy plugin manager."""
     return current_app.extensions["kanri_plugins"]
@@ -71,6 +86,12 @@ def dashboard_panels(tenant, user) -> list[Panel]:
     """Return the dashboard panels the plugins give for this user."""
     panels = _flatten(plugin_manager().hook.dashboard_panels(tenant=tenant, user=user))
     return sorted(panels, key=lambda panel: panel.order)
+
+
+def demo_tenants() -> list[DemoTenant]:
+    """Return the demo tenant of every plugin that offers one, in the order of KANRI_PLUGINS."""
+    # pluggy calls the newest registration first; reversed, that is the allowlist's order.
+    return [demo for demo in reversed(plugin_manager().hook.demo_tenant()) if demo is not None]
 
 
 def login_links() -> list[MenuLink]:

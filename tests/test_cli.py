@@ -210,3 +210,27 @@ def test_demo_creates_two_tenants_once(app, runner):
     assert "作成済み" in again.output
     assert "パスワード:" not in again.output
     assert _counts(app) == before
+
+
+def test_demo_tenants_come_from_the_plugins_with_sample_records(app, runner):
+    """Each product seeds its own demo tenant through the demo_tenant hook, lists included."""
+    from plugins.jucho.models import JuchoAssociation, JuchoBuilding
+    from plugins.mama.models import Association
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, cli_output(result)
+    with app.app_context():
+        tenants = {t.code: t for t in db.session.execute(sa.select(Tenant)).scalars()}
+        with tenant_scope(tenants["demo-mama"]):
+            assert db.session.execute(sa.select(sa.func.count()).select_from(Association)).scalar_one() == 30
+        with tenant_scope(tenants["demo-jucho"]):
+            buildings = db.session.execute(sa.select(JuchoBuilding)).scalars().all()
+            assert len(buildings) == 5 and all(b.association.contact_email for b in buildings)
+            assert db.session.execute(sa.select(sa.func.count()).select_from(JuchoAssociation)).scalar_one() == 5
+
+
+@pytest.mark.config(KANRI_PLUGINS="tests.plugins.sample_product")
+def test_demo_without_a_product_offering_one_says_so(app, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0
+    assert "デモテナントを提供する製品プラグイン" in result.output

@@ -178,3 +178,14 @@ def test_product_without_second_factor_cannot_log_in(app, client, make_tenant):
     assert client.get("/sample/confirm").status_code == 302
     with client.session_transaction() as session:
         assert "_user_id" not in session and "kanri_pending_login" not in session
+
+
+def test_without_an_allowlist_every_installed_plugin_is_loaded(base_config):
+    """The core names no product: the default plugin list is whatever the 'kanri' entry points install."""
+    from importlib.metadata import entry_points
+
+    installed = {ep.name for ep in entry_points(group="kanri")}
+    assert installed, "the package declares its products as entry points"
+    application = create_app({**base_config, "KANRI_PLUGINS": None})
+    manager = application.extensions["kanri_plugins"]
+    assert installed <= {name for name, _ in manager.list_name_plugin()}

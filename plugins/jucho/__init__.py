@@ -2,7 +2,7 @@
 from markupsafe import Markup
 
 from app.hookspecs import hookimpl
-from app.products import MenuLink, Panel, Product
+from app.products import DemoTenant, MenuLink, Panel, Product
 
 from . import associations, buildings, login_views, reset_views, staff_views  # noqa: F401  (routes)
 from .blueprint import PRODUCT_CODE, bp
@@ -26,6 +26,14 @@ def register_products():
 def register_blueprints(app):
     """Mount the /jucho screens (templates and e-mail templates come from this package)."""
     app.register_blueprint(bp)
+
+
+@hookimpl
+def demo_tenant():
+    """demo-jucho, with sample 管理組合 and 物件 so the lists are not empty."""
+    from .demo import seed_demo
+
+    return DemoTenant("demo-jucho", "デモ不動産管理株式会社（重調）", PRODUCT_CODE, seed=seed_demo)
 
 
 @hookimpl

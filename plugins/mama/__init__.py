@@ -4,7 +4,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from app.hookspecs import hookimpl
-from app.products import MenuLink, Panel, Product
+from app.products import DemoTenant, MenuLink, Panel, Product
 
 from . import models  # noqa: F401  (tables join the metadata before the core labels encrypted columns)
 
@@ -40,6 +40,22 @@ def register_commands(cli):
     if "device-code" not in user_group.commands:
         user_group.add_command(device_code)
     cli.add_command(mama_cli)
+
+
+DEMO_ASSOCIATIONS = 30
+
+
+def _seed_demo(tenant):
+    from .cli import add_sample_associations
+
+    add_sample_associations(DEMO_ASSOCIATIONS)
+    return [f"サンプルの管理組合を{DEMO_ASSOCIATIONS}件登録しました。"]
+
+
+@hookimpl
+def demo_tenant():
+    """demo-mama, with sample associations so the lists are not empty."""
+    return DemoTenant("demo-mama", "デモ管理株式会社（MAMA）", PRODUCT.code, seed=_seed_demo)
 
 
 @hookimpl

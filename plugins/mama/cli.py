@@ -64,24 +64,30 @@ def sample_association(number: int, rng: random.Random) -> Association:
     )
 
 
+def add_sample_associations(count: int) -> int:
+    """Add count sample associations to the current tenant (codes after the highest sample code)."""
+    # Sample data for a demo, not a secret: a seeded, repeatable generator is what we want.
+    rng = random.Random(count)  # noqa: S311  # nosec B311
+    taken = set(db.session.execute(sa.select(Association.code).where(Association.code.like("A%"))).scalars())
+    number, added = 0, 0
+    while added < count:
+        number += 1
+        if f"A{number:05d}" in taken:
+            continue
+        db.session.add(sample_association(number, rng))
+        added += 1
+        if added % 500 == 0:
+            db.session.flush()
+    return added
+
+
 @mama_cli.command("seed")
 @click.option("--tenant", "tenant_code", required=True, help="会社コード")
 @click.option("--count", default=30, show_default=True, type=click.IntRange(1, 50_000), help="作成する件数")
 def seed(tenant_code, count):
     """Add sample associations (codes after the highest existing sample code) to a MAMA tenant."""
     tenant = _mama_tenant(tenant_code)
-    # Sample data for a demo, not a secret: a seeded, repeatable generator is what we want.
-    rng = random.Random(count)  # noqa: S311  # nosec B311
     with tenant_scope(tenant):
-        taken = set(db.session.execute(sa.select(Association.code).where(Association.code.like("A%"))).scalars())
-        number, added = 0, 0
-        while added < count:
-            number += 1
-            if f"A{number:05d}" in taken:
-                continue
-            db.session.add(sample_association(number, rng))
-            added += 1
-            if added % 500 == 0:
-                db.session.flush()
+        add_sample_associations(count)
         db.session.commit()
     click.echo(f"{tenant.code} にサンプルの管理組合を{count}件登録しました。")

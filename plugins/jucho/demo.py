@@ -1,0 +1,42 @@
+"""Sample 管理組合 and 物件 for the demo tenant, so a first look at the lists is not empty."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from app.extensions import db
+
+from .models import JuchoAssociation, JuchoBuilding
+
+# (管理組合, フリガナ, 管理形態, 物件, フリガナ, 所在地, 構造, 地上階, 戸数, 竣工)
+_SAMPLES = (
+    ("パークハウス新宿管理組合", "パークハウスシンジュクカンリクミアイ", "full", "パークハウス新宿", "パークハウスシンジュク",
+     "東京都新宿区西新宿3-2-1", "RC", 14, 86, date(2004, 3, 20)),
+    ("グランドメゾン世田谷管理組合", "グランドメゾンセタガヤカンリクミアイ", "full", "グランドメゾン世田谷",
+     "グランドメゾンセタガヤ", "東京都世田谷区三軒茶屋2-11-5", "SRC", 18, 142, date(1998, 9, 30)),
+    ("リバーサイド浦和管理組合", "リバーサイドウラワカンリクミアイ", "partial", "リバーサイド浦和", "リバーサイドウラワ",
+     "埼玉県さいたま市浦和区高砂1-7-3", "RC", 9, 48, date(2012, 2, 15)),
+    ("サンライズ横浜港北管理組合", "サンライズヨコハマコウホクカンリクミアイ", "full", "サンライズ港北 A棟",
+     "サンライズコウホク エートウ", "神奈川県横浜市港北区新横浜2-5-8", "RC", 11, 64, date(2008, 11, 1)),
+    ("コスモ船橋管理組合", "コスモフナバシカンリクミアイ", "self", "コスモ船橋", "コスモフナバシ",
+     "千葉県船橋市本町4-3-12", "S", 6, 24, date(1992, 6, 10)),
+)
+
+
+def seed_demo(tenant) -> list[str]:
+    """Add the sample 管理組合 and their 物件 to the current tenant; return a line for the operator."""
+    for number, (name, kana, form, building, building_kana, address, structure, floors, units, built) in enumerate(
+            _SAMPLES, start=1):
+        association = JuchoAssociation(name=name, kana=kana, management_form=form,
+                                       contact_person=f"理事長 サンプル{number}",
+                                       contact_phone=f"03-5555-{1000 + number:04d}",
+                                       contact_email=f"riji{number}@example.jp")
+        db.session.add(association)
+        db.session.flush()
+        db.session.add(JuchoBuilding(
+            association_id=association.id, name=building, kana=building_kana, address=address, structure=structure,
+            floors_above=floors, floors_below=1 if structure == "SRC" else 0, total_units=units,
+            completion_date=built, management_fee_basis="unit", management_fee=Decimal(12000 + number * 1500),
+            repair_reserve_basis="sqm", repair_reserve=Decimal(180 + number * 20), parking_fee=15000 + number * 1000,
+            planned_repair_year=built.year + 36))
+    return [f"サンプルの管理組合と物件を{len(_SAMPLES)}件ずつ登録しました。"]
