@@ -10,11 +10,16 @@ from markupsafe import Markup
 
 @dataclass(frozen=True)
 class Product:
-    """A product a tenant can subscribe to, provided by one plugin."""
+    """A product a tenant can subscribe to, provided by one plugin.
+
+    ``stylesheet`` names a file in the static folder of the blueprint called like ``code``; every
+    page a tenant of the product sees links it after the core stylesheet.
+    """
 
     code: str
     name: str
     description: str = ""
+    stylesheet: str = ""
 
 
 @dataclass(frozen=True)

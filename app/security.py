@@ -58,7 +58,7 @@ def configure_logging() -> None:
 
 
 def is_safe_next(target: str | None) -> bool:
-    """True only for a same-site path such as '/mama/users?page=2'."""
+    """True only for a same-site path such as '/products/users?page=2'."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return False
     parts = urlsplit(target)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, render_template, url_for
 from flask_login import current_user, login_required
 
 from .auth.forms import ConfirmForm
 from .extensions import db
 from .models import STATUS_LABELS
-from .products import dashboard_panels, menu_links, product_name
+from .products import all_products, dashboard_panels, menu_links
 from .tenancy import current_tenant
 from .timeutil import format_jst
 
@@ -35,11 +35,14 @@ def _navigation():
     if not current_user.is_authenticated:
         return {}
     tenant = current_tenant()
+    product = all_products().get(tenant.product) if tenant else None
     return {
         "nav_links": menu_links(tenant, current_user),
         "account_links": menu_links(tenant, current_user, section="account"),
         "nav_tenant": tenant,
-        "nav_product": product_name(tenant.product) if tenant else "",
+        "nav_product": product.name if product else (tenant.product if tenant else ""),
+        "nav_stylesheet": (url_for(f"{product.code}.static", filename=product.stylesheet)
+                           if product and product.stylesheet else None),
         "logout_form": ConfirmForm(),
     }
 

@@ -26,3 +26,24 @@ def test_login_page_has_no_header_navigation(client):
 
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_each_product_brings_its_own_stylesheet(app, client, make_tenant, outbox):
+    """Product styles live in the product's static folder; the core stylesheet names no product."""
+    from tests.jucho_helpers import jucho_login
+    from tests.mama_helpers import admin_client
+
+    _, mama = admin_client(app, make_tenant)
+    html = mama.get("/mama/users").get_data(as_text=True)
+    assert 'href="/mama/static/mama.css"' in html and "jucho.css" not in html
+    css = mama.get("/mama/static/mama.css")
+    assert css.status_code == 200 and "table.data.mama-list" in css.get_data(as_text=True)
+
+    make_tenant("juchoco", product="jucho")
+    jucho_login(client, outbox, "juchoco", "admin")
+    html = client.get("/jucho/buildings").get_data(as_text=True)
+    assert 'href="/jucho/static/jucho.css"' in html and "mama.css" not in html
+    assert "table.data.jucho-list" in client.get("/jucho/static/jucho.css").get_data(as_text=True)
+
+    core = client.get("/static/kanri.css").get_data(as_text=True)
+    assert "mama" not in core.lower() and "jucho" not in core.lower() and "重調" not in core

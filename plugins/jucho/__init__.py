@@ -9,7 +9,8 @@ from .blueprint import PRODUCT_CODE, bp
 from .emailcode import FACTOR
 from .models import JuchoAssociation, JuchoBuilding, JuchoLoginCode
 
-PRODUCT = Product(PRODUCT_CODE, "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン")
+PRODUCT = Product(PRODUCT_CODE, "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン",
+                  stylesheet="jucho.css")
 
 
 def _ours(tenant) -> bool:

@@ -11,7 +11,7 @@ from app.tenancy import current_tenant
 
 PRODUCT_CODE = "jucho"
 
-bp = Blueprint("jucho", __name__, url_prefix="/jucho", template_folder="templates")
+bp = Blueprint("jucho", __name__, url_prefix="/jucho", template_folder="templates", static_folder="static")
 
 def get_or_404(model, object_id: int):
     """The current tenant's row with this id; another tenant's id answers 404 (the core's <int:> bounds the id)."""

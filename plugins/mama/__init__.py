@@ -8,7 +8,7 @@ from app.products import DemoTenant, MenuLink, Panel, Product
 
 from . import models  # noqa: F401  (tables join the metadata before the core labels encrypted columns)
 
-PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン")
+PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン", stylesheet="mama.css")
 
 
 def _is_mama(tenant) -> bool:
