@@ -73,6 +73,17 @@ def user_created(tenant, user, actor):
     """React to a new user in ``tenant`` (``actor`` is the admin or None for the CLI)."""
 
 
+@hookspec(firstresult=True)
+def session_valid(tenant, user, session_record):
+    """Return None while a logged-in session may go on, or an ``app.products.SessionRefusal`` to end it now.
+
+    Called once per request by the core's session loader, after its own idle, absolute and
+    account checks; ``session_record`` is the ``UserSession`` row. firstresult: the first
+    refusal ends the session (audited with its reason; its message is shown on the login page).
+    A product never installs its own app-wide request handler for this.
+    """
+
+
 @hookspec
 def sessions_ended(tenant, user, reason):
     """React to all of a user's sessions being ended (password change, suspension, reset)."""

@@ -57,6 +57,14 @@ class DemoTenant:
     seed: Callable | None = None
 
 
+@dataclass(frozen=True)
+class SessionRefusal:
+    """A product's answer to ``session_valid`` that ends a session: audit reason and message for the user."""
+
+    reason: str
+    message: str
+
+
 def plugin_manager():
     """Return the running application's pluggy plugin manager."""
     return current_app.extensions["kanri_plugins"]

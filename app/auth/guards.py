@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, abort, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask import Flask, abort, flash, g, redirect, request, session, url_for
+from flask_login import current_user, login_required, logout_user
 
 from .. import audit
 from ..extensions import db, login_manager
@@ -23,6 +23,11 @@ def _load_user_early():
     # Resolve the session before any view so the tenant scope is set for every query.
     if request.endpoint == "static":
         return None
+    if not current_user.is_authenticated and g.get("session_refusal") is not None:
+        logout_user()
+        session.clear()
+        flash(g.session_refusal.message, "warning")
+        return redirect(url_for("auth.login"))
     if current_user.is_authenticated and current_user.must_change_password \
             and request.endpoint not in _CHANGE_PASSWORD_ALLOWED:
         return redirect(url_for("auth.change_password"))

@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, request
+from flask import current_app, g, request
 
 from .. import audit
 from ..extensions import db
@@ -71,6 +71,11 @@ def load_session(token: str) -> User | None:
     reason = _expiry_reason(record, now)
     if reason is None and not (user.is_active and tenant.can_log_in):
         reason = "account_unavailable"
+    if reason is None:
+        refusal = plugin_manager().hook.session_valid(tenant=tenant, user=user, session_record=record)
+        if refusal is not None:
+            reason = refusal.reason
+            g.session_refusal = refusal  # the early loader logs out, says why and sends to the login page
     if reason:
         end_session(record, reason, actor=user)
         db.session.commit()

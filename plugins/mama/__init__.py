@@ -24,11 +24,19 @@ def register_products():
 @hookimpl
 def register_blueprints(app):
     """MAMA's screens and its second factor."""
-    from .guard import check_device
     from .views import bp
 
     app.register_blueprint(bp)
-    app.before_request(check_device)
+
+
+@hookimpl
+def session_valid(tenant, user, session_record):
+    """A MAMA session ends as soon as the device it logged in from is revoked."""
+    if not _is_mama(tenant):
+        return None
+    from .guard import device_refusal
+
+    return device_refusal(user)
 
 
 @hookimpl

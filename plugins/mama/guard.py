@@ -2,22 +2,20 @@
 
 A login through the device factor remembers the device id in the (signed) session. When an admin or the
 user revokes that device — or revokes them all — the session ends at its next request, so a stolen device
-cookie stops working at once and not only at the next login.
+cookie stops working at once and not only at the next login. The core asks through ``session_valid``.
 """
 from __future__ import annotations
 
-from flask import flash, redirect, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import session
 
-from app.auth.sessions import end_session
 from app.extensions import db
-from app.tenancy import current_tenant
+from app.products import SessionRefusal
 
 from .devices import is_usable
 from .models import Device
-from .permissions import is_mama
 
 SESSION_KEY = "mama_device_id"
+DEVICE_REVOKED = SessionRefusal("device_revoked", "この端末の登録が無効になったため、ログアウトしました。")
 
 
 def remember_device(device: Device) -> None:
@@ -25,20 +23,12 @@ def remember_device(device: Device) -> None:
     session[SESSION_KEY] = device.id
 
 
-def check_device():
-    """before_request: end a MAMA session whose device is no longer approved."""
-    if request.endpoint == "static" or SESSION_KEY not in session:
+def device_refusal(user) -> SessionRefusal | None:
+    """None while the session's device is still approved for user; a refusal once it is not."""
+    device_id = session.get(SESSION_KEY)
+    if not isinstance(device_id, int):
+        return DEVICE_REVOKED
+    device = db.session.get(Device, device_id)
+    if device is not None and device.user_id == user.id and is_usable(device):
         return None
-    if not current_user.is_authenticated or not is_mama(current_tenant()):
-        return None
-    device = db.session.get(Device, session[SESSION_KEY])
-    if device is not None and device.user_id == current_user.id and is_usable(device):
-        return None
-    record = current_user.current_session
-    if record is not None:
-        end_session(record, "device_revoked", actor=current_user._get_current_object())
-        db.session.commit()
-    logout_user()
-    session.clear()
-    flash("この端末の登録が無効になったため、ログアウトしました。", "warning")
-    return redirect(url_for("auth.login"))
+    return DEVICE_REVOKED
