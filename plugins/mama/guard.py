@@ -25,7 +25,9 @@ def remember_device(device: Device) -> None:
 
 def device_refusal(user) -> SessionRefusal | None:
     """None while the session's device is still approved for user; a refusal once it is not."""
-    device_id = session.get(SESSION_KEY)
+    if SESSION_KEY not in session:  # only the device factor opens MAMA sessions, and it always sets the key
+        return None
+    device_id = session[SESSION_KEY]
     if not isinstance(device_id, int):
         return DEVICE_REVOKED
     device = db.session.get(Device, device_id)
