@@ -318,3 +318,47 @@ def test_expired_pending_rows_are_deleted_at_the_users_next_password_step(app, c
     records = _records(app)
     # admin's two old rows (one used, one never finished) are gone; another user's rows are untouched
     assert len(records) == 2 and records[-1].expires_at == start + timedelta(minutes=25)
+
+
+def test_two_browsers_completing_at_the_same_instant_log_in_once(app, make_tenant, monkeypatch):
+    """Real concurrency: both requests hold the pending login open and reach the consume together."""
+    import threading
+
+    from app.auth import factors
+
+    make_tenant("acme")
+    owner = app.test_client()
+    password_step(owner, "acme", "admin", PASSWORD)
+    token = csrf_from(owner.get(SAMPLE_PAGE).get_data(as_text=True))
+    saved = _session_cookie(owner)
+    browsers = [owner, _replay(app, saved)]
+    together = threading.Barrier(2)
+    original = factors._mark
+    reached = []
+
+    def mark_together(*args, **kwargs):
+        if "consumed_at" in args[2]:
+            reached.append(args[0])
+            try:
+                together.wait(timeout=10)  # both passed pending_login() and the factor's check
+            except threading.BrokenBarrierError:
+                pass
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(factors, "_mark", mark_together)
+    results: list = [None, None]
+
+    def finish(index):
+        response = browsers[index].post(SAMPLE_PAGE, data={"csrf_token": token, "answer": "ok"})
+        results[index] = (response.status_code, response.headers.get("Location", ""))
+
+    threads = [threading.Thread(target=finish, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(location.rsplit("/", 1)[-1] for _, location in results) == ["", "login"], results
+    assert all(status == 302 for status, _ in results)
+    assert len(reached) == 2  # the race really happened: both got as far as consuming
+    assert _open_sessions(app) == 1
+    assert len(_audit(app, "login.success")) == 1 and len(_audit(app, "login.pending_replayed")) == 1
