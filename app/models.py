@@ -155,3 +155,25 @@ class AuditEvent(TenantScoped, db.Model):
     request_id: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class PendingLoginRecord(TenantScoped, db.Model):
+    """A login whose password was right and whose second factor is still open: used at most once.
+
+    The browser's session carries only the row id and a random nonce; the row stores the nonce's
+    SHA-256. ``consumed_at`` is set exactly once (login completed, abandoned by the factor) by a
+    conditional UPDATE, so a copied cookie or two concurrent completions cannot log in twice.
+    """
+
+    __tablename__ = "pending_logins"
+    __table_args__ = (sa.Index("ix_pending_logins_user_expires", "user_id", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    nonce_hash: Mapped[str] = mapped_column(sa.String(64))
+    factor: Mapped[str] = mapped_column(sa.String(64))
+    next_url: Mapped[str | None] = mapped_column(sa.String(2048), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    consumed_reason: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)

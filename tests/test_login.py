@@ -2,7 +2,6 @@
 from datetime import timedelta
 
 import bcrypt
-import pytest
 import sqlalchemy as sa
 import time_machine
 
@@ -196,17 +195,29 @@ def test_login_form_with_empty_fields_shows_japanese_errors(client, auth):
     assert response.get_data(as_text=True).count("入力してください") == 3
 
 
-def test_a_factor_may_extend_the_pending_login_up_to_15_minutes(app):
+def test_a_factor_may_extend_the_pending_login_up_to_15_minutes(app, make_tenant):
     from flask import session
 
-    from app.auth.factors import PENDING_KEY, extend_pending_login
+    from app.auth.factors import PENDING_KEY, SecondFactor, extend_pending_login, start_pending_login
+    from app.models import PendingLoginRecord
+
+    make_tenant("acme")
+    user = _user(app)
+
+    def stored_expiry():
+        with all_tenants():
+            return db.session.get(PendingLoginRecord, session[PENDING_KEY]["id"]).expires_at
 
     with app.test_request_context():
+        db.session.add(user)
         now = utcnow()
-        session[PENDING_KEY] = {"expires": (now + timedelta(minutes=5)).timestamp()}
-        extend_pending_login(now + timedelta(minutes=10))
-        assert session[PENDING_KEY]["expires"] == pytest.approx((now + timedelta(minutes=10)).timestamp(), abs=1)
-        extend_pending_login(now + timedelta(minutes=2))  # never shortens
-        assert session[PENDING_KEY]["expires"] == pytest.approx((now + timedelta(minutes=10)).timestamp(), abs=1)
-        extend_pending_login(now + timedelta(hours=3))  # capped
-        assert session[PENDING_KEY]["expires"] == pytest.approx((now + timedelta(minutes=15)).timestamp(), abs=2)
+        with time_machine.travel(now, tick=False):
+            start_pending_login(user, SecondFactor("sample-confirm", "確認", "sample.confirm"), None)
+            assert stored_expiry() == now + timedelta(minutes=5)
+            extend_pending_login(now + timedelta(minutes=10))  # the server record, not the cookie
+            assert stored_expiry() == now + timedelta(minutes=10)
+            extend_pending_login(now + timedelta(minutes=2))  # never shortens
+            assert stored_expiry() == now + timedelta(minutes=10)
+            extend_pending_login(now + timedelta(hours=3))  # capped
+            assert stored_expiry() == now + timedelta(minutes=15)
+            assert set(session[PENDING_KEY]) == {"id", "nonce"}  # the cookie names the record only

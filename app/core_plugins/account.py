@@ -20,6 +20,8 @@ def audit_action_labels():
         "login.failure": "ログイン失敗",
         "login.refused": "ログイン拒否",
         "login.password_ok": "パスワード認証成功",
+        "login.pending_replayed": "使用済みのログイン手続きの再使用（拒否）",
+        "login.pending_expired": "期限切れのログイン手続き（拒否）",
         "account.locked": "アカウントロック",
         "account.unlock": "ロック解除",
         "logout": "ログアウト",
