@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.accounts import find_user_by_email
-from app.crypto import DecryptionError, RowBindingError, bind_rows, label_encrypted_columns
+from app.crypto import DecryptionError, RowBindingError, bind_rows, label_encrypted_columns, new_row_key
 from app.extensions import db
 from app.models import Tenant, User
 from app.tenancy import tenant_scope
@@ -151,7 +151,7 @@ def test_ciphertext_moved_with_its_row_key_to_another_tenant_fails_to_decrypt(ap
     [(row_key, name)] = _raw(app, "SELECT row_key, name FROM users WHERE id = :id", id=a_user)
     with app.app_context():
         db.session.execute(sa.text("UPDATE users SET row_key = :k, name = :n, email = NULL WHERE id = :id"),
-                           {"k": f"x{row_key[1:]}", "n": "x", "id": a_user})  # keep row keys unique
+                           {"k": new_row_key(), "n": "x", "id": a_user})  # row keys are unique
         db.session.execute(sa.text("UPDATE users SET row_key = :k, name = :n WHERE id = :id"),
                            {"k": row_key, "n": name, "id": b_user})
         db.session.commit()
