@@ -366,7 +366,13 @@ def _open(target) -> None:
             continue
         if type_.context is None:
             raise KeysetError("encrypted column was not labelled; call label_encrypted_columns")
-        values[key] = keyset().decrypt(values[key].token, associated_data(type_.context, tenant_id, row_key))
+        try:
+            values[key] = keyset().decrypt(values[key].token, associated_data(type_.context, tenant_id, row_key))
+        except DecryptionError:
+            for name, _ in attrs:  # leave nothing sealed behind: a later access loads and fails again
+                if isinstance(values.get(name), Sealed):
+                    del values[name]
+            raise
 
 
 def label_encrypted_columns(metadata: sa.MetaData) -> list[tuple[str, str]]:

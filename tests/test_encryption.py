@@ -140,6 +140,8 @@ def test_note_body_moved_to_another_note_of_the_same_tenant_fails_to_decrypt(app
         with tenant_scope(db.session.get(Tenant, a.id)):
             with pytest.raises(DecryptionError):
                 db.session.execute(sa.select(SampleNote).where(SampleNote.id == second)).scalar_one()
+            with pytest.raises(DecryptionError):  # the object left in the session never shows the ciphertext
+                assert db.session.get(SampleNote, second).body is None
             db.session.rollback()
             assert db.session.get(SampleNote, first).body == "一件目の秘密"
 
