@@ -1,4 +1,13 @@
-"""Field encryption (AES-256-GCM bound to table, column and tenant) and keyed blind indexes."""
+"""Field encryption (AES-256-GCM bound to table, column, tenant and row) and keyed blind indexes.
+
+Every row of a table with an ``EncryptedText`` column carries a random, immutable ``row_key``
+(added by ``TenantScoped``). The associated data of each ciphertext is
+``table.column|tenant=<tenant_id>|row=<row_key>``, so a ciphertext copied into another row,
+column or tenant fails to decrypt. A column type never sees the rest of its row, so the binding
+happens at the ORM level: ``before_insert``/``before_update`` hand each value to the column type
+as a ``BoundText`` (plaintext plus its row's binding), and the column type returns what it reads
+as ``Sealed`` ciphertext, which the ``load``/``refresh`` events open with the loaded row's key.
+"""
 from __future__ import annotations
 
 import base64
@@ -15,11 +24,15 @@ import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import mapped_column
 
-from .tenancy import TenantScopeError, current_tenant_id
+from .tenancy import TenantScoped, TenantScopeError, current_tenant_id
 
 NONCE_BYTES = 12
 KEY_BYTES = 32
+ROW_KEY_BYTES = 16
+ROW_KEY_LENGTH = 22  # url-safe base64 of ROW_KEY_BYTES, no padding
 
 
 class DecryptionError(RuntimeError):
@@ -28,6 +41,10 @@ class DecryptionError(RuntimeError):
 
 class KeysetError(RuntimeError):
     """The keyset is missing or malformed."""
+
+
+class RowBindingError(RuntimeError):
+    """An encrypted column was written or read without its row (a Core statement), or a row key changed."""
 
 
 def _b64(data: bytes) -> str:
@@ -164,11 +181,48 @@ def blind_index(value: str, purpose: str = "email", tenant_id: int | None = None
     return hmac.new(keyset().blind_index_key, message, hashlib.sha256).hexdigest()
 
 
-class EncryptedText(sa.types.TypeDecorator):
-    """A text column stored encrypted; the associated data binds table, column and tenant.
+def new_row_key() -> str:
+    """A fresh random row key: 16 bytes from the CSPRNG, url-safe base64 (22 characters)."""
+    return secrets.token_urlsafe(ROW_KEY_BYTES)
 
-    Declare it on a TenantScoped model: ``name = mapped_column(EncryptedText())``.
-    The table and column names are attached by ``label_encrypted_columns`` at start-up.
+
+def associated_data(context: str, tenant_id: int, row_key: str) -> str:
+    """The associated data binding a ciphertext to its table.column, tenant and row."""
+    return f"{context}|tenant={tenant_id}|row={row_key}"
+
+
+class BoundText(str):
+    """Plaintext on its way into one EncryptedText column of one row (made at flush time or by bind_rows)."""
+
+    def __new__(cls, value: str, context: str, tenant_id: int, row_key: str):
+        bound = super().__new__(cls, value)
+        bound.context, bound.tenant_id, bound.row_key = context, tenant_id, row_key
+        return bound
+
+
+class Sealed:
+    """A ciphertext as read from an EncryptedText column; the ORM opens it with its row's key on load."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def __repr__(self) -> str:
+        return "<Sealed ciphertext>"
+
+    def __str__(self) -> str:
+        raise RowBindingError("an encrypted column was read without its row: select the ORM entity, not the column")
+
+
+class EncryptedText(sa.types.TypeDecorator):
+    """A text column stored encrypted; the associated data binds table, column, tenant and row.
+
+    Declare it on a TenantScoped model: ``name = mapped_column(EncryptedText())``; the model then
+    gets a ``row_key`` column automatically. The table and column names are attached by
+    ``label_encrypted_columns`` at start-up. Values are written and read through the ORM entity;
+    a Core statement that writes plaintext into the column is refused (``RowBindingError``) —
+    bulk inserts prepare their rows with ``bind_rows``.
     """
 
     impl = sa.Text
@@ -178,31 +232,161 @@ class EncryptedText(sa.types.TypeDecorator):
         super().__init__(*args, **kwargs)
         self.context: str | None = None
 
-    def _associated_data(self) -> str:
-        tenant_id = current_tenant_id()
-        if tenant_id is None:
-            raise TenantScopeError("encrypted column used without a current tenant")
-        if self.context is None:
-            raise KeysetError("encrypted column was not labelled; call label_encrypted_columns")
-        return f"{self.context}|tenant={tenant_id}"
-
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        return keyset().encrypt(str(value), self._associated_data())
+        if not isinstance(value, BoundText):
+            raise RowBindingError(f"{self.context}: an encrypted column is written through its ORM entity "
+                                  "(or rows prepared with app.crypto.bind_rows), never as bare plaintext")
+        if value.context != self.context:
+            raise RowBindingError(f"a value bound to {value.context} cannot be written to {self.context}")
+        return keyset().encrypt(str(value), associated_data(self.context, value.tenant_id, value.row_key))
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return keyset().decrypt(value, self._associated_data())
+        return Sealed(value)
+
+
+def row_key_column(cls):
+    """The row_key column for a TenantScoped class that declares an EncryptedText column, else None."""
+    for klass in cls.__mro__:
+        for value in vars(klass).values():
+            column = getattr(value, "column", value)  # a MappedColumn wraps its Column
+            if isinstance(column, sa.Column) and isinstance(column.type, EncryptedText):
+                return mapped_column(sa.String(ROW_KEY_LENGTH), default=new_row_key, nullable=False, unique=True)
+    return None
+
+
+_ENCRYPTED_ATTRS: dict = {}
+
+
+def encrypted_attributes(mapper) -> tuple[tuple[str, EncryptedText], ...]:
+    """(attribute name, column type) of every EncryptedText column the mapper maps."""
+    if mapper not in _ENCRYPTED_ATTRS:
+        _ENCRYPTED_ATTRS[mapper] = tuple(
+            (prop.key, column.type) for prop in mapper.column_attrs for column in prop.columns
+            if isinstance(column.type, EncryptedText))
+    return _ENCRYPTED_ATTRS[mapper]
+
+
+def _checked_tenant(tenant_id: int | None) -> int:
+    current = current_tenant_id()
+    if current is None:
+        raise TenantScopeError("encrypted column used without a current tenant")
+    if tenant_id != current:
+        raise TenantScopeError("encrypted column of another tenant's row")
+    return tenant_id
+
+
+def _bind(type_: EncryptedText, value, tenant_id: int, row_key: str) -> BoundText:
+    if type_.context is None:
+        raise KeysetError("encrypted column was not labelled; call label_encrypted_columns")
+    return BoundText(str(value), type_.context, tenant_id, row_key)
+
+
+def bind_rows(model, rows) -> list[dict]:
+    """Prepare plain dicts for a bulk ``session.execute(insert(model), rows)`` in the current tenant:
+    each gets a tenant_id and a new row_key, and its encrypted values are bound to that row."""
+    attrs = encrypted_attributes(inspect(model))
+    tenant_id = _checked_tenant(current_tenant_id())
+    prepared = []
+    for row in rows:
+        row = {**row, "row_key": new_row_key()}
+        row["tenant_id"] = _checked_tenant(row.get("tenant_id", tenant_id))
+        for key, type_ in attrs:
+            if row.get(key) is not None:
+                row[key] = _bind(type_, row[key], tenant_id, row["row_key"])
+        prepared.append(row)
+    return prepared
+
+
+@event.listens_for(TenantScoped, "before_insert", propagate=True)
+def _bind_new_row(mapper, connection, target) -> None:
+    attrs = encrypted_attributes(mapper)
+    if not attrs:
+        return
+    if target.row_key is None:
+        target.row_key = new_row_key()
+    tenant_id = _checked_tenant(target.tenant_id)
+    for key, type_ in attrs:
+        value = getattr(target, key)
+        if value is not None:
+            setattr(target, key, _bind(type_, value, tenant_id, target.row_key))
+
+
+@event.listens_for(TenantScoped, "before_update", propagate=True)
+def _bind_changed_values(mapper, connection, target) -> None:
+    attrs = encrypted_attributes(mapper)
+    if not attrs:
+        return
+    state = inspect(target)
+    if state.attrs.row_key.history.deleted:
+        raise RowBindingError("the row key of a stored row cannot change")
+    changed = [(key, type_) for key, type_ in attrs if key in state.committed_state]
+    if not changed:
+        return
+    tenant_id = _checked_tenant(target.tenant_id)
+    for key, type_ in changed:
+        value = getattr(target, key)
+        if value is not None:
+            setattr(target, key, _bind(type_, value, tenant_id, target.row_key))
+
+
+@event.listens_for(TenantScoped, "after_insert", propagate=True)
+@event.listens_for(TenantScoped, "after_update", propagate=True)
+def _unbind_written_values(mapper, connection, target) -> None:
+    values = inspect(target).dict
+    for key, _ in encrypted_attributes(mapper):
+        if isinstance(values.get(key), BoundText):
+            values[key] = str(values[key])  # the object holds plain str again, as before the flush
+
+
+@event.listens_for(TenantScoped, "load", propagate=True, restore_load_context=True)
+def _open_loaded_row(target, context) -> None:
+    _open(target)
+
+
+@event.listens_for(TenantScoped, "refresh", propagate=True, restore_load_context=True)
+def _open_refreshed_row(target, context, attrs) -> None:
+    _open(target)
+
+
+def _open(target) -> None:
+    attrs = encrypted_attributes(inspect(target).mapper)
+    if not attrs:
+        return
+    values = inspect(target).dict
+    if not any(isinstance(values.get(key), Sealed) for key, _ in attrs):
+        return
+    # Reading these may load them (a query that left them out); that nested load opens what it can.
+    tenant_id, row_key = _checked_tenant(target.tenant_id), target.row_key
+    for key, type_ in attrs:
+        if not isinstance(values.get(key), Sealed):
+            continue
+        if type_.context is None:
+            raise KeysetError("encrypted column was not labelled; call label_encrypted_columns")
+        try:
+            values[key] = keyset().decrypt(values[key].token, associated_data(type_.context, tenant_id, row_key))
+        except DecryptionError:
+            for name, _ in attrs:  # leave nothing sealed behind: a later access loads and fails again
+                if isinstance(values.get(name), Sealed):
+                    del values[name]
+            raise
 
 
 def label_encrypted_columns(metadata: sa.MetaData) -> list[tuple[str, str]]:
-    """Attach 'table.column' to every EncryptedText column; return the list of them."""
+    """Attach 'table.column' to every EncryptedText column; return the list of them.
+
+    Refuses a table with encrypted columns but no row_key (a model that is not TenantScoped).
+    """
     found = []
     for table in metadata.tables.values():
         for column in table.columns:
             if isinstance(column.type, EncryptedText):
+                if "row_key" not in table.columns or "tenant_id" not in table.columns:
+                    raise RowBindingError(f"{table.name}.{column.name} is encrypted but the table has no "
+                                          "tenant_id/row_key: mix TenantScoped into the model")
                 column.type.context = f"{table.name}.{column.name}"
                 found.append((table.name, column.name))
     return found

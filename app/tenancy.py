@@ -15,11 +15,20 @@ class TenantScopeError(RuntimeError):
 
 
 class TenantScoped:
-    """Mixin for every tenant-owned table: adds tenant_id and puts the table under scoping."""
+    """Mixin for every tenant-owned table: adds tenant_id (and row_key where a column is encrypted)
+    and puts the table under scoping."""
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr receives the class
         return mapped_column(sa.ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=False)
+
+    @declared_attr
+    def row_key(cls):  # noqa: N805 - declared_attr receives the class
+        """A random, immutable key per row that encrypted values are bound to; only on tables with an
+        EncryptedText column (elsewhere the attribute is None and no column is made)."""
+        from .crypto import row_key_column  # crypto imports this module
+
+        return row_key_column(cls)
 
 
 def current_tenant_id() -> int | None:

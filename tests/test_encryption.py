@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.accounts import find_user_by_email
-from app.crypto import DecryptionError, label_encrypted_columns
+from app.crypto import DecryptionError, RowBindingError, bind_rows, label_encrypted_columns, new_row_key
 from app.extensions import db
 from app.models import Tenant, User
 from app.tenancy import tenant_scope
@@ -101,6 +101,143 @@ def test_note_body_moved_to_another_tenant_fails_to_decrypt(app, tenants):
                 db.session.get(SampleNote, b_note)
 
 
+def test_ciphertext_moved_to_another_row_of_the_same_tenant_fails_to_decrypt(app, tenants, add_user):
+    """A database writer copies hanako's e-mail ciphertext onto taro's row (same column, same tenant)."""
+    a, _ = tenants
+    add_user("crypt-a", "taro", email="taro@example.jp")
+    hanako, taro = _user_id(app, a.id, "hanako"), _user_id(app, a.id, "taro")
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE users SET email = (SELECT email FROM users WHERE id = :src) WHERE id = :dst"),
+                           {"src": hanako, "dst": taro})
+        db.session.commit()
+    with pytest.raises(DecryptionError):
+        _load_user(app, a.id, taro)
+    assert _load_user(app, a.id, hanako) == (NAME, EMAIL)  # the source row is untouched and still reads
+
+
+def test_ciphertexts_swapped_between_two_rows_fail_to_decrypt(app, tenants, add_user):
+    a, _ = tenants
+    add_user("crypt-a", "taro", email="taro@example.jp")
+    hanako, taro = _user_id(app, a.id, "hanako"), _user_id(app, a.id, "taro")
+    [(hanako_email,)] = _raw(app, "SELECT email FROM users WHERE id = :id", id=hanako)
+    [(taro_email,)] = _raw(app, "SELECT email FROM users WHERE id = :id", id=taro)
+    with app.app_context():
+        for user_id, value in ((hanako, taro_email), (taro, hanako_email)):
+            db.session.execute(sa.text("UPDATE users SET email = :v WHERE id = :id"), {"v": value, "id": user_id})
+        db.session.commit()
+    for user_id in (hanako, taro):
+        with pytest.raises(DecryptionError):
+            _load_user(app, a.id, user_id)
+
+
+def test_note_body_moved_to_another_note_of_the_same_tenant_fails_to_decrypt(app, tenants):
+    a, _ = tenants
+    first, second = _add_note(app, a.id, "一件目の秘密"), _add_note(app, a.id, "二件目の秘密")
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE sample_notes SET body = (SELECT body FROM sample_notes WHERE id = :src) "
+                                   "WHERE id = :dst"), {"src": first, "dst": second})
+        db.session.commit()
+        with tenant_scope(db.session.get(Tenant, a.id)):
+            with pytest.raises(DecryptionError):
+                db.session.execute(sa.select(SampleNote).where(SampleNote.id == second)).scalar_one()
+            with pytest.raises(DecryptionError):  # the object left in the session never shows the ciphertext
+                assert db.session.get(SampleNote, second).body is None
+            db.session.rollback()
+            assert db.session.get(SampleNote, first).body == "一件目の秘密"
+
+
+def test_ciphertext_moved_with_its_row_key_to_another_tenant_fails_to_decrypt(app, tenants):
+    """Even the row key copied along cannot carry a value into another tenant: the tenant is bound too."""
+    a, b = tenants
+    a_user, b_user = _user_id(app, a.id, "hanako"), _user_id(app, b.id, "hanako")
+    [(row_key, name)] = _raw(app, "SELECT row_key, name FROM users WHERE id = :id", id=a_user)
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE users SET row_key = :k, name = :n, email = NULL WHERE id = :id"),
+                           {"k": new_row_key(), "n": "x", "id": a_user})  # row keys are unique
+        db.session.execute(sa.text("UPDATE users SET row_key = :k, name = :n WHERE id = :id"),
+                           {"k": row_key, "n": name, "id": b_user})
+        db.session.commit()
+    with pytest.raises(DecryptionError):
+        _load_user(app, b.id, b_user)
+
+
+def test_every_row_gets_its_own_random_immutable_row_key(app, tenants, add_user):
+    a, _ = tenants
+    add_user("crypt-a", "taro")
+    keys = [key for (key,) in _raw(app, "SELECT row_key FROM users")]
+    assert len(keys) == 5 and len(set(keys)) == 5
+    assert all(isinstance(key, str) and len(key) == 22 for key in keys)  # 16 random bytes, url-safe base64
+    hanako = _user_id(app, a.id, "hanako")
+    [(before,)] = _raw(app, "SELECT row_key FROM users WHERE id = :id", id=hanako)
+    with app.app_context():
+        with tenant_scope(db.session.get(Tenant, a.id)):
+            user = db.session.get(User, hanako)
+            user.name = "山田 太郎"
+            db.session.commit()
+            assert user.row_key == before  # an update keeps the row key
+            user.row_key = "changed-by-someone"
+            with pytest.raises(RowBindingError):
+                db.session.commit()
+            db.session.rollback()
+    assert _raw(app, "SELECT row_key FROM users WHERE id = :id", id=hanako) == [(before,)]
+    assert _load_user(app, a.id, hanako) == ("山田 太郎", EMAIL)
+
+
+def test_writing_an_encrypted_column_around_the_orm_is_refused(app, tenants):
+    """A Core UPDATE cannot know the row's key, so it may not write an encrypted column."""
+    a, _ = tenants
+    hanako = _user_id(app, a.id, "hanako")
+    with app.app_context():
+        with tenant_scope(db.session.get(Tenant, a.id)):
+            with pytest.raises(sa.exc.StatementError) as caught:
+                db.session.execute(sa.update(User).where(User.id == hanako).values(name="上書き"))
+            assert isinstance(caught.value.orig, RowBindingError)
+            db.session.rollback()
+    assert _load_user(app, a.id, hanako) == (NAME, EMAIL)
+
+
+def test_bulk_insert_with_bound_rows(app, tenants):
+    a, _ = tenants
+    with app.app_context():
+        with tenant_scope(db.session.get(Tenant, a.id)):
+            rows = bind_rows(SampleNote, [{"title": f"一括{n}", "body": f"本文{n}"} for n in range(3)])
+            db.session.execute(sa.insert(SampleNote), rows)
+            db.session.commit()
+            notes = db.session.execute(sa.select(SampleNote).order_by(SampleNote.id)).scalars().all()
+            assert [(n.title, n.body) for n in notes] == [(f"一括{n}", f"本文{n}") for n in range(3)]
+            assert len({n.row_key for n in notes}) == 3
+            with pytest.raises(sa.exc.StatementError):  # plain values without bind_rows are refused
+                db.session.execute(sa.insert(SampleNote), [{"title": "生", "body": "平文", "tenant_id": a.id}])
+            db.session.rollback()
+    bodies = [body for (body,) in _raw(app, "SELECT body FROM sample_notes")]
+    assert len(bodies) == 3 and all(body.startswith("k1$") and "本文" not in body for body in bodies)
+
+
+def test_every_way_the_orm_loads_a_row_decrypts_it(app, tenants):
+    """Full load, a column left out by load_only and fetched later, refresh after commit, populate_existing."""
+    a, _ = tenants
+    note_id = _add_note(app, a.id, "本文")
+    with app.app_context():
+        with tenant_scope(db.session.get(Tenant, a.id)):
+            note = db.session.execute(sa.select(SampleNote).options(sa.orm.load_only(SampleNote.title))).scalar_one()
+            assert "body" not in note.__dict__ and "row_key" not in note.__dict__
+            assert note.body == "本文"  # deferred column: loaded and opened with the row key on access
+            note.body = "変更"
+            db.session.commit()
+            assert type(note.body) is str and note.body == "変更"  # expired, reloaded, opened
+            db.session.execute(sa.select(SampleNote).execution_options(populate_existing=True)).scalar_one()
+            assert note.body == "変更"
+            db.session.expire(note, ["body"])
+            assert note.body == "変更"
+            db.session.refresh(note)
+            assert note.body == "変更" and note.id == note_id
+            fresh = SampleNote(title="新規", body="新しい本文")
+            db.session.add(fresh)
+            db.session.flush()
+            assert type(fresh.body) is str and fresh.body == "新しい本文"  # plain str again after the flush
+            db.session.commit()
+
+
 def test_ciphertext_moved_to_another_column_fails_to_decrypt(app, tenants):
     a, _ = tenants
     user_id = _user_id(app, a.id, "hanako")
@@ -161,6 +298,8 @@ def test_keys_rotate_reencrypts_everything(app, tenants, own_keyset_app):
     [(old_name,)] = _raw(app, "SELECT name FROM users WHERE id = :id", id=a_user)
     assert old_name.startswith("k1$")
 
+    row_keys = _raw(app, "SELECT id, row_key FROM users ORDER BY id")
+
     result = rotating.test_cli_runner().invoke(args=["keys", "rotate"])
     assert result.exit_code == 0, result.output
     assert "k2" in result.output
@@ -192,6 +331,41 @@ def test_keys_rotate_reencrypts_everything(app, tenants, own_keyset_app):
         db.session.execute(sa.text("UPDATE users SET name = :v WHERE id = :id"), {"v": old_name, "id": a_user})
         db.session.commit()
     assert _load_user(rotating, a.id, a_user)[0] == NAME
+
+    # the re-encrypted values stay bound to their rows: row keys kept, a moved value still fails
+    assert _raw(rotating, "SELECT id, row_key FROM users ORDER BY id") == row_keys
+    admin_id = _user_id(rotating, a.id, "admin")
+    with rotating.app_context():
+        db.session.execute(sa.text("UPDATE users SET email = (SELECT email FROM users WHERE id = :src) WHERE id = :dst"),
+                           {"src": a_user, "dst": admin_id})
+        db.session.commit()
+    with pytest.raises(DecryptionError):
+        _load_user(rotating, a.id, admin_id)
+
+
+def test_keys_reencrypt_keeps_the_row_binding(app, tenants, runner):
+    a, _ = tenants
+    note = _add_note(app, a.id, "再暗号化のノート")
+    before = _raw(app, "SELECT id, row_key, name, email FROM users ORDER BY id")
+
+    result = runner.invoke(args=["keys", "reencrypt"])
+    assert result.exit_code == 0, result.output
+    assert "5 行を再暗号化しました" in result.output  # four users and one note
+
+    after = _raw(app, "SELECT id, row_key, name, email FROM users ORDER BY id")
+    assert [(r.id, r.row_key) for r in after] == [(r.id, r.row_key) for r in before]
+    for old, new in zip(before, after, strict=True):
+        assert new.name != old.name and new.email != old.email  # fresh nonces: really rewritten
+    hanako, admin_id = _user_id(app, a.id, "hanako"), _user_id(app, a.id, "admin")
+    assert _load_user(app, a.id, hanako) == (NAME, EMAIL)
+    with app.app_context():
+        with tenant_scope(db.session.get(Tenant, a.id)):
+            assert db.session.get(SampleNote, note).body == "再暗号化のノート"
+        db.session.execute(sa.text("UPDATE users SET name = (SELECT name FROM users WHERE id = :src) WHERE id = :dst"),
+                           {"src": hanako, "dst": admin_id})
+        db.session.commit()
+    with pytest.raises(DecryptionError):
+        _load_user(app, a.id, admin_id)
 
 
 def test_keys_rotate_refused_when_keyset_comes_from_environment(app, base_config, tmp_path):
