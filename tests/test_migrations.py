@@ -101,7 +101,7 @@ def test_upgrade_builds_schema_matching_production_models(base_config, scratch_u
             db.engine.dispose()
 
 
-PREVIOUS_HEAD = "0003_jucho"  # the head before row keys: values encrypted as table.column|tenant=<id>
+PREVIOUS_HEAD = "0004_pending_logins"  # the revision before row keys: values encrypted as table.column|tenant=<id>
 ROW_KEYS = "0005_row_keys"
 
 
@@ -227,7 +227,7 @@ def test_row_keys_migration_rebinds_old_ciphertexts(base_config, scratch_url):
 
 
 def test_row_keys_migration_stops_on_a_value_that_does_not_decrypt(base_config, scratch_url):
-    """A tampered old ciphertext stops the upgrade naming its row, and the database stays at 0003 as it was."""
+    """A tampered old ciphertext stops the upgrade naming its row, and the database stays at the previous revision as it was."""
     application = create_app({**base_config, "SQLALCHEMY_DATABASE_URI": scratch_url,
                               "KANRI_PLUGINS": PRODUCTION_PLUGINS})
     try:

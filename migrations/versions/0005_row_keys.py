@@ -10,7 +10,7 @@ runs DDL outside a transaction: an interruption during the conversion itself (a 
 it part-done there, so back up first; PostgreSQL converts in one transaction.
 
 Revision ID: 0005_row_keys
-Revises: 0003_jucho
+Revises: 0004_pending_logins
 """
 import secrets
 
@@ -19,7 +19,7 @@ from alembic import op
 from flask import current_app
 
 revision = "0005_row_keys"
-down_revision = "0003_jucho"
+down_revision = "0004_pending_logins"
 branch_labels = None
 depends_on = None
 
