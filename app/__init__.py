@@ -20,7 +20,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         __name__,
         instance_path=os.environ.get("KANRI_INSTANCE_PATH") or os.path.join(ROOT, "instance"),
         instance_relative_config=True,
-        template_folder=os.path.join(ROOT, "templates"),
     )
     app.config.update(settings.BASE_SETTINGS)
     app.config.update(settings.from_environment(app.instance_path))

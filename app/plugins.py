@@ -8,7 +8,7 @@ import pluggy
 
 from . import hookspecs
 
-BUILTIN_PLUGINS = ("app.core_plugins.account",)
+BUILTIN_PLUGINS = ("app.builtins.account",)
 
 
 class PluginError(RuntimeError):

@@ -94,7 +94,7 @@ def test_plugin_manager_is_per_app(app, base_config):
             assert "sample" in all_products()
         assert "sample" in app.blueprints
         # the built-in account plugin is always there
-        assert production.extensions["kanri_plugins"].get_plugin("app.core_plugins.account") is not None
+        assert production.extensions["kanri_plugins"].get_plugin("app.builtins.account") is not None
     finally:
         _dispose(production)
 
