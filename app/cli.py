@@ -1,28 +1,21 @@
 """Operator commands under ``flask``: tenants, users, demo, keys and audit."""
 from __future__ import annotations
 
-import re
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import click
 import sqlalchemy as sa
-from email_validator import EmailNotValidError, validate_email
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy.orm.attributes import flag_modified
 
-from . import audit, audit_anchor
-from .accounts import LOGIN_ID_PATTERN, create_user, unlock
-from .crypto import EncryptedText, Keyset, save_keyset
+from . import audit, audit_anchor, keys, tenants
+from .accounts import create_user, unlock
 from .extensions import db
-from .models import ROLE_ADMIN, ROLE_GENERAL, STATUS_ACTIVE, STATUS_SUSPENDED, Tenant, User
+from .models import ROLE_GENERAL, STATUS_ACTIVE, Tenant, User
 from .passwords import generate_temporary_password
-from .products import all_products, demo_tenants, plugin_manager
-from .tenancy import TenantScoped, tenant_scope
+from .products import demo_tenants
+from .tenancy import tenant_scope
 from .timeutil import jst_today
-
-TENANT_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{2,31}$"
 
 tenant_cli = AppGroup("tenant", help="テナント（契約）の作成・一覧・停止・再開")
 user_cli = AppGroup("user", help="ユーザーの操作")
@@ -46,11 +39,12 @@ def user_or_fail(tenant: Tenant, login_id: str) -> User:
     return user
 
 
-def _checked_email(value: str) -> str:
+def create_tenant(**fields):
+    """``app.tenants.create_tenant`` for commands: bad input stops with a Japanese message and exit status 2."""
     try:
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise click.UsageError(f"メールアドレス {value!r} が正しくありません。") from exc
+        return tenants.create_tenant(**fields)
+    except tenants.TenantError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 @tenant_cli.command("create")
@@ -74,55 +68,6 @@ def tenant_create(code, name, product, contract_end, contract_start, admin_login
         click.echo(line)
 
 
-def _parse_date(value: str | None, label: str, default: date | None = None) -> date:
-    if not value:
-        if default is None:
-            raise click.UsageError(f"{label}を YYYY-MM-DD で指定してください。")
-        return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise click.UsageError(f"{label} {value!r} は YYYY-MM-DD 形式の日付ではありません。") from exc
-
-
-def create_tenant(*, code, name, product, contract_end, contract_start=None, admin_login, admin_email,
-                  admin_name="管理者", admin_password=None):
-    """Validate everything, then create the tenant, its admin and run tenant_created hooks."""
-    code = code.strip().lower()
-    if not re.match(TENANT_CODE_PATTERN, code):
-        raise click.UsageError("会社コードは英小文字・数字・ハイフンで3〜32文字にしてください。")
-    if db.session.execute(sa.select(Tenant.id).where(Tenant.code == code)).first():
-        raise click.UsageError(f"会社コード {code!r} は既に使われています。")
-    if not name.strip():
-        raise click.UsageError("会社名を指定してください。")
-    products = all_products()
-    if product not in products:
-        raise click.UsageError(f"製品 {product!r} はありません。利用できる製品: {', '.join(sorted(products))}")
-    start = _parse_date(contract_start, "契約開始日", default=jst_today())
-    end = _parse_date(contract_end, "契約終了日")
-    if end < start:
-        raise click.UsageError("契約終了日は契約開始日より後にしてください。")
-    if end < jst_today():
-        raise click.UsageError("契約終了日が過去の日付です。")
-    if not re.match(LOGIN_ID_PATTERN, admin_login):
-        raise click.UsageError("ログインIDは英数字と . _ @ - で3〜64文字にしてください。")
-    email = _checked_email(admin_email)
-    tenant = Tenant(code=code, name=name.strip(), product=product, contract_start=start, contract_end=end,
-                    status=STATUS_ACTIVE)
-    db.session.add(tenant)
-    db.session.flush()
-    with tenant_scope(tenant):
-        audit.record("tenant.create", tenant=tenant, actor_login="operator", target=f"tenant:{code}",
-                     after={"code": code, "product": product, "contract_end": end.isoformat()})
-        admin, password = create_user(tenant, admin_login, admin_name, email, role=ROLE_ADMIN,
-                                      password=admin_password)
-        results = plugin_manager().hook.tenant_created(tenant=tenant, admin=admin)
-        db.session.commit()
-        db.session.refresh(admin)  # load while the tenant is current: encrypted fields need it
-    lines = [line for batch in results for line in (batch or ())]
-    return tenant, admin, password, lines
-
-
 @tenant_cli.command("list")
 def tenant_list():
     """List every tenant with product, status and contract end."""
@@ -136,22 +81,11 @@ def tenant_list():
         click.echo(f"{t.code:<24}{t.product:<10}{state:<10}{t.contract_end.isoformat():<15}{t.name}")
 
 
-def _set_tenant_status(code: str, status: str, action: str) -> Tenant:
-    tenant = tenant_or_fail(code)
-    before = tenant.status
-    tenant.status = status
-    with tenant_scope(tenant):
-        audit.record(action, tenant=tenant, actor_login="operator", target=f"tenant:{tenant.code}",
-                     before={"status": before}, after={"status": status})
-    db.session.commit()
-    return tenant
-
-
 @tenant_cli.command("suspend")
 @click.argument("code")
 def tenant_suspend(code):
     """Suspend a tenant: its users can no longer log in and live sessions stop working."""
-    tenant = _set_tenant_status(code, STATUS_SUSPENDED, "tenant.suspend")
+    tenant = tenants.suspend_tenant(tenant_or_fail(code))
     click.echo(f"テナント {tenant.code} を停止しました。")
 
 
@@ -159,7 +93,7 @@ def tenant_suspend(code):
 @click.argument("code")
 def tenant_resume(code):
     """Resume a suspended tenant."""
-    tenant = _set_tenant_status(code, STATUS_ACTIVE, "tenant.resume")
+    tenant = tenants.resume_tenant(tenant_or_fail(code))
     click.echo(f"テナント {tenant.code} を再開しました。")
 
 
@@ -207,75 +141,27 @@ def demo():
     click.echo("=" * 64)
 
 
-def encrypted_models() -> list[tuple[type, list[str]]]:
-    """Return every tenant-scoped model with its encrypted attribute names."""
-    found = []
-    for mapper in db.Model.registry.mappers:
-        cls = mapper.class_
-        if not issubclass(cls, TenantScoped):
-            continue
-        attrs = [prop.key for prop in mapper.column_attrs
-                 if any(isinstance(col.type, EncryptedText) for col in prop.columns)]
-        if attrs:
-            found.append((cls, attrs))
-    return sorted(found, key=lambda item: item[0].__tablename__)
-
-
-def reencrypt_all(batch_size: int = 200) -> int:
-    """Re-encrypt every encrypted column of every tenant under the primary key; returns rows done."""
-    tenant_ids = db.session.execute(sa.select(Tenant.id).order_by(Tenant.id)).scalars().all()
-    models = encrypted_models()
-    total = 0
-    for tenant_id in tenant_ids:
-        with tenant_scope(db.session.get(Tenant, tenant_id)):
-            for cls, _ in models:
-                total += db.session.execute(sa.select(sa.func.count()).select_from(cls)).scalar_one()
-    done = 0
-    with click.progressbar(length=total, label="再暗号化", show_pos=True) as bar:
-        for tenant_id in tenant_ids:
-            with tenant_scope(db.session.get(Tenant, tenant_id)):
-                for cls, attrs in models:
-                    last_id = 0
-                    while True:
-                        rows = db.session.execute(
-                            sa.select(cls).where(cls.id > last_id).order_by(cls.id).limit(batch_size)
-                        ).scalars().all()
-                        if not rows:
-                            break
-                        for row in rows:
-                            for attr in attrs:
-                                flag_modified(row, attr)
-                        db.session.commit()
-                        last_id = rows[-1].id
-                        done += len(rows)
-                        bar.update(len(rows))
-                        db.session.expunge_all()
-    return done
+def _reencrypt_with_progress() -> int:
+    with click.progressbar(length=keys.count_encrypted_rows(), label="再暗号化", show_pos=True) as bar:
+        return keys.reencrypt_all(progress=bar.update)
 
 
 @keys_cli.command("rotate")
 def keys_rotate():
     """Add a new primary AEAD key, then re-encrypt every encrypted column (old keys still decrypt)."""
-    config = current_app.config
-    if config.get("KANRI_KEYSET"):
-        raise click.UsageError("鍵セットが環境変数 KANRI_KEYSET で与えられています。"
-                               "ローテーションには KANRI_KEYSET_FILE を使ってください。")
-    path = Path(config["KANRI_KEYSET_FILE"])
-    current: Keyset = current_app.extensions["kanri_keyset"]
-    new = current.rotated()
-    save_keyset(path, new)
-    current_app.extensions["kanri_keyset"] = new
-    audit.record("keys.rotate", actor_login="operator", target="keyset", new_primary=new.primary)
-    db.session.commit()
+    try:
+        new = keys.rotate_keyset()
+    except keys.KeysError as exc:
+        raise click.UsageError(str(exc)) from exc
     click.echo(f"新しい主鍵 {new.primary} を追加しました（旧鍵 {', '.join(k for k in new.keys if k != new.primary)} は復号用に保持）。")
-    count = reencrypt_all()
+    count = _reencrypt_with_progress()
     click.echo(f"{count} 行を新しい主鍵で再暗号化しました。")
 
 
 @keys_cli.command("reencrypt")
 def keys_reencrypt():
     """Re-encrypt every encrypted column under the current primary key."""
-    count = reencrypt_all()
+    count = _reencrypt_with_progress()
     click.echo(f"{count} 行を再暗号化しました。")
 
 

@@ -51,7 +51,7 @@ def kanri_app(workdir: Path) -> Flask:
     })
     with app.app_context():
         db.create_all()
-        from app.cli import create_tenant
+        from app.tenants import create_tenant
 
         create_tenant(code="bench", name="ベンチ株式会社", product="sample", contract_end="2099-12-31",
                       admin_login="admin", admin_email="admin@bench.example.jp", admin_password=PASSWORD)

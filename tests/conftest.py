@@ -144,7 +144,7 @@ def make_tenant(app):
 
     def _make(code: str = "acme", product: str = "sample", admin_login: str = "admin",
               admin_email: str | None = None) -> TenantInfo:
-        from app.cli import create_tenant
+        from app.tenants import create_tenant
 
         with app.app_context():
             tenant, admin, _, _ = create_tenant(
