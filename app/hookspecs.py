@@ -90,13 +90,8 @@ def sessions_ended(tenant, user, reason):
 
 
 @hookspec
-def tenant_tables():
-    """Return the plugin's tenant-owned model classes, children before parents, for export and purge."""
-
-
-@hookspec
 def purge_tenant(tenant):
-    """Delete what the plugin keeps for ``tenant`` outside its tenant_tables (files, caches)."""
+    """Delete what the plugin keeps for ``tenant`` outside its tables (files, caches); the core deletes the rows."""
 
 
 @hookspec

@@ -31,6 +31,15 @@ class TenantScoped:
         return row_key_column(cls)
 
 
+def tenant_models() -> list[type]:
+    """Every tenant-owned model class (core and plugins), children before parents, for export and purge."""
+    from .extensions import db  # extensions imports nothing of ours, but keep tenancy import-light
+
+    by_table = {mapper.local_table: mapper.class_ for mapper in db.Model.registry.mappers
+                if issubclass(mapper.class_, TenantScoped)}
+    return [by_table[table] for table in reversed(db.metadata.sorted_tables) if table in by_table]
+
+
 def current_tenant_id() -> int | None:
     """Return the id of the tenant this request or command works for, if any."""
     return g.get("kanri_tenant_id")

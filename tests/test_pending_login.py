@@ -362,3 +362,42 @@ def test_two_browsers_completing_at_the_same_instant_log_in_once(app, make_tenan
     assert len(reached) == 2  # the race really happened: both got as far as consuming
     assert _open_sessions(app) == 1
     assert len(_audit(app, "login.success")) == 1 and len(_audit(app, "login.pending_replayed")) == 1
+
+
+# --- ending a user's sessions also voids the logins they have half done ------------------------------
+
+def test_password_change_voids_a_login_half_done_elsewhere(app, client, make_tenant):
+    """Someone who knew the old password and stands at the second factor cannot finish after a change."""
+    make_tenant("acme")
+    other = app.test_client()
+    password_step(other, "acme", "admin", PASSWORD)  # the other browser waits at the factor
+    login(client, "acme", "admin")
+    new_password = "a brand new passphrase for 2027"
+    response = post_form(client, "/account/password", {"current_password": PASSWORD, "new_password": new_password,
+                                                       "confirm_password": new_password})
+    assert response.status_code == 302
+    _refused(other.get(SAMPLE_PAGE), other)
+    assert [r.consumed_reason for r in _records(app)] == ["abandoned", "completed"]
+
+
+def test_jucho_admin_reset_voids_the_code_already_mailed(app, client, outbox, make_tenant, add_user):
+    """An admin's password reset ends the user's sessions: the code mailed to a half-done login dies too."""
+    from plugins.jucho.models import JuchoLoginCode
+    from tests.jucho_helpers import jucho_login
+
+    make_tenant("juchoco", product="jucho")
+    add_user("juchoco", "staff", email="staff@juchoco.example.jp")
+    thief = app.test_client()
+    start_login(thief, "juchoco", "staff")
+    code = code_from(outbox[-1])
+    jucho_login(client, outbox, "juchoco", "admin")
+    with app.app_context(), all_tenants():
+        staff_id = db.session.execute(sa.text("SELECT id FROM users WHERE login_id = 'staff'")).scalar_one()
+    response = post_form(client, f"/jucho/staff/{staff_id}/edit", {},
+                         action=f"/jucho/staff/{staff_id}/reset-password")
+    assert response.status_code == 302
+    _refused(submit_code(thief, code), thief)
+    with app.app_context(), all_tenants():
+        reasons = db.session.execute(sa.select(JuchoLoginCode.void_reason)
+                                     .where(JuchoLoginCode.user_id == staff_id)).scalars().all()
+    assert reasons == ["sessions_ended"]

@@ -208,3 +208,20 @@ def test_http_foreign_note_ids_answer_404(app, client, two_tenants):
     ok = client.post(f"/sample/notes/{a_note}/edit", data={"csrf_token": token, "title": "変更"})
     assert ok.status_code == 200
     assert _raw_note(app, a_note).title == "変更"
+
+
+def test_tenant_models_lists_every_tenant_owned_table_children_first(app):
+    """Export and purge need every tenant-owned table of the core and the plugins, children before parents."""
+    from app.tenancy import TenantScoped, tenant_models
+
+    models = tenant_models()
+    tables = [cls.__table__ for cls in models]
+    everything = {m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, TenantScoped)}
+    assert set(models) == everything and len(models) == len(everything)
+    assert {"users", "user_sessions", "pending_logins", "mama_associations", "jucho_buildings"} <= {
+        t.name for t in tables}
+    for index, table in enumerate(tables):
+        for key in table.foreign_keys:
+            parent = key.column.table
+            if parent in tables and parent is not table:
+                assert tables.index(parent) > index, f"{table.name} must come before {parent.name}"

@@ -10,7 +10,7 @@ from flask import current_app, g, request
 
 from .. import audit
 from ..extensions import db
-from ..models import Tenant, User, UserSession
+from ..models import PendingLoginRecord, Tenant, User, UserSession
 from ..products import plugin_manager
 from ..tenancy import set_current_tenant
 from ..timeutil import utcnow
@@ -109,7 +109,14 @@ def open_sessions(user: User) -> list[UserSession]:
 
 
 def end_user_sessions(user: User, reason: str, keep: UserSession | None = None, actor=None) -> int:
-    """End every open session of user except keep; tells the plugins; returns how many ended."""
+    """End every open session of user except keep, and void their open pending logins (a login
+    started with the old password cannot finish); tells the plugins; returns how many sessions ended."""
+    db.session.execute(
+        sa.update(PendingLoginRecord)
+        .where(PendingLoginRecord.user_id == user.id, PendingLoginRecord.consumed_at.is_(None))
+        .values(consumed_at=utcnow(), consumed_reason="abandoned")
+        .execution_options(synchronize_session=False)
+    )
     count = 0
     rows = db.session.execute(
         sa.select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))

@@ -7,7 +7,6 @@ from app.products import DemoTenant, MenuLink, Panel, Product
 from . import associations, buildings, login_views, reset_views, staff_views  # noqa: F401  (routes)
 from .blueprint import PRODUCT_CODE, bp
 from .emailcode import FACTOR
-from .models import JuchoAssociation, JuchoBuilding, JuchoLoginCode
 
 PRODUCT = Product(PRODUCT_CODE, "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン",
                   stylesheet="jucho.css")
@@ -78,9 +77,14 @@ def login_links():
 
 
 @hookimpl
-def tenant_tables():
-    """重調@CITY's tenant-owned tables, children before parents."""
-    return [JuchoLoginCode, JuchoBuilding, JuchoAssociation]
+def sessions_ended(tenant, user, reason):
+    """When an admin reset, a suspension or a password change ends a user's sessions, login codes
+    already mailed to them stop working too."""
+    if not _ours(tenant):
+        return
+    from .emailcode import void_open_codes
+
+    void_open_codes(user, "sessions_ended")
 
 
 @hookimpl

@@ -235,3 +235,14 @@ def check_code(pending: PendingLogin, typed: str) -> CheckOutcome:
     db.session.commit()
     left = MAX_FAILURES - row.failed_attempts
     return CheckOutcome(message=f"認証コードが正しくありません（あと{left}回まで入力できます）。")
+
+
+def void_open_codes(user, reason: str) -> int:
+    """Void every unused, unexpired code of user (e.g. when their sessions are ended); returns how many."""
+    now = utcnow()
+    codes = db.session.execute(sa.select(JuchoLoginCode).where(
+        JuchoLoginCode.user_id == user.id, JuchoLoginCode.used_at.is_(None), JuchoLoginCode.voided_at.is_(None),
+        JuchoLoginCode.expires_at > now)).scalars().all()
+    for code in codes:
+        _void(code, reason)
+    return len(codes)

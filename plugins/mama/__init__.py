@@ -150,14 +150,6 @@ def user_created(tenant, user, actor):
 
 
 @hookimpl
-def tenant_tables():
-    """MAMA's tenant-owned tables, children before parents."""
-    from .models import TENANT_TABLES
-
-    return list(TENANT_TABLES)
-
-
-@hookimpl
 def audit_action_labels():
     """Japanese labels of MAMA's audit actions."""
     return {

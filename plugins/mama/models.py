@@ -158,4 +158,3 @@ class UserAssociation(TenantScoped, db.Model):
 
 
 # Children before parents, for export and purge.
-TENANT_TABLES = [UserAssociation, Device, RegistrationCode, UserSettings, PermissionSet, Association]

@@ -128,11 +128,6 @@ def user_created(tenant, user, actor):
 
 
 @hookimpl
-def tenant_tables():
-    return [SampleNote]
-
-
-@hookimpl
 def purge_tenant(tenant):
     PURGED.append(tenant.code)
 
