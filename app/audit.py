@@ -157,3 +157,29 @@ def verify(chain_id: int | None = None) -> tuple[int, BrokenLink | None]:
         checked += 1
         expected_prev, expected_seq = row["hash"], expected_seq + 1
     return checked, None
+
+
+# What a user sees of their own sign-ins on the ログイン履歴 page.
+LOGIN_HISTORY_ACTIONS = ("login.success", "login.failure", "login.refused", "login.password_ok",
+                         "login.pending_replayed", "login.pending_expired", "account.locked", "logout")
+FAILURE_REASONS = {"bad_password": "パスワードの誤り", "locked": "ロック中", "tenant_suspended": "契約停止中",
+                   "contract_ended": "契約終了", "user_suspended": "アカウント停止中",
+                   "temporary_password_expired": "仮パスワードの期限切れ", "no_second_factor": "二要素認証なし"}
+
+
+def login_history(user, limit: int = 50) -> list[AuditEvent]:
+    """The user's own newest sign-in events (success, failure, lockout, second factor), newest first."""
+    return db.session.execute(
+        sa.select(AuditEvent).where(AuditEvent.chain_id == user.tenant_id, AuditEvent.actor_id == user.id,
+                                    AuditEvent.action.in_(LOGIN_HISTORY_ACTIONS))
+        .order_by(AuditEvent.seq.desc()).limit(limit)
+    ).scalars().all()
+
+
+def details_of(event: AuditEvent) -> dict:
+    """The event's details as a dict (an unreadable value gives an empty dict)."""
+    try:
+        value = json.loads(event.details or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

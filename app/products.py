@@ -107,6 +107,17 @@ def demo_tenants() -> list[DemoTenant]:
     return [demo for demo in reversed(plugin_manager().hook.demo_tenant()) if demo is not None]
 
 
+def audit_action_labels() -> dict[str, str]:
+    """Every audit action's Japanese label (the core's and every plugin's), collected once per app."""
+    labels = current_app.extensions.get("kanri_audit_labels")
+    if labels is None:
+        labels = {}
+        for batch in reversed(plugin_manager().hook.audit_action_labels()):
+            labels.update(batch or {})
+        current_app.extensions["kanri_audit_labels"] = labels
+    return labels
+
+
 def login_links() -> list[MenuLink]:
     """Return the links shown under the login form."""
     return sorted(_flatten(plugin_manager().hook.login_links()), key=lambda link: link.order)

@@ -1,5 +1,5 @@
 """The logged-in frame: header with tenant, product, user and logout; navigation and dashboard from plugins."""
-from tests.conftest import login
+from tests.conftest import login, password_step
 
 
 def test_dashboard_shows_header_navigation_and_panels(client, make_tenant):
@@ -47,3 +47,21 @@ def test_each_product_brings_its_own_stylesheet(app, client, make_tenant, outbox
 
     core = client.get("/static/kanri.css").get_data(as_text=True)
     assert "mama" not in core.lower() and "jucho" not in core.lower() and "重調" not in core
+
+
+def test_login_history_shows_the_users_own_sign_ins_with_japanese_labels(app, client, make_tenant, add_user):
+    """audit_action_labels feeds the screens that show audit events: here the user's own ログイン履歴."""
+    make_tenant("acme")
+    add_user("acme", "staff")
+    bad = app.test_client()
+    bad.environ_base["HTTP_USER_AGENT"] = "EvilBrowser/1.0"
+    assert password_step(bad, "acme", "admin", "wrong password 123").status_code == 200
+    login(bad, "acme", "staff")  # another user's sign-in must not appear
+    login(client, "acme", "admin")
+    page = client.get("/account/login-history")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "ログイン成功" in html and "パスワード認証成功" in html
+    assert "ログイン失敗（パスワードの誤り）" in html and "EvilBrowser/1.0" in html
+    assert html.count("<tr>") - 1 == 3  # failure, password ok, success: staff's sign-in is not listed
+    assert 'href="/account/login-history"' in html

@@ -10,7 +10,7 @@ from ..extensions import db, limiter
 from ..mailer import MailError, send_mail
 from ..models import UserSession
 from ..passwords import verify_password
-from ..products import login_links
+from ..products import audit_action_labels, login_links
 from ..security import is_safe_next
 from ..timeutil import utcnow
 from . import bp
@@ -102,6 +102,14 @@ def sessions():
     """List the user's open sessions."""
     return render_template("auth/sessions.html", sessions=open_sessions(current_user), form=ConfirmForm(),
                            current=current_user.current_session)
+
+
+@bp.route("/account/login-history")
+@login_required
+def login_history():
+    """The user's own sign-ins: when, result, IP address and browser (newest 50)."""
+    return render_template("auth/login_history.html", events=audit.login_history(current_user),
+                           labels=audit_action_labels(), reasons=audit.FAILURE_REASONS, details=audit.details_of)
 
 
 @bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])

@@ -9,6 +9,7 @@ def menu_links(tenant, user):
     return [
         MenuLink("パスワード変更", "auth.change_password", section="account", order=10),
         MenuLink("ログイン中のセッション", "auth.sessions", section="account", order=20),
+        MenuLink("ログイン履歴", "auth.login_history", section="account", order=30),
     ]
 
 
