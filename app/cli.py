@@ -1,4 +1,4 @@
-"""Operator commands under ``flask``: tenants, users, demo, keys and audit."""
+"""Operator commands under ``flask``: tenants, users, demo, keys, audit and mail."""
 from __future__ import annotations
 
 import re
@@ -20,7 +20,7 @@ from .models import ROLE_ADMIN, ROLE_GENERAL, STATUS_ACTIVE, STATUS_SUSPENDED, T
 from .passwords import generate_temporary_password
 from .products import all_products, plugin_manager
 from .tenancy import TenantScoped, tenant_scope
-from .timeutil import jst_today
+from .timeutil import format_jst, jst_today, utcnow
 
 TENANT_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{2,31}$"
 
@@ -28,6 +28,7 @@ tenant_cli = AppGroup("tenant", help="テナント（契約）の作成・一覧
 user_cli = AppGroup("user", help="ユーザーの操作")
 keys_cli = AppGroup("keys", help="暗号鍵の操作")
 audit_cli = AppGroup("audit", help="監査ログの操作")
+mail_cli = AppGroup("mail", help="メール送信キュー（outbox）の操作")
 
 
 def tenant_or_fail(code: str) -> Tenant:
@@ -302,8 +303,78 @@ def audit_verify(tenant_code):
     raise SystemExit(1)
 
 
+@mail_cli.command("status")
+@click.option("--errors", "error_count", default=10, show_default=True, help="表示する直近のエラー件数")
+def mail_status(error_count):
+    """Queued / sending / sent / failed counts and the latest errors (no addresses or bodies)."""
+    from .mailer import MailOutbox
+
+    counts = dict(db.session.execute(sa.select(MailOutbox.status, sa.func.count()).group_by(MailOutbox.status)).all())
+    click.echo("  ".join(f"{status}: {counts.get(status, 0)}" for status in ("queued", "sending", "sent", "failed")))
+    oldest = db.session.execute(sa.select(sa.func.min(MailOutbox.created_at))
+                                .where(MailOutbox.status.in_(("queued", "sending")))).scalar_one()
+    if oldest is not None:
+        click.echo(f"未送信で最も古いもの: {format_jst(oldest, seconds=True)}")
+    rows = db.session.execute(
+        sa.select(MailOutbox).where(MailOutbox.last_error.is_not(None), MailOutbox.status != "sent")
+        .order_by(MailOutbox.id.desc()).limit(error_count)).scalars().all()
+    if rows:
+        click.echo("直近のエラー:")
+    for row in rows:
+        retry = f" 次回 {format_jst(row.next_attempt_at, seconds=True)}" if row.status == "queued" else ""
+        click.echo(f"  #{row.id} {row.status} 試行 {row.attempts} 回{retry} {row.subject}: {row.last_error}")
+
+
+@mail_cli.command("retry")
+@click.argument("mail_id", required=False, type=int)
+@click.option("--failed", "all_failed", is_flag=True, help="失敗したメールをすべて再送キューに戻す")
+def mail_retry(mail_id, all_failed):
+    """Put a failed (or waiting) mail back in the queue, due now, with a fresh set of attempts."""
+    from .mailer import MailOutbox
+
+    if (mail_id is None) == (not all_failed):
+        raise click.UsageError("メールID か --failed のどちらか一方を指定してください。")
+    now = utcnow()
+    if all_failed:
+        rows = db.session.execute(sa.select(MailOutbox).where(MailOutbox.status == "failed")).scalars().all()
+    else:
+        row = db.session.get(MailOutbox, mail_id)
+        if row is None:
+            raise click.UsageError(f"メール #{mail_id} はありません。")
+        if row.status == "sent":
+            raise click.UsageError(f"メール #{mail_id} は送信済みです。")
+        if row.status == "sending" and row.claimed_until and row.claimed_until > now:
+            raise click.UsageError(f"メール #{mail_id} は送信処理中です。")
+        rows = [row]
+    for row in rows:
+        row.status, row.attempts, row.next_attempt_at = "queued", 0, now
+        row.claimed_by = row.claimed_until = None
+    db.session.commit()  # a running sender (thread or `flask mail worker`) picks them up at its next poll
+    click.echo(f"{len(rows)} 件を再送キューに戻しました。")
+
+
+@mail_cli.command("worker")
+@click.option("--once", is_flag=True, help="送信予定のメールを一度送って終了する")
+@click.option("--poll", type=float, default=None, help="キューを見る間隔（秒; 既定 KANRI_MAIL_POLL_SECONDS）")
+def mail_worker(once, poll):
+    """Deliver queued mail until stopped (SIGTERM/SIGINT end it after the current message)."""
+    import signal
+    import threading
+
+    from . import mail_sender
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = mail_sender.new_worker_id("worker")
+    interval = poll if poll is not None else float(current_app.config["KANRI_MAIL_POLL_SECONDS"])
+    click.echo(f"メール送信ワーカー {worker} を開始します。", err=True)
+    sent = mail_sender.run_worker(worker, interval, once, stop)
+    click.echo(f"メール送信ワーカー {worker} を終了します（送信 {sent} 件）。", err=True)
+
+
 def init_app(app: Flask) -> None:
     """Register the operator command groups."""
-    for group in (tenant_cli, user_cli, keys_cli, audit_cli):
+    for group in (tenant_cli, user_cli, keys_cli, audit_cli, mail_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)
