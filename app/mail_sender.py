@@ -17,6 +17,7 @@ import secrets
 import smtplib
 import socket
 import threading
+import weakref
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -43,6 +44,7 @@ log = logging.getLogger("kanri.mail")
 BATCH_SIZE = 20
 _ADDRESS = re.compile(r"[^\s<>\"',;:]+@[^\s<>\"',;:]+")
 _outbox = MailOutbox.__table__
+_senders: weakref.WeakSet = weakref.WeakSet()
 
 
 def new_worker_id(kind: str) -> str:
@@ -194,6 +196,7 @@ class Sender:
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
         self._worker: tuple[int, str] | None = None
+        _senders.add(self)
 
     @property
     def worker_id(self) -> str:
@@ -264,6 +267,12 @@ def stop(app: Flask) -> None:
     """Stop this application's background sender (tests call it before disposing of the engine)."""
     sender = app.extensions.get("kanri_mail_sender")
     if sender is not None:
+        sender.stop()
+
+
+def stop_all() -> None:
+    """Stop the background sender of every application in this process (tests, after each test)."""
+    for sender in list(_senders):
         sender.stop()
 
 

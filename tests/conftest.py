@@ -83,6 +83,13 @@ def app(base_config, _schema, request):
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _no_mail_sender_outlives_its_test():
+    """Apps made inside a test (not only the `app` fixture's) must not keep delivering into later tests."""
+    yield
+    mail_sender.stop_all()
+
+
 @pytest.fixture
 def client(app):
     """A test client."""
