@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import crypto, mailer, security
+    from . import crypto, mail_sender, mailer, security
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
     app.extensions["kanri_keyset"] = crypto.load_keyset(app.config)
@@ -60,6 +60,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.session_protection = None  # the server-side session record is the protection
     security.configure_logging()
     mailer.init_console_mail()
+    mail_sender.init_app(app)
 
 
 def _init_plugins(app: Flask) -> None:

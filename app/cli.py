@@ -1,26 +1,27 @@
-"""Operator commands under ``flask``: tenants, users, demo, keys and audit."""
+"""Operator commands under ``flask``: tenants, users, demo, keys, audit and mail."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import audit, audit_anchor, keys, tenants
+from . import audit, audit_anchor, keys, mail_queue, tenants
 from .accounts import create_user, unlock
 from .extensions import db
 from .models import ROLE_GENERAL, STATUS_ACTIVE, Tenant, User
 from .passwords import generate_temporary_password
 from .products import demo_tenants
 from .tenancy import tenant_scope
-from .timeutil import jst_today
+from .timeutil import format_jst, jst_today
 
 tenant_cli = AppGroup("tenant", help="テナント（契約）の作成・一覧・停止・再開")
 user_cli = AppGroup("user", help="ユーザーの操作")
 keys_cli = AppGroup("keys", help="暗号鍵の操作")
 audit_cli = AppGroup("audit", help="監査ログの操作")
+mail_cli = AppGroup("mail", help="メール送信キュー（outbox）の操作")
 
 
 def tenant_or_fail(code: str) -> Tenant:
@@ -236,8 +237,57 @@ def audit_anchor_cmd():
         raise SystemExit(1)
 
 
+@mail_cli.command("status")
+@click.option("--errors", "error_count", default=10, show_default=True, help="表示する直近のエラー件数")
+def mail_status(error_count):
+    """Queued / sending / sent / failed counts and the latest errors (no addresses or bodies)."""
+    status = mail_queue.queue_status(error_count)
+    click.echo("  ".join(f"{name}: {count}" for name, count in status.counts.items()))
+    if status.oldest_waiting is not None:
+        click.echo(f"未送信で最も古いもの: {format_jst(status.oldest_waiting, seconds=True)}")
+    if status.errors:
+        click.echo("直近のエラー:")
+    for row in status.errors:
+        retry = f" 次回 {format_jst(row.next_attempt_at, seconds=True)}" if row.status == "queued" else ""
+        click.echo(f"  #{row.id} {row.status} 試行 {row.attempts} 回{retry} {row.subject}: {row.last_error}")
+
+
+@mail_cli.command("retry")
+@click.argument("mail_id", required=False, type=int)
+@click.option("--failed", "all_failed", is_flag=True, help="失敗したメールをすべて再送キューに戻す")
+def mail_retry(mail_id, all_failed):
+    """Put a failed (or waiting) mail back in the queue, due now, with a fresh set of attempts."""
+    if (mail_id is None) == (not all_failed):
+        raise click.UsageError("メールID か --failed のどちらか一方を指定してください。")
+    try:
+        count = mail_queue.requeue(mail_id, all_failed)
+    except mail_queue.MailQueueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"{count} 件を再送キューに戻しました。")
+
+
+@mail_cli.command("worker")
+@click.option("--once", is_flag=True, help="送信予定のメールを一度送って終了する")
+@click.option("--poll", type=float, default=None, help="キューを見る間隔（秒; 既定 KANRI_MAIL_POLL_SECONDS）")
+def mail_worker(once, poll):
+    """Deliver queued mail until stopped (SIGTERM/SIGINT end it after the current message)."""
+    import signal
+    import threading
+
+    from . import mail_sender
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = mail_sender.new_worker_id("worker")
+    interval = poll if poll is not None else float(current_app.config["KANRI_MAIL_POLL_SECONDS"])
+    click.echo(f"メール送信ワーカー {worker} を開始します。", err=True)
+    sent = mail_sender.run_worker(worker, interval, once, stop)
+    click.echo(f"メール送信ワーカー {worker} を終了します（送信 {sent} 件）。", err=True)
+
+
 def init_app(app: Flask) -> None:
     """Register the operator command groups."""
-    for group in (tenant_cli, user_cli, keys_cli, audit_cli):
+    for group in (tenant_cli, user_cli, keys_cli, audit_cli, mail_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo)

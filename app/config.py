@@ -30,6 +30,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {value!r}") from exc
 
 
+def _number(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the settings dictionary from environment variables."""
     env = os.environ.get("KANRI_ENV", "development").strip().lower()
@@ -62,6 +72,13 @@ def from_environment(instance_path: str) -> dict:
         # Without an SMTP server the mail is printed to the console instead of sent.
         "MAIL_SUPPRESS_SEND": not mail_server,
         "KANRI_MAIL_CONSOLE": _flag("KANRI_MAIL_CONSOLE", not mail_server),
+        # The outbox sender: a thread of the web process in development, `flask mail worker` in production.
+        "KANRI_MAIL_THREAD": _flag("KANRI_MAIL_THREAD", not production),
+        "KANRI_MAIL_MAX_ATTEMPTS": _int("KANRI_MAIL_MAX_ATTEMPTS", 10),
+        "KANRI_MAIL_RETRY_SECONDS": _number("KANRI_MAIL_RETRY_SECONDS", 60),
+        "KANRI_MAIL_RETRY_MAX_SECONDS": _number("KANRI_MAIL_RETRY_MAX_SECONDS", 3600),
+        "KANRI_MAIL_CLAIM_SECONDS": _number("KANRI_MAIL_CLAIM_SECONDS", 600),
+        "KANRI_MAIL_POLL_SECONDS": _number("KANRI_MAIL_POLL_SECONDS", 1),
         "KANRI_SUPPORT_CONTACT": os.environ.get("KANRI_SUPPORT_CONTACT", "support@kanri.example"),
     }
 

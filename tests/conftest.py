@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
+from flask_mail import email_dispatched
 
-from app import create_app
+from app import create_app, mail_sender
 from app.crypto import Keyset, save_keyset
-from app.extensions import db, mail
+from app.extensions import db
+from app.mailer import deliver_pending
 
 TEST_PLUGINS = "mama,jucho,tests.plugins.sample_product"
 PASSWORD = "correct horse battery staple 2026"
@@ -77,9 +79,17 @@ def app(base_config, _schema, request, tmp_path):
     with application.app_context():
         empty_all_tables()
     yield application
+    mail_sender.stop(application)  # its background sender must not outlive it (nor touch the next test's rows)
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _no_mail_sender_outlives_its_test():
+    """Apps made inside a test (not only the `app` fixture's) must not keep delivering into later tests."""
+    yield
+    mail_sender.stop_all()
 
 
 @pytest.fixture
@@ -94,11 +104,57 @@ def runner(app):
     return app.test_cli_runner()
 
 
+class RecordedMail(list):
+    """The messages Flask-Mail dispatched; reading the list first delivers every committed, due outbox row.
+
+    Mail is a transactional outbox delivered by a background sender, so a test that looks at
+    the list right after a request sees what that request committed, as it did when mail was sent
+    synchronously.
+    """
+
+    def __init__(self, app):
+        super().__init__()
+        self._app = app
+
+    def record(self, app, message, **_extra) -> None:  # Flask-Mail's email_dispatched.send(app, message=…)
+        list.append(self, message)
+
+    def flush(self) -> None:
+        """Deliver the outbox now (waits for a pass the background sender is running)."""
+        deliver_pending(self._app)
+
+    def __len__(self):
+        self.flush()
+        return super().__len__()
+
+    def __iter__(self):
+        self.flush()
+        return super().__iter__()
+
+    def __getitem__(self, index):
+        self.flush()
+        return super().__getitem__(index)
+
+    def __eq__(self, other):
+        self.flush()
+        return super().__eq__(other)
+
+    __hash__ = None
+
+    def clear(self) -> None:
+        self.flush()
+        super().clear()
+
+
 @pytest.fixture
 def outbox(app):
-    """Every e-mail the app sends during the test."""
-    with mail.record_messages() as messages:
+    """Every e-mail the app sends during the test (committed mail is delivered when the list is read)."""
+    messages = RecordedMail(app)
+    email_dispatched.connect(messages.record)
+    try:
         yield messages
+    finally:
+        email_dispatched.disconnect(messages.record)
 
 
 def cli_output(result) -> str:

@@ -11,7 +11,7 @@ import time_machine
 
 from app.accounts import set_status
 from app.extensions import db
-from app.mailer import wait_for_outgoing_mail
+from app.mailer import deliver_pending
 from app.models import Tenant, User
 from app.tenancy import tenant_scope
 from app.timeutil import utcnow
@@ -31,9 +31,9 @@ def jucho(make_tenant, add_user):
 
 
 def ask(client, company: str, identifier: str):
-    """Ask for a link, then let the background sender finish (the response does not wait for SMTP)."""
+    """Ask for a link, then deliver the outbox (the response does not wait for SMTP)."""
     response = post_form(client, FORGOT, {"company_code": company, "identifier": identifier})
-    wait_for_outgoing_mail()
+    deliver_pending(client.application)
     return response
 
 

@@ -1,7 +1,13 @@
-"""The mailer: template pairs, console output in development, sending after the response."""
-import pytest
+"""The mailer: template pairs, console output in development, the response never waits for SMTP."""
+import threading
 
-from app.mailer import MailError, send_mail, send_mail_after_response
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.mailer import MailOutbox, deliver_pending, send_mail
+from app.timeutil import utcnow
+from tests.jucho_helpers import point_mail_at
+from tests.smtp_helpers import SmtpServer, free_port
 
 
 def _user():
@@ -17,11 +23,10 @@ def _user():
 
 def test_send_mail_renders_text_and_html(app, outbox):
     user, tenant = _user()
-    from app.timeutil import utcnow
-
     with app.test_request_context():
         send_mail("yamada@example.jp", "パスワード変更のお知らせ", "password_changed", user=user, tenant=tenant,
                   changed_at=utcnow())
+        db.session.commit()
     assert len(outbox) == 1
     message = outbox[0]
     assert message.subject == "[kanri] パスワード変更のお知らせ"
@@ -29,42 +34,19 @@ def test_send_mail_renders_text_and_html(app, outbox):
     assert "JST" in message.body
 
 
-def test_the_response_does_not_wait_for_a_deferred_mail(app, client):
+def test_the_response_does_not_wait_for_smtp(app, client):
     """The SMTP round trip must not lengthen the answer (reset requests must not reveal accounts):
     with the mail server stuck, the response still arrives; the mail follows once it answers."""
-    import threading
-
-    from aiosmtpd.controller import Controller
-
-    from app.extensions import mail
-    from app.mailer import wait_for_outgoing_mail
-
-    release, received = threading.Event(), []
-
-    class StuckServer:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-            release.wait(timeout=30)
-            received.append(envelope.rcpt_tos)
-            return "250 OK"
-
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(StuckServer(), hostname="127.0.0.1", port=port)
-    controller.start()
+    server = SmtpServer().start()
+    server.sink.stall()
     try:
-        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False)
-        mail.init_app(app)
+        point_mail_at(app, "127.0.0.1", server.port)
         user, tenant = _user()
 
         @app.route("/_test/deferred")
         def deferred():
-            from app.timeutil import utcnow
-
-            send_mail_after_response("yamada@example.jp", "件名", "password_changed", user=user, tenant=tenant,
-                                     changed_at=utcnow())
+            send_mail("yamada@example.jp", "件名", "password_changed", user=user, tenant=tenant, changed_at=utcnow())
+            db.session.commit()
             return "ok"
 
         answered = []
@@ -72,39 +54,36 @@ def test_the_response_does_not_wait_for_a_deferred_mail(app, client):
         request.start()
         request.join(timeout=20)
         assert answered == [200]  # answered while the mail server still holds the message
-        assert received == []
-        release.set()
-        wait_for_outgoing_mail()
-        assert received == [["yamada@example.jp"]]
+        assert server.sink.in_data.wait(10)  # the background sender is talking to it
+        assert server.sink.messages == []
+        server.sink.release()
+        deliver_pending(app)  # waits for the background sender's pass
+        assert [m["To"] for m in server.sink.messages] == ["yamada@example.jp"]
     finally:
-        release.set()
-        controller.stop()
+        server.stop()
 
 
-def test_unreachable_smtp_server_raises_a_mail_error(app):
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens here once the probe closes
-    from app.extensions import mail
-
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False)
-    mail.init_app(app)
+def test_an_unreachable_smtp_server_leaves_the_mail_queued_with_the_error(app, outbox):
+    point_mail_at(app, "127.0.0.1", free_port())  # nothing listens there
     user, tenant = _user()
-    from app.timeutil import utcnow
-
-    with app.test_request_context(), pytest.raises(MailError):
+    with app.test_request_context():
         send_mail("yamada@example.jp", "件名", "password_changed", user=user, tenant=tenant, changed_at=utcnow())
+        db.session.commit()  # nothing raised: the change stands, the mail waits for the server
+    assert outbox == []
+    with app.app_context():
+        row = db.session.execute(sa.select(MailOutbox)).scalar_one()
+        assert (row.status, row.attempts) == ("queued", 1)
+        assert row.last_error.startswith("ConnectionRefusedError")
+        assert "yamada" not in row.last_error
 
 
 def test_development_prints_mail_to_the_console(app, capsys):
     app.config.update(KANRI_MAIL_CONSOLE=True, MAIL_SUPPRESS_SEND=True)
     user, tenant = _user()
-    from app.timeutil import utcnow
-
     with app.test_request_context():
         send_mail("yamada@example.jp", "パスワード変更のお知らせ", "password_changed", user=user, tenant=tenant,
                   changed_at=utcnow())
+        db.session.commit()
+    deliver_pending(app)
     err = capsys.readouterr().err
     assert "To: yamada@example.jp" in err and "山田 太郎 様" in err

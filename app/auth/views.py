@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, logout_user
 from .. import audit
 from ..accounts import new_password_errors, set_password
 from ..extensions import db, limiter
-from ..mailer import MailError, send_mail
+from ..mailer import send_mail
 from ..models import UserSession
 from ..passwords import verify_password
 from ..products import audit_action_labels, login_links
@@ -78,8 +78,8 @@ def change_password():
             set_password(user, form.new_password.data)
             ended = end_user_sessions(user, "password_changed", keep=user.current_session, actor=user)
             audit.record("password.change", target=f"user:{user.login_id}", other_sessions_ended=ended)
+            _notify_password_changed(user)  # queued in this transaction: it goes out once this commits
             db.session.commit()
-            _notify_password_changed(user)
             flash("パスワードを変更しました。他の端末のセッションは終了しました。", "success")
             return redirect(url_for("main.dashboard"))
     forced = user.must_change_password
@@ -89,11 +89,8 @@ def change_password():
 def _notify_password_changed(user) -> None:
     if not user.email:
         return
-    try:
-        send_mail(user.email, "パスワード変更のお知らせ", "password_changed", user=user, tenant=user.tenant,
-                  changed_at=utcnow())
-    except MailError:
-        flash("パスワード変更のお知らせメールを送信できませんでした。", "warning")
+    send_mail(user.email, "パスワード変更のお知らせ", "password_changed", user=user, tenant=user.tenant,
+              changed_at=utcnow())
 
 
 @bp.route("/account/sessions")

@@ -15,7 +15,7 @@ from flask import current_app
 from app import audit
 from app.auth.factors import PendingLogin, SecondFactor, abandon_pending_login, extend_pending_login
 from app.extensions import db
-from app.mailer import MailError, send_mail
+from app.mailer import send_mail
 from app.timeutil import utcnow
 
 from .models import JuchoLoginCode
@@ -172,15 +172,8 @@ def send_code(pending: PendingLogin, resend: bool = False) -> SendOutcome:
                     created_at=now, expires_at=now + CODE_LIFETIME, failed_attempts=carried)
     db.session.add(row)
     db.session.flush()
-    try:
-        send_mail(user.email, "ログイン認証コード", "jucho_login_code", user=user, tenant=pending.tenant,
-                  code=code, expires_at=row.expires_at, minutes=int(CODE_LIFETIME.total_seconds() // 60))
-    except MailError:
-        db.session.rollback()
-        audit.record("jucho.code.send", outcome="failure", tenant=pending.tenant, actor=user,
-                     target=_target(pending), reason="mail_error")
-        db.session.commit()
-        return SendOutcome(error="認証コードのメールを送信できませんでした。時間をおいてもう一度お試しください。")
+    send_mail(user.email, "ログイン認証コード", "jucho_login_code", secret=True, user=user, tenant=pending.tenant,
+              code=code, expires_at=row.expires_at, minutes=int(CODE_LIFETIME.total_seconds() // 60))
     audit.record("jucho.code.send", actor=user, target=_target(pending), to=mask_email(user.email),
                  resend=resend, code_id=row.id, valid_minutes=int(CODE_LIFETIME.total_seconds() // 60))
     db.session.commit()

@@ -11,7 +11,7 @@ from app.accounts import new_password_errors, set_password
 from app.auth.sessions import end_user_sessions
 from app.extensions import db, limiter
 from app.forms import REQUIRED, KanriForm, strip_filter
-from app.mailer import MailError, send_mail
+from app.mailer import send_mail
 from app.tenancy import set_current_tenant
 from app.timeutil import utcnow
 
@@ -97,12 +97,9 @@ def reset_password(token: str):
             set_password(user, form.new_password.data)
             ended = end_user_sessions(user, "password_reset", actor=user)
             audit.record("jucho.reset.complete", actor=user, target=f"user:{user.login_id}", sessions_ended=ended)
+            send_mail(user.email, "パスワード再設定のお知らせ", "jucho_reset_done", user=user, tenant=target.tenant,
+                      changed_at=utcnow())
             db.session.commit()
-            try:
-                send_mail(user.email, "パスワード再設定のお知らせ", "jucho_reset_done", user=user, tenant=target.tenant,
-                          changed_at=utcnow())
-            except MailError:
-                flash("再設定のお知らせメールを送信できませんでした。", "warning")
             flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "success")
             return redirect(url_for("auth.login"))
     return render_template("jucho/reset.html", form=form, user=user, tenant=target.tenant)

@@ -16,7 +16,6 @@ from app.accounts import (
 )
 from app.auth.sessions import end_user_sessions
 from app.extensions import db
-from app.mailer import MailError
 from app.models import STATUS_ACTIVE, STATUS_SUSPENDED, User
 from app.queryargs import int_arg, text_arg
 from app.tenancy import current_tenant
@@ -63,16 +62,7 @@ def staff_new():
             tenant = current_tenant()
             user, temporary = create_user(tenant, form.login_id.data, form.name.data, form.email.data,
                                           role=form.role.data, actor=current_user)
-            try:
-                staff.mail_temporary_password(user, temporary, first=True)
-            except MailError:
-                db.session.rollback()
-                audit.record("jucho.staff.create", outcome="failure", target=f"user:{form.login_id.data}",
-                             reason="mail_error")
-                db.session.commit()
-                flash("仮パスワードのメールを送信できなかったため、社員を登録していません。"
-                      "メールアドレスを確認し、時間をおいてもう一度お試しください。", "error")
-                return render_template("jucho/staff_form.html", form=form, user=None)
+            staff.mail_temporary_password(user, temporary, first=True)  # commits with the new employee
             db.session.commit()
             flash(f"{user.name} さんを登録し、仮パスワードを {user.email} にメールで送信しました（72時間有効）。",
                   "success")
@@ -101,13 +91,8 @@ def staff_edit(user_id: int):
                 set_email(user, form.email.data)
             audit.record("jucho.staff.update", target=f"user:{user.login_id}", before=before,
                          after={"role": user.role}, email_changed=email_changed)
-            try:
-                if email_changed:
-                    staff.mail_email_changed(user, old_email, form.email.data)
-            except MailError:
-                db.session.rollback()
-                flash("メールアドレス変更のお知らせを送信できなかったため、変更を保存していません。", "error")
-                return render_template("jucho/staff_form.html", form=form, user=user, actions=ActionForm())
+            if email_changed:
+                staff.mail_email_changed(user, old_email, form.email.data)  # commits with the change
             db.session.commit()
             flash("社員情報を保存しました。" + ("新旧のメールアドレスにお知らせを送信しました。" if email_changed else ""),
                   "success")
@@ -159,12 +144,7 @@ def staff_reset_password(user_id: int):
     temporary = issue_temporary_password(user)
     ended = end_user_sessions(user, "password_reset_by_admin", actor=current_user)
     audit.record("jucho.staff.password_reset", target=f"user:{user.login_id}", sessions_ended=ended)
-    try:
-        staff.mail_temporary_password(user, temporary, first=False)
-    except MailError:
-        db.session.rollback()
-        flash("メールを送信できなかったため、パスワードを再発行していません。時間をおいてもう一度お試しください。", "error")
-        return redirect(url_for("jucho.staff_edit", user_id=user.id))
+    staff.mail_temporary_password(user, temporary, first=False)  # commits with the new password
     db.session.commit()
     flash(f"新しい仮パスワードを {user.name} さんにメールで送信しました（72時間有効）。", "success")
     return redirect(url_for("jucho.staff_edit", user_id=user.id))

@@ -111,8 +111,8 @@ def device_request():
                             "管理者から登録コードを受け取ってください。"]
         return _page(pending, request_form=form, status=422)
     device, token = devices.request_device(pending.user, form.name.data)
+    mail_device_request(device, pending.user)  # queued with the request: both commit or neither
     db.session.commit()
-    mail_device_request(device, pending.user)
     abandon_pending_login()
     flash("端末の登録を申請しました。管理者が承認したら、もう一度ログインしてください。", "success")
     response = redirect(url_for("auth.login"))
