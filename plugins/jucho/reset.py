@@ -14,6 +14,7 @@ from app.accounts import find_user_by_email
 from app.extensions import db
 from app.mailer import send_mail_after_response
 from app.models import STATUS_ACTIVE, AuditEvent, Tenant, User
+from app.queryargs import URLSAFE_ALPHABET, token_shaped
 from app.tenancy import tenant_scope
 from app.timeutil import utcnow
 
@@ -33,6 +34,9 @@ class ResetTarget:
     tenant: Tenant | None = None
     user: User | None = None
     reason: str | None = None
+
+
+TOKEN_ALPHABET = URLSAFE_ALPHABET | {"."}  # URLSafeTimedSerializer: base64url parts joined by dots
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -85,6 +89,8 @@ def too_many_links(user: User) -> bool:
 
 def read_token(token: str) -> ResetTarget:
     """Check a link: signature, 30-minute age, tenant still usable, password unchanged since it was made."""
+    if token_shaped(token, max_length=500, alphabet=TOKEN_ALPHABET) is None:  # not something make_token made
+        return ResetTarget(reason="bad_signature")
     try:
         data = _serializer().loads(token, max_age=MAX_AGE_SECONDS)
     except SignatureExpired:
