@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.accounts import find_user_by_email
@@ -17,6 +17,7 @@ from app.models import STATUS_ACTIVE, AuditEvent, Tenant, User
 from app.queryargs import URLSAFE_ALPHABET, token_shaped
 from app.tenancy import tenant_scope
 from app.timeutil import utcnow
+from app.urls import external_url
 
 from .blueprint import PRODUCT_CODE
 
@@ -113,6 +114,6 @@ def read_token(token: str) -> ResetTarget:
 
 def mail_reset_link(tenant: Tenant, user: User) -> None:
     """Mail the one-time link once the response has gone out (so timing does not tell who exists)."""
-    link = url_for("jucho.reset_password", token=make_token(user), _external=True)
+    link = external_url("jucho.reset_password", token=make_token(user))
     send_mail_after_response(user.email, "パスワード再設定のご案内", "jucho_reset_link", user=user, tenant=tenant, link=link,
               minutes=MAX_AGE_SECONDS // 60)
