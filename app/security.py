@@ -61,7 +61,7 @@ MAX_NEXT_LENGTH = 512  # the pending login keeps next= in the session cookie, wh
 
 
 def is_safe_next(target: str | None) -> bool:
-    """True only for a same-site path such as '/mama/users?page=2' (no control characters, not over-long)."""
+    """True only for a same-site path such as '/account/sessions?page=2' (no control characters, not over-long)."""
     if not isinstance(target, str) or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return False
     if len(target) > MAX_NEXT_LENGTH or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in target):
