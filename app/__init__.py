@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY") and app.config["KANRI_ENV"] != "production":
         app.config["SECRET_KEY"] = settings.ensure_development_secret(app.instance_path)
     settings.check_production(app.config)
+    settings.apply_base_url(app.config)
     from .routing import RowIdConverter
 
     app.url_map.converters["int"] = RowIdConverter  # before any blueprint adds a rule
@@ -43,11 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import crypto, mail_sender, mailer, security
+    from . import crypto, mail_sender, mailer, security, urls
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
 
     app.extensions["kanri_keyset"] = crypto.load_keyset(app.config)
     security.init_app(app)  # first: every later hook and error page has the request id
+    urls.init_app(app)  # before anything else reads the request: a foreign Host is a 400
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), compare_type=True)
     csrf.init_app(app)

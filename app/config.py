@@ -4,9 +4,13 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 INSECURE_SECRET_KEYS = {"dev", "development", "secret", "changeme", "change-me", "secret-key", "test"}
 MIN_SECRET_KEY_LENGTH = 32
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+# Outside production a developer's browser may say localhost or 127.0.0.1 whatever the base URL says.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 
 
 class ConfigError(RuntimeError):
@@ -80,6 +84,8 @@ def from_environment(instance_path: str) -> dict:
         "KANRI_MAIL_CLAIM_SECONDS": _number("KANRI_MAIL_CLAIM_SECONDS", 600),
         "KANRI_MAIL_POLL_SECONDS": _number("KANRI_MAIL_POLL_SECONDS", 1),
         "KANRI_SUPPORT_CONTACT": os.environ.get("KANRI_SUPPORT_CONTACT", "support@kanri.example"),
+        "KANRI_BASE_URL": os.environ.get("KANRI_BASE_URL", "").strip(),
+        "KANRI_EXTRA_HOSTS": os.environ.get("KANRI_EXTRA_HOSTS", ""),
     }
 
 
@@ -109,6 +115,40 @@ def ensure_development_secret(instance_path: str) -> str:
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def apply_base_url(config: dict) -> None:
+    """Check and normalise KANRI_BASE_URL (every link in mail is built from it) and derive TRUSTED_HOSTS.
+
+    Production requires an https base URL; elsewhere it defaults to the development server's address.
+    TRUSTED_HOSTS (unless set explicitly) is the base URL's host, the hosts in KANRI_EXTRA_HOSTS and,
+    outside production, localhost and 127.0.0.1: a request for any other Host answers 400.
+    """
+    production = config.get("KANRI_ENV") == "production"
+    base = (config.get("KANRI_BASE_URL") or "").strip()
+    if not base:
+        if production:
+            raise ConfigError("KANRI_BASE_URL が設定されていません。例: https://kanri.example.jp "
+                              "(KANRI_BASE_URL is missing: links in mail are built from it)")
+        base = DEVELOPMENT_BASE_URL
+    try:
+        parts = urlsplit(base)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ConfigError(f"KANRI_BASE_URL が URL として正しくありません (KANRI_BASE_URL is not a URL: {base!r})") from exc
+    if parts.scheme not in ("http", "https") or not hostname or parts.username or parts.password \
+            or parts.query or parts.fragment or not base.isascii():
+        raise ConfigError(f"KANRI_BASE_URL は http(s)://ホスト[:ポート][/パス] の形で指定してください "
+                          f"(KANRI_BASE_URL must look like https://host[:port][/path], got {base!r})")
+    if production and parts.scheme != "https":
+        raise ConfigError(f"本番環境の KANRI_BASE_URL は https でなければなりません "
+                          f"(KANRI_BASE_URL must be https in production, got {base!r})")
+    config["KANRI_BASE_URL"] = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    if config.get("TRUSTED_HOSTS") is None:
+        extra = [host.strip() for host in (config.get("KANRI_EXTRA_HOSTS") or "").split(",") if host.strip()]
+        hosts = [hostname, *extra, *([] if production else LOOPBACK_HOSTS)]
+        config["TRUSTED_HOSTS"] = list(dict.fromkeys(hosts))
 
 
 def check_production(config: dict) -> None:

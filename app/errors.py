@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, g, render_template
+from flask import Flask, g, has_request_context, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -25,7 +26,9 @@ MESSAGES = {
 def render_error(status: int, detail: str | None = None):
     """Render the error page for status with the request id as support id."""
     title, message = MESSAGES.get(status, MESSAGES[500])
-    html = render_template("errors/error.html", status=status, title=title, message=detail or message,
+    # A request for an untrusted Host has no URL adapter: no link can be built, so a page without any.
+    bare = has_request_context() and request_ctx.url_adapter is None
+    html = render_template("errors/bare.html" if bare else "errors/error.html", status=status, title=title, message=detail or message,
                            support_id=g.get("request_id", "-"))
     return html, status
 

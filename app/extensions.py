@@ -16,9 +16,20 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+
+class SessionOnlyLoginManager(LoginManager):
+    """Flask-Login without remember-me: kanri never issues a remember cookie (the server-side session is the
+    only login), so one a client sends is ignored unread. Flask-Login would otherwise parse it, and a
+    non-ASCII value made its digest comparison raise (a 500)."""
+
+    def _load_user_from_remember_cookie(self, cookie):  # noqa: ARG002 - Flask-Login's signature
+        return None
+
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
-login_manager = LoginManager()
+login_manager = SessionOnlyLoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

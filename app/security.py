@@ -57,12 +57,17 @@ def configure_logging() -> None:
     root.propagate = True
 
 
+MAX_NEXT_LENGTH = 512  # the pending login keeps next= in the session cookie, which must stay small
+
+
 def is_safe_next(target: str | None) -> bool:
-    """True only for a same-site path such as '/products/users?page=2'."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """True only for a same-site path such as '/account/sessions?page=2' (no control characters, not over-long)."""
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    if len(target) > MAX_NEXT_LENGTH or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in target):
         return False
     parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc and not any(ord(c) < 32 for c in target)
+    return not parts.scheme and not parts.netloc
 
 
 def _start_request() -> None:
@@ -106,7 +111,7 @@ def _log_request(response) -> None:
         "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
         "tenant": current_tenant_id(),
         "user": user_id,
-        "ip": request.remote_addr,
+        "ip": (request.remote_addr or "")[:64] or None,  # with ProxyFix: client-chosen text, capped
     }, ensure_ascii=False))
 
 

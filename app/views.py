@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, render_template, url_for
+from flask import Blueprint, Flask, render_template
 from flask_login import current_user, login_required
 
 from .auth.forms import ConfirmForm
@@ -41,8 +41,8 @@ def _navigation():
         "account_links": menu_links(tenant, current_user, section="account"),
         "nav_tenant": tenant,
         "nav_product": product.name if product else (tenant.product if tenant else ""),
-        "nav_stylesheet": (url_for(f"{product.code}.static", filename=product.stylesheet)
-                           if product and product.stylesheet else None),
+        # (endpoint, filename): built in base.html, since an error page for a refused Host has no URL adapter
+        "nav_stylesheet": (f"{product.code}.static", product.stylesheet) if product and product.stylesheet else None,
         "logout_form": ConfirmForm(),
     }
 

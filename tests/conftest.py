@@ -42,6 +42,7 @@ def base_config(tmp_path_factory) -> dict:
         "MAIL_SUPPRESS_SEND": True,
         "KANRI_MAIL_CONSOLE": False,
         "SERVER_NAME": None,
+        "KANRI_BASE_URL": "http://localhost",  # the test client's host: links in mail start with it
         "KANRI_ENV": "testing",
     }
 

@@ -7,7 +7,7 @@ from app.config import ConfigError
 
 def _production(base_config, tmp_path, **overrides):
     keyset = tmp_path / "missing.json"
-    config = {**base_config, "KANRI_ENV": "production", "DEBUG": False,
+    config = {**base_config, "KANRI_ENV": "production", "DEBUG": False, "KANRI_BASE_URL": "https://kanri.example.jp",
               "SECRET_KEY": "p" * 12 + "-a-long-random-production-secret-value", **overrides}
     if overrides.get("KANRI_KEYSET_FILE") == "missing":
         config["KANRI_KEYSET_FILE"] = str(keyset)

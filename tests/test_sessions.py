@@ -143,7 +143,8 @@ def test_production_cookie_is_secure_host_prefixed(base_config, monkeypatch):
     from app import create_app
 
     monkeypatch.setenv("KANRI_ENV", "production")
-    app = create_app({**base_config, "KANRI_ENV": "production", "DEBUG": False})
+    app = create_app({**base_config, "KANRI_ENV": "production", "DEBUG": False,
+                      "KANRI_BASE_URL": "https://kanri.example.jp"})
     assert app.config["SESSION_COOKIE_NAME"] == "__Host-kanri"
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True

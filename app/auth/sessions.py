@@ -12,10 +12,12 @@ from .. import audit
 from ..extensions import db
 from ..models import PendingLoginRecord, Tenant, User, UserSession
 from ..products import plugin_manager
+from ..queryargs import token_length, token_shaped
 from ..tenancy import set_current_tenant
 from ..timeutil import utcnow
 
 TOKEN_BYTES = 32  # 256 bits
+TOKEN_LENGTH = token_length(TOKEN_BYTES)
 LAST_SEEN_GRANULARITY = timedelta(seconds=60)
 
 
@@ -56,7 +58,7 @@ def _expiry_reason(record: UserSession, now) -> str | None:
 
 def load_session(token: str) -> User | None:
     """Return the user of a live session token and make its tenant current; None otherwise."""
-    if not token:
+    if token_shaped(token, length=TOKEN_LENGTH) is None:  # only what create_session issues is looked up
         return None
     record = db.session.execute(
         sa.select(UserSession).where(UserSession.token_hash == hash_token(token))

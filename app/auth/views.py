@@ -32,7 +32,8 @@ def login():
         return redirect(url_for("main.dashboard"))
     form = LoginForm()
     if request.method == "GET":
-        form.next.data = request.args.get("next", "")
+        wanted = request.args.get("next", "")
+        form.next.data = wanted if is_safe_next(wanted) else ""
     if form.validate_on_submit():
         result = check_password_step(form.company_code.data, form.login_id.data, form.password.data)
         if result.user is not None:

@@ -12,6 +12,7 @@ from app.csv_export import csv_response, in_batches
 from app.extensions import db
 from app.forms import choices
 from app.queryargs import int_arg, text_arg
+from app.routing import MAX_ROW_ID
 
 from .blueprint import bp, get_or_404, member_required
 from .listing import apply_keyword, apply_sorting, sorting
@@ -35,8 +36,7 @@ def _building_or_404(building_id: int) -> JuchoBuilding:
 
 
 def _association_filter() -> int | None:
-    value = request.args.get("association", "")
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+    return int_arg("association", default=None, minimum=1, maximum=MAX_ROW_ID)
 
 
 def _association_choices(form: BuildingForm) -> None:

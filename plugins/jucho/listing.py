@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import request
+
+from app.queryargs import choice_arg
 
 
 @dataclass
@@ -32,10 +33,7 @@ class Sorting:
 
 def sorting(columns: dict, default: str) -> Sorting:
     """Read sort= and dir= against a whitelist of column keys."""
-    key = request.args.get("sort", default)
-    if key not in columns:
-        key = default
-    return Sorting(key=key, descending=request.args.get("dir") == "desc")
+    return Sorting(key=choice_arg("sort", columns, default), descending=choice_arg("dir", ("asc", "desc"), "asc") == "desc")
 
 
 def apply_sorting(query, columns: dict, chosen: Sorting, tiebreak):

@@ -7,15 +7,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.accounts import find_user_by_email
 from app.extensions import db
 from app.mailer import send_mail
 from app.models import STATUS_ACTIVE, AuditEvent, Tenant, User
+from app.queryargs import URLSAFE_ALPHABET, token_shaped
 from app.tenancy import tenant_scope
 from app.timeutil import utcnow
+from app.urls import external_url
 
 from .blueprint import PRODUCT_CODE
 
@@ -33,6 +35,9 @@ class ResetTarget:
     tenant: Tenant | None = None
     user: User | None = None
     reason: str | None = None
+
+
+TOKEN_ALPHABET = URLSAFE_ALPHABET | {"."}  # URLSafeTimedSerializer: base64url parts joined by dots
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -85,6 +90,8 @@ def too_many_links(user: User) -> bool:
 
 def read_token(token: str) -> ResetTarget:
     """Check a link: signature, 30-minute age, tenant still usable, password unchanged since it was made."""
+    if token_shaped(token, max_length=500, alphabet=TOKEN_ALPHABET) is None:  # not something make_token made
+        return ResetTarget(reason="bad_signature")
     try:
         data = _serializer().loads(token, max_age=MAX_AGE_SECONDS)
     except SignatureExpired:
@@ -107,6 +114,6 @@ def read_token(token: str) -> ResetTarget:
 
 def mail_reset_link(tenant: Tenant, user: User) -> None:
     """Queue the one-time link with the request's audit row; the response never waits for SMTP (timing tells nobody who exists)."""
-    link = url_for("jucho.reset_password", token=make_token(user), _external=True)
+    link = external_url("jucho.reset_password", token=make_token(user))
     send_mail(user.email, "パスワード再設定のご案内", "jucho_reset_link", secret=True, user=user, tenant=tenant, link=link,
               minutes=MAX_AGE_SECONDS // 60)

@@ -1,11 +1,10 @@
 """Staff rules: counting admins, mailing temporary passwords and e-mail changes."""
 from __future__ import annotations
 
-from flask import url_for
-
 from app.accounts import active_admins
 from app.mailer import send_mail
 from app.models import ROLE_ADMIN, STATUS_ACTIVE, User
+from app.urls import external_url
 
 from .emailcode import mask_email
 
@@ -27,7 +26,7 @@ def mail_temporary_password(user: User, password: str, first: bool) -> None:
     subject = "アカウント登録のお知らせ" if first else "仮パスワード再発行のお知らせ"
     send_mail(user.email, subject, "jucho_temporary_password", secret=True, user=user, tenant=user.tenant, first=first,
               temporary=password, expires_at=user.temp_password_expires_at,
-              login_url=url_for("auth.login", _external=True))
+              login_url=external_url("auth.login"))
 
 
 def mail_email_changed(user: User, old: str, new: str) -> None:

@@ -13,6 +13,7 @@ from app import audit
 from app.crypto import blind_index
 from app.extensions import db
 from app.models import User
+from app.queryargs import cookie_tokens, token_length, token_shaped
 from app.timeutil import utcnow
 
 from .models import (
@@ -26,6 +27,7 @@ from .models import (
 from .useragent import describe
 
 TOKEN_BYTES = 32  # 256 bits
+TOKEN_LENGTH = token_length(TOKEN_BYTES)  # secrets.token_urlsafe(TOKEN_BYTES): 43 base64url characters
 COOKIE_DAYS = 400  # browsers cap cookie lifetime at 400 days
 COOKIE_NAME = "kanri-mama-device"
 MAX_TOKENS_PER_BROWSER = 5  # one browser may carry the devices of a few users
@@ -36,7 +38,9 @@ MAX_PENDING_PER_USER = 3  # more open requests only flood the admins' mailboxes
 
 
 def hash_token(token: str) -> str:
-    """Return the stored (sha256) form of a device token."""
+    """Return the stored (sha256) form of a device token (ValueError for anything not shaped like one)."""
+    if token_shaped(token, length=TOKEN_LENGTH) is None:
+        raise ValueError("not a device token")
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
@@ -47,9 +51,8 @@ def cookie_name() -> str:
 
 
 def browser_tokens() -> list[str]:
-    """The device tokens this browser carries (newest first)."""
-    raw = request.cookies.get(cookie_name(), "")
-    return [token for token in raw.split(".") if token and len(token) <= 64][:MAX_TOKENS_PER_BROWSER]
+    """The device tokens this browser carries (newest first); anything not shaped like a token is ignored."""
+    return cookie_tokens(cookie_name(), separator=".", limit=MAX_TOKENS_PER_BROWSER, length=TOKEN_LENGTH)
 
 
 def device_of_browser(user: User) -> Device | None:

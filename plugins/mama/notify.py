@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import url_for
 
 from app.extensions import db
 from app.mailer import send_mail
 from app.models import ROLE_ADMIN, STATUS_ACTIVE, User
+from app.urls import external_url
 
 from .models import Device
 
@@ -21,7 +21,7 @@ def tenant_admins() -> list[User]:
 def mail_device_request(device: Device, requester: User) -> int:
     """Queue a mail to every admin of the tenant (one message each) in the current transaction; returns how many."""
     sent = 0
-    link = url_for("mama.devices_index", _external=True)
+    link = external_url("mama.devices_index")
     for admin in tenant_admins():
         if not admin.email:
             continue

@@ -1,13 +1,13 @@
 """管理組合登録: list with search, sort and pagination, detail, add, edit, delete and CSV — all within the user's scope."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
 from app.auth.forms import ConfirmForm
 from app.extensions import db
-from app.queryargs import int_arg, text_arg
+from app.queryargs import choice_arg, int_arg, text_arg
 
 from .. import associations as assoc
 from ..csv_export import associations_csv
@@ -23,13 +23,11 @@ FORM_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city",
 
 
 def _filters() -> dict:
-    sort = request.args.get("sort", assoc.DEFAULT_SORT)
-    prefecture = request.args.get("prefecture", "")
     return {
         "q": text_arg("q"),
-        "prefecture": prefecture if prefecture in PREFECTURES else "",
-        "sort": sort if sort in assoc.SORTS else assoc.DEFAULT_SORT,
-        "dir": "desc" if request.args.get("dir") == "desc" else "asc",
+        "prefecture": choice_arg("prefecture", PREFECTURES, ""),
+        "sort": choice_arg("sort", assoc.SORTS, assoc.DEFAULT_SORT),
+        "dir": choice_arg("dir", ("asc", "desc"), "asc"),
     }
 
 

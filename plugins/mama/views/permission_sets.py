@@ -1,7 +1,7 @@
 """メニュー権限マスタ: named permission sets per role (一般 / 管理者), built from every plugin's menu registry."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
@@ -9,6 +9,7 @@ from app.auth.forms import ConfirmForm
 from app.extensions import db
 from app.forms import choices
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
+from app.queryargs import choice_arg
 from app.tenancy import current_tenant
 
 from ..forms import PermissionSetForm
@@ -29,8 +30,7 @@ LAST_ADMIN = "管理者が一人もいなくなるため、この変更はでき
 
 
 def _role_arg() -> str:
-    role = request.args.get("role", ROLE_GENERAL)
-    return role if role in (ROLE_GENERAL, ROLE_ADMIN) else ROLE_GENERAL
+    return choice_arg("role", (ROLE_GENERAL, ROLE_ADMIN), ROLE_GENERAL)
 
 
 def _set_or_404(set_id: int) -> PermissionSet:

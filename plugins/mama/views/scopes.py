@@ -8,7 +8,7 @@ from app import audit
 from app.auth.forms import ConfirmForm
 from app.extensions import db
 from app.models import User
-from app.queryargs import int_arg, text_arg
+from app.queryargs import int_arg, int_list, text_arg
 from app.routing import MAX_ROW_ID
 
 from ..associations import escape_like
@@ -79,8 +79,7 @@ def scopes_add(user_id: int):
     """Add the ticked associations to a user's selection (ids of other tenants are ignored)."""
     require_confirm()
     user = user_or_404(user_id)
-    ids = {int(value) for value in request.form.getlist("association_id")[:MAX_ADD]
-           if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ROW_ID}
+    ids = int_list("association_id", request.form, limit=MAX_ADD, maximum=MAX_ROW_ID)
     taken = set(db.session.execute(sa.select(UserAssociation.association_id)
                                    .where(UserAssociation.user_id == user.id)).scalars())
     found = db.session.execute(sa.select(Association).where(Association.id.in_(ids - taken))).scalars().all() \
