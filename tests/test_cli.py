@@ -215,14 +215,14 @@ def test_demo_creates_two_tenants_once(app, runner):
 def test_demo_tenants_come_from_the_plugins_with_sample_records(app, runner):
     """Each product seeds its own demo tenant through the demo_tenant hook, lists included."""
     from plugins.jucho.models import JuchoAssociation, JuchoBuilding
-    from plugins.mama.models import Association
+    from plugins.mama.models import MamaAssociation
 
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, cli_output(result)
     with app.app_context():
         tenants = {t.code: t for t in db.session.execute(sa.select(Tenant)).scalars()}
         with tenant_scope(tenants["demo-mama"]):
-            assert db.session.execute(sa.select(sa.func.count()).select_from(Association)).scalar_one() == 30
+            assert db.session.execute(sa.select(sa.func.count()).select_from(MamaAssociation)).scalar_one() == 30
         with tenant_scope(tenants["demo-jucho"]):
             buildings = db.session.execute(sa.select(JuchoBuilding)).scalars().all()
             assert len(buildings) == 5 and all(b.association.contact_email for b in buildings)

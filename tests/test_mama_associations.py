@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from plugins.mama.cli import sample_association
-from plugins.mama.models import Association
+from plugins.mama.models import MamaAssociation
 from tests.conftest import post_form
 from tests.mama_helpers import admin_client, audit_details, in_tenant
 
@@ -65,7 +65,7 @@ def test_every_field_rejects_bad_input_next_to_it_and_keeps_the_rest(app, make_t
         assert message in html, message
     assert "グランドメゾン西新宿" in html  # building name typed earlier is still in the form
     with in_tenant(app, "mama1"):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(Association)).scalar_one() == 0
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaAssociation)).scalar_one() == 0
 
 
 def test_duplicate_code_and_failed_edit_keep_the_saved_record(app, make_tenant):
@@ -76,7 +76,7 @@ def test_duplicate_code_and_failed_edit_keep_the_saved_record(app, make_tenant):
     response = post_form(client, f"/mama/associations/{aid}/edit", {**GOOD, "units": "-5", "name": "変更後"})
     assert response.status_code == 422 and "1〜10000" in response.get_data(as_text=True)
     with in_tenant(app, "mama1"):
-        saved = db.session.get(Association, aid)
+        saved = db.session.get(MamaAssociation, aid)
         assert (saved.units, saved.name) == (120, GOOD["name"])
 
 
@@ -155,7 +155,7 @@ def test_ten_thousand_associations_stay_fast(app, make_tenant):
         assert response.status_code == 200 and elapsed < 1.5, (url, elapsed)
     assert "10000 件" in client.get("/mama/associations").get_data(as_text=True)
     with app.app_context():
-        indexes = {ix.name for ix in Association.__table__.indexes}
+        indexes = {ix.name for ix in MamaAssociation.__table__.indexes}
     assert {"ix_mama_associations_tenant_kana", "ix_mama_associations_tenant_area"} <= indexes
     started = time.perf_counter()
     csv_body = client.get("/mama/associations/export.csv").get_data()

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.timeutil import utcnow
 from plugins.mama.devices import COOKIE_NAME, hash_token
-from plugins.mama.models import Device, RegistrationCode
+from plugins.mama.models import MamaDevice, MamaRegistrationCode
 from tests.conftest import PASSWORD, csrf_from, post_form
 from tests.mama_helpers import (
     DEVICE_PAGE,
@@ -36,13 +36,13 @@ def _devices(app, code, login_id):
     with in_tenant(app, code):
         user = get_user(login_id)
         return [(d.status, d.name) for d in db.session.execute(
-            sa.select(Device).where(Device.user_id == user.id).order_by(Device.id)).scalars()]
+            sa.select(MamaDevice).where(MamaDevice.user_id == user.id).order_by(MamaDevice.id)).scalars()]
 
 
 def _approve_first_pending(admin, app, code):
     page = admin.get("/mama/devices")
     with in_tenant(app, code):
-        device_id = db.session.execute(sa.select(Device.id).where(Device.status == "pending")).scalars().first()
+        device_id = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.status == "pending")).scalars().first()
     return admin.post(f"/mama/devices/{device_id}/approve",
                       data={"csrf_token": csrf_from(page.get_data(as_text=True))})
 
@@ -76,7 +76,7 @@ def test_registration_code_registers_approves_and_logs_in(app, client, make_tena
     max_age = int(set_cookie.split("Max-Age=")[1].split(";")[0])
     assert 0 < max_age <= 400 * 24 * 3600
     with in_tenant(app, "mama1"):
-        device = db.session.execute(sa.select(Device)).scalar_one()
+        device = db.session.execute(sa.select(MamaDevice)).scalar_one()
         assert device.status == "approved" and device.via == "code"
         assert device.token_hash == hash_token(cookie.value) and cookie.value not in device.token_hash
     actions = [a for a, _, _ in audit_actions(app, "mama1")]
@@ -101,7 +101,7 @@ def test_approved_device_logs_in_again_and_refreshes_last_use(app, client, make_
     assert client.get("/").status_code == 200
     assert any(h.startswith(COOKIE_NAME) for h in response.headers.getlist("Set-Cookie"))  # refreshed
     with in_tenant(app, "mama1"):
-        device = db.session.execute(sa.select(Device)).scalar_one()
+        device = db.session.execute(sa.select(MamaDevice)).scalar_one()
         assert device.last_used_at is not None and device.last_ip == "127.0.0.1"
 
 
@@ -155,7 +155,7 @@ def test_rejected_device_does_not_log_in(app, client, make_tenant, add_user):
     send_request(client)
     page = admin.get("/mama/devices")
     with in_tenant(app, "mama1"):
-        device_id = db.session.execute(sa.select(Device.id).where(Device.status == "pending")).scalar_one()
+        device_id = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.status == "pending")).scalar_one()
     admin.post(f"/mama/devices/{device_id}/reject", data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     response = login(client, "mama1", "staff")
     assert response.status_code == 200 and "拒否" in response.get_data(as_text=True)
@@ -170,7 +170,7 @@ def test_revoked_device_is_refused(app, client, make_tenant, add_user):
     login_with_code(client, app, "mama1", "staff")
     logout(client)
     with in_tenant(app, "mama1"):
-        device_id = db.session.execute(sa.select(Device.id).where(Device.user_id == get_user("staff").id)).scalar_one()
+        device_id = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("staff").id)).scalar_one()
         staff_id = get_user("staff").id
     response = post_form(admin, f"/mama/devices/users/{staff_id}", {}, action=f"/mama/devices/{device_id}/revoke")
     assert response.status_code == 302
@@ -187,8 +187,8 @@ def test_user_revokes_own_device_and_cannot_touch_anothers(app, client, make_ten
     other = app.test_client()
     login_with_code(other, app, "mama1", "admin")
     with in_tenant(app, "mama1"):
-        own = db.session.execute(sa.select(Device.id).where(Device.user_id == get_user("staff").id)).scalar_one()
-        admins = db.session.execute(sa.select(Device.id).where(Device.user_id == get_user("admin").id)).scalar_one()
+        own = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("staff").id)).scalar_one()
+        admins = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("admin").id)).scalar_one()
     page = client.get("/mama/account/devices")
     assert "このブラウザ" in page.get_data(as_text=True)
     assert post_form(client, "/mama/account/devices", {}, action=f"/mama/account/devices/{admins}/revoke").status_code == 404
@@ -232,7 +232,7 @@ def test_expired_code_is_refused(app, client, make_tenant):
     mama_tenant(make_tenant)
     code = issue_code(app, "mama1", "admin")
     with in_tenant(app, "mama1"):
-        for record in db.session.execute(sa.select(RegistrationCode)).scalars():
+        for record in db.session.execute(sa.select(MamaRegistrationCode)).scalars():
             record.expires_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     password_step(client, "mama1", "admin")
@@ -245,7 +245,7 @@ def test_code_is_valid_for_24_hours_and_stored_hashed(app, make_tenant):
     code = issue_code(app, "mama1", "admin")
     assert len(code.replace("-", "")) >= 8
     with in_tenant(app, "mama1"):
-        record = db.session.execute(sa.select(RegistrationCode).order_by(RegistrationCode.id.desc())).scalars().first()
+        record = db.session.execute(sa.select(MamaRegistrationCode).order_by(MamaRegistrationCode.id.desc())).scalars().first()
         assert code.replace("-", "") not in record.code_hash
         assert timedelta(hours=23, minutes=59) < record.expires_at - record.created_at <= timedelta(hours=24)
 
@@ -300,7 +300,7 @@ def test_foreign_device_and_user_ids_answer_404(app, client, make_tenant, add_us
     send_request(victim)
     login_with_code(client, app, "mama1", "admin")
     with in_tenant(app, "mama2"):
-        device_id = db.session.execute(sa.select(Device.id)).scalar_one()
+        device_id = db.session.execute(sa.select(MamaDevice.id)).scalar_one()
         staff_id = get_user("staff").id
     page = client.get("/mama/devices")
     token = csrf_from(page.get_data(as_text=True))

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from plugins.mama.models import PermissionSet, UserSettings
+from plugins.mama.models import MamaPermissionSet, MamaUserSettings
 from tests.conftest import post_form
 from tests.mama_helpers import admin_client, audit_actions, get_user, in_tenant, login_with_code
 
@@ -27,7 +27,7 @@ def _nav(client) -> str:
 
 def _make_set(app, code, name, role, menus):
     with in_tenant(app, code):
-        permission_set = PermissionSet(name=name, role=role)
+        permission_set = MamaPermissionSet(name=name, role=role)
         permission_set.menu_ids = menus
         db.session.add(permission_set)
         db.session.commit()
@@ -37,7 +37,7 @@ def _make_set(app, code, name, role, menus):
 def _assign(app, code, login_id, set_id):
     with in_tenant(app, code):
         user = get_user(login_id)
-        settings = db.session.execute(sa.select(UserSettings).where(UserSettings.user_id == user.id)).scalar_one()
+        settings = db.session.execute(sa.select(MamaUserSettings).where(MamaUserSettings.user_id == user.id)).scalar_one()
         settings.permission_set_id = set_id
         db.session.commit()
 
@@ -122,7 +122,7 @@ def test_permission_screen_builds_menus_from_the_registry_and_saves_a_set(app, m
                          {"name": "参照のみ", "menus": ["mama.associations"]})
     assert response.status_code == 302
     with in_tenant(app, "mama1"):
-        saved = db.session.execute(sa.select(PermissionSet)).scalar_one()
+        saved = db.session.execute(sa.select(MamaPermissionSet)).scalar_one()
         assert saved.role == "general" and saved.menu_ids == ["mama.associations"]
     assert "参照のみ" in client.get("/mama/permissions?role=general").get_data(as_text=True)
     assert any(a == "mama.permission_set.create" for a, _, _ in audit_actions(app, "mama1"))
@@ -150,7 +150,7 @@ def test_set_in_use_cannot_be_deleted_and_unused_can(app, make_tenant, add_user)
     post_form(client, "/mama/permissions", {}, action=f"/mama/permissions/{used}/delete")
     post_form(client, "/mama/permissions", {}, action=f"/mama/permissions/{unused}/delete")
     with in_tenant(app, "mama1"):
-        names = db.session.execute(sa.select(PermissionSet.name)).scalars().all()
+        names = db.session.execute(sa.select(MamaPermissionSet.name)).scalars().all()
     assert names == ["使用中"]
 
 

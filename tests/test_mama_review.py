@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import ROLE_ADMIN, User, UserSession
-from plugins.mama.models import Association, Device, PermissionSet, UserAssociation
+from plugins.mama.models import MamaAssociation, MamaDevice, MamaPermissionSet, MamaUserAssociation
 from tests.conftest import csrf_from, post_form
 from tests.mama_helpers import (
     DEVICE_PAGE,
@@ -67,7 +67,7 @@ def test_odd_association_ids_when_adding_to_a_scope_are_ignored(no_propagation, 
         response = client.post(f"/mama/scopes/{staff_id}/add", data={"csrf_token": token, "association_id": value})
         assert response.status_code == 302, value
     with in_tenant(app, "mama1"):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(UserAssociation)).scalar_one() == 0
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaUserAssociation)).scalar_one() == 0
 
 
 def test_control_characters_are_refused_next_to_the_field(no_propagation, make_tenant):
@@ -87,8 +87,8 @@ def test_control_characters_are_refused_next_to_the_field(no_propagation, make_t
     for url in ("/mama/associations?q=%00", "/mama/associations/export.csv?q=a%00b", "/mama/scopes/1?q=%00"):
         assert client.get(url).status_code in (200, 404), url
     with in_tenant(app, "mama1"):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(Association)).scalar_one() == 1
-        assert db.session.execute(sa.select(sa.func.count()).select_from(PermissionSet)).scalar_one() == 0
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaAssociation)).scalar_one() == 1
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaPermissionSet)).scalar_one() == 0
 
 
 def test_device_request_name_with_nul_is_refused(no_propagation, make_tenant, add_user):
@@ -100,7 +100,7 @@ def test_device_request_name_with_nul_is_refused(no_propagation, make_tenant, ad
     response = send_request(client, "PC\x00")
     assert response.status_code == 422 and "制御文字" in response.get_data(as_text=True)
     with in_tenant(app, "mama1"):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(Device)).scalar_one() == 0
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaDevice)).scalar_one() == 0
 
 
 def test_device_screens_ignore_another_products_pending_login(app, make_tenant):
@@ -117,7 +117,7 @@ def test_device_screens_ignore_another_products_pending_login(app, make_tenant):
     response = client.post("/mama/device/code", data={"csrf_token": token, "code": "ABCD-EFGH-JKLM"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     with in_tenant(app, "juc1"):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(Device)).scalar_one() == 0
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaDevice)).scalar_one() == 0
     assert not any(action.startswith("device.") for action, _, _ in audit_actions(app, "juc1"))
 
 
@@ -135,7 +135,7 @@ def test_admin_revoking_a_device_ends_the_session_opened_from_it(app, make_tenan
     login_with_code(thief, app, "mama1", "staff")
     assert thief.get("/").status_code == 200
     with in_tenant(app, "mama1"):
-        device_id = db.session.execute(sa.select(Device.id).where(Device.user_id == get_user("staff").id)).scalar_one()
+        device_id = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("staff").id)).scalar_one()
     staff_id = _ids(app)
     post_form(admin, f"/mama/devices/users/{staff_id}", {}, action=f"/mama/devices/{device_id}/revoke")
     response = thief.get("/")
@@ -165,7 +165,7 @@ def test_user_revoking_this_browser_is_logged_out(app, make_tenant, add_user):
     client = app.test_client()
     login_with_code(client, app, "mama1", "staff")
     with in_tenant(app, "mama1"):
-        own = db.session.execute(sa.select(Device.id).where(Device.user_id == get_user("staff").id)).scalar_one()
+        own = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("staff").id)).scalar_one()
     post_form(client, "/mama/account/devices", {}, action=f"/mama/account/devices/{own}/revoke")
     assert client.get("/").status_code == 302
 
@@ -244,7 +244,7 @@ def test_a_registration_code_redeemed_twice_at_once_registers_one_device(app, ma
         thread.join(timeout=30)
     assert sorted(results.values()) == [302, 422]
     with in_tenant(app, "mama1"):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(Device)).scalar_one() == 1
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaDevice)).scalar_one() == 1
 
 
 def test_enter_code_helper_still_works_after_review(app, make_tenant):
@@ -271,5 +271,5 @@ def test_open_registration_requests_per_user_are_capped(app, make_tenant, add_us
     assert response.status_code == 422 and "承認待ちの申請が既に" in response.get_data(as_text=True)
     assert len(outbox) == mails
     with in_tenant(app, "mama1"):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(Device)).scalar_one() == MAX_PENDING_PER_USER
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaDevice)).scalar_one() == MAX_PENDING_PER_USER
     assert ("device.request", "failure", "user:staff") in audit_actions(app, "mama1")

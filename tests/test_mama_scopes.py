@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from plugins.mama.cli import sample_association
-from plugins.mama.models import Association, UserAssociation
+from plugins.mama.models import MamaAssociation, MamaUserAssociation
 from tests.conftest import csrf_from, post_form
 from tests.mama_helpers import admin_client, audit_actions, get_user, in_tenant, login_with_code
 
@@ -63,7 +63,7 @@ def test_selected_scope_applies_to_list_search_count_detail_and_csv(app, make_te
     assert staff.post(f"/mama/associations/{outside}/edit", data={"csrf_token": token, "name": "x"}).status_code == 404
     assert staff.post(f"/mama/associations/{outside}/delete", data={"csrf_token": token}).status_code == 404
     with in_tenant(app, "mama1"):
-        assert db.session.get(Association, outside) is not None
+        assert db.session.get(MamaAssociation, outside) is not None
 
 
 def test_scope_all_shows_everything_and_back(app, make_tenant, add_user):
@@ -97,7 +97,7 @@ def test_foreign_associations_cannot_be_added_to_a_scope(app, make_tenant, add_u
     response = _grant(admin, app, "staff", list(foreign.values()))
     assert response.status_code == 302
     with in_tenant(app, "mama1"):
-        assert db.session.execute(sa.select(sa.func.count()).select_from(UserAssociation)).scalar_one() == 0
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MamaUserAssociation)).scalar_one() == 0
     assert staff.get(f"/mama/associations/{foreign['A00001']}").status_code == 404
     assert admin.get(f"/mama/associations/{foreign['A00001']}").status_code == 404
 

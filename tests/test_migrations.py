@@ -152,9 +152,9 @@ def _read_through_orm(expected: dict) -> dict:
     from app.models import Tenant, User
     from app.tenancy import tenant_scope
     from plugins.jucho.models import JuchoAssociation
-    from plugins.mama.models import Association
+    from plugins.mama.models import MamaAssociation
 
-    models = {"users": User, "mama_associations": Association, "jucho_associations": JuchoAssociation}
+    models = {"users": User, "mama_associations": MamaAssociation, "jucho_associations": JuchoAssociation}
     seen = {}
     for (table, row_id), plain in expected.items():
         tenant_id = db.session.execute(

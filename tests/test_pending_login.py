@@ -120,9 +120,9 @@ def test_mama_pending_cookie_of_a_registration_request_cannot_be_used_later(app,
     assert response.headers["Location"].endswith("/login")
     device_cookie = client.get_cookie(COOKIE_NAME).value
     with mama.in_tenant(app, "mama1"):
-        from plugins.mama.models import Device
+        from plugins.mama.models import MamaDevice
 
-        db.session.execute(sa.update(Device).values(status="approved", decided_at=utcnow(),
+        db.session.execute(sa.update(MamaDevice).values(status="approved", decided_at=utcnow(),
                                                     expires_at=utcnow() + timedelta(days=30)))
         db.session.commit()
 

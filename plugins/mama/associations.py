@@ -7,18 +7,18 @@ from flask import abort
 from app.extensions import db
 from app.models import User
 
-from .models import Association, UserAssociation
+from .models import MamaAssociation, MamaUserAssociation
 from .permissions import settings_for
 
 PER_PAGE = 50
 # Sort keys a request may name → ORDER BY columns (anything else falls back to the default).
 SORTS = {
-    "code": (Association.code,),
-    "name": (Association.name_kana, Association.id),
-    "area": (Association.prefecture, Association.city, Association.id),
-    "units": (Association.units, Association.id),
-    "year": (Association.building_year, Association.id),
-    "updated": (Association.updated_at, Association.id),
+    "code": (MamaAssociation.code,),
+    "name": (MamaAssociation.name_kana, MamaAssociation.id),
+    "area": (MamaAssociation.prefecture, MamaAssociation.city, MamaAssociation.id),
+    "units": (MamaAssociation.units, MamaAssociation.id),
+    "year": (MamaAssociation.building_year, MamaAssociation.id),
+    "updated": (MamaAssociation.updated_at, MamaAssociation.id),
 }
 DEFAULT_SORT = "code"
 # Fields an audit event may show before and after; the contact person's fields are personal data.
@@ -36,17 +36,17 @@ def scope_all(user: User) -> bool:
 
 
 def scoped(query, user: User):
-    """Narrow a select over Association to the user's scope."""
+    """Narrow a select over MamaAssociation to the user's scope."""
     if scope_all(user):
         return query
-    allowed = sa.select(UserAssociation.association_id).where(UserAssociation.user_id == user.id)
-    return query.where(Association.id.in_(allowed))
+    allowed = sa.select(MamaUserAssociation.association_id).where(MamaUserAssociation.user_id == user.id)
+    return query.where(MamaAssociation.id.in_(allowed))
 
 
-def get_in_scope(association_id: int, user: User) -> Association:
+def get_in_scope(association_id: int, user: User) -> MamaAssociation:
     """The association if it exists in this tenant and in the user's scope; 404 otherwise."""
     association = db.session.execute(
-        scoped(sa.select(Association).where(Association.id == association_id), user)).scalar_one_or_none()
+        scoped(sa.select(MamaAssociation).where(MamaAssociation.id == association_id), user)).scalar_one_or_none()
     if association is None:
         abort(404)
     return association
@@ -59,17 +59,17 @@ def escape_like(text: str) -> str:
 
 def search_query(user: User, q: str = "", prefecture: str = ""):
     """A select of the user's associations matching the search words and prefecture."""
-    query = scoped(sa.select(Association), user)
+    query = scoped(sa.select(MamaAssociation), user)
     for word in q.split()[:5]:
         pattern = f"%{escape_like(word)}%"
         query = query.where(sa.or_(
-            Association.code.like(f"{escape_like(word)}%", escape="\\"),
-            Association.name.like(pattern, escape="\\"),
-            Association.name_kana.like(pattern, escape="\\"),
-            Association.city.like(pattern, escape="\\"),
+            MamaAssociation.code.like(f"{escape_like(word)}%", escape="\\"),
+            MamaAssociation.name.like(pattern, escape="\\"),
+            MamaAssociation.name_kana.like(pattern, escape="\\"),
+            MamaAssociation.city.like(pattern, escape="\\"),
         ))
     if prefecture:
-        query = query.where(Association.prefecture == prefecture)
+        query = query.where(MamaAssociation.prefecture == prefecture)
     return query
 
 
@@ -82,28 +82,28 @@ def ordered(query, sort: str, direction: str):
 def count_in_scope(user: User) -> int:
     """How many associations the user may see."""
     return db.session.execute(sa.select(sa.func.count()).select_from(
-        scoped(sa.select(Association.id), user).subquery())).scalar_one()
+        scoped(sa.select(MamaAssociation.id), user).subquery())).scalar_one()
 
 
-def public_values(association: Association) -> dict:
+def public_values(association: MamaAssociation) -> dict:
     """The association's non-personal fields, for audit before/after."""
     return {name: getattr(association, name) for name in PUBLIC_FIELDS}
 
 
-def changed_personal_fields(association: Association, data: dict) -> list[str]:
+def changed_personal_fields(association: MamaAssociation, data: dict) -> list[str]:
     """Which personal fields a form changes (only their names go to the audit log)."""
     return [name for name in PERSONAL_FIELDS if (getattr(association, name) or None) != (data.get(name) or None)]
 
 
 def code_taken(code: str, exclude_id: int | None = None) -> bool:
     """True when another association of the tenant has this code."""
-    query = sa.select(Association.id).where(Association.code == code.upper())
+    query = sa.select(MamaAssociation.id).where(MamaAssociation.code == code.upper())
     if exclude_id is not None:
-        query = query.where(Association.id != exclude_id)
+        query = query.where(MamaAssociation.id != exclude_id)
     return db.session.execute(query).first() is not None
 
 
-def delete_association(association: Association) -> None:
+def delete_association(association: MamaAssociation) -> None:
     """Delete an association and the scope rows that name it."""
-    db.session.execute(sa.delete(UserAssociation).where(UserAssociation.association_id == association.id))
+    db.session.execute(sa.delete(MamaUserAssociation).where(MamaUserAssociation.association_id == association.id))
     db.session.delete(association)

@@ -14,7 +14,7 @@ from app.tenancy import tenant_scope
 from app.timeutil import jst_today
 
 from . import devices
-from .models import Association
+from .models import MamaAssociation
 from .permissions import is_mama
 
 mama_cli = AppGroup("mama", help="MAMAシステムの操作")
@@ -48,12 +48,12 @@ def device_code(tenant_code, login_id):
     click.echo(f"{tenant.code} / {login_id} の端末登録コード（{devices.CODE_HOURS}時間有効・1回限り・この一度だけ表示）: {code}")
 
 
-def sample_association(number: int, rng: random.Random) -> Association:
+def sample_association(number: int, rng: random.Random) -> MamaAssociation:
     """A plausible sample association numbered number (for demos and load tests)."""
     area = (number // len(_NAMES)) % len(_AREAS)
     prefecture, city, postal = _AREAS[area]
     (brand, brand_kana), (place, place_kana) = _NAMES[number % len(_NAMES)], _PLACES[area]
-    return Association(
+    return MamaAssociation(
         code=f"A{number:05d}", name=f"{brand}{place}第{number}管理組合",
         name_kana=f"{brand_kana}{place_kana}ダイ{number}カンリクミアイ", postal_code=postal, prefecture=prefecture,
         city=city, address_line=f"{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}",
@@ -68,7 +68,7 @@ def add_sample_associations(count: int) -> int:
     """Add count sample associations to the current tenant (codes after the highest sample code)."""
     # Sample data for a demo, not a secret: a seeded, repeatable generator is what we want.
     rng = random.Random(count)  # noqa: S311  # nosec B311
-    taken = set(db.session.execute(sa.select(Association.code).where(Association.code.like("A%"))).scalars())
+    taken = set(db.session.execute(sa.select(MamaAssociation.code).where(MamaAssociation.code.like("A%"))).scalars())
     number, added = 0, 0
     while added < count:
         number += 1

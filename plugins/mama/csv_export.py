@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from app.csv_export import BATCH, csv_response
 from app.extensions import db
 
-from .models import Association
+from .models import MamaAssociation
 
 COLUMNS = (
     ("組合コード", "code"), ("管理組合名", "name"), ("フリガナ", "name_kana"), ("郵便番号", "postal_code"),
@@ -17,12 +17,12 @@ COLUMNS = (
 )
 
 
-def _in_code_batches(query) -> Iterator[Association]:
-    """Rows of a select over Association by code, in keyset batches (never all rows at once)."""
+def _in_code_batches(query) -> Iterator[MamaAssociation]:
+    """Rows of a select over MamaAssociation by code, in keyset batches (never all rows at once)."""
     last_code = None
-    base = query.order_by(None).order_by(Association.code)
+    base = query.order_by(None).order_by(MamaAssociation.code)
     while True:
-        batch_query = base if last_code is None else base.where(Association.code > last_code)
+        batch_query = base if last_code is None else base.where(MamaAssociation.code > last_code)
         batch = db.session.execute(batch_query.limit(BATCH)).scalars().all()
         if not batch:
             return

@@ -21,8 +21,8 @@ from .models import (
     DEVICE_PENDING,
     DEVICE_REJECTED,
     DEVICE_REVOKED,
-    Device,
-    RegistrationCode,
+    MamaDevice,
+    MamaRegistrationCode,
 )
 from .useragent import describe
 
@@ -55,19 +55,19 @@ def browser_tokens() -> list[str]:
     return cookie_tokens(cookie_name(), separator=".", limit=MAX_TOKENS_PER_BROWSER, length=TOKEN_LENGTH)
 
 
-def device_of_browser(user: User) -> Device | None:
+def device_of_browser(user: User) -> MamaDevice | None:
     """The user's device this browser holds a token for, approved ones first."""
     hashes = [hash_token(token) for token in browser_tokens()]
     if not hashes:
         return None
     devices = db.session.execute(
-        sa.select(Device).where(Device.token_hash.in_(hashes), Device.user_id == user.id)
+        sa.select(MamaDevice).where(MamaDevice.token_hash.in_(hashes), MamaDevice.user_id == user.id)
     ).scalars().all()
     devices.sort(key=lambda device: (device.status != DEVICE_APPROVED, -device.id))
     return devices[0] if devices else None
 
 
-def token_for(device: Device) -> str | None:
+def token_for(device: MamaDevice) -> str | None:
     """The browser's token that belongs to device."""
     return next((token for token in browser_tokens() if hash_token(token) == device.token_hash), None)
 
@@ -86,11 +86,11 @@ def _client_ip() -> str | None:
     return audit.clean(request.remote_addr, 64)
 
 
-def _new_device(user: User, status: str, name: str | None, via: str) -> tuple[Device, str]:
+def _new_device(user: User, status: str, name: str | None, via: str) -> tuple[MamaDevice, str]:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     agent = request.user_agent.string
     now = utcnow()
-    device = Device(
+    device = MamaDevice(
         user_id=user.id, token_hash=hash_token(token), status=status,
         name=(name or "").strip()[:100] or describe(agent), user_agent=audit.clean(agent, 300),
         requested_ip=_client_ip(), requested_at=now, via=via,
@@ -104,12 +104,12 @@ def _new_device(user: User, status: str, name: str | None, via: str) -> tuple[De
     return device, token
 
 
-def is_usable(device: Device | None) -> bool:
+def is_usable(device: MamaDevice | None) -> bool:
     """True for an approved device whose lifetime has not run out."""
     return device is not None and device.status == DEVICE_APPROVED and device.expires_at > utcnow()
 
 
-def mark_used(device: Device) -> None:
+def mark_used(device: MamaDevice) -> None:
     """Record a login from device and extend its lifetime (the cookie is refreshed with it)."""
     now = utcnow()
     device.last_used_at = now
@@ -117,7 +117,7 @@ def mark_used(device: Device) -> None:
     device.expires_at = now + timedelta(days=COOKIE_DAYS)
 
 
-def request_device(user: User, name: str | None) -> tuple[Device, str]:
+def request_device(user: User, name: str | None) -> tuple[MamaDevice, str]:
     """Create a pending device for user from this browser; returns it and the cookie token."""
     device, token = _new_device(user, DEVICE_PENDING, name, via="request")
     audit.record("device.request", actor=user, target=f"user:{user.login_id}", device_id=device.id,
@@ -143,12 +143,12 @@ def format_code(code: str) -> str:
 def issue_code(user: User, actor_login: str | None) -> str:
     """Issue a one-time registration code for user (24 h); older unused codes are voided. Returns it once."""
     now = utcnow()
-    for old in db.session.execute(sa.select(RegistrationCode).where(
-            RegistrationCode.user_id == user.id, RegistrationCode.used_at.is_(None),
-            RegistrationCode.voided_at.is_(None))).scalars():
+    for old in db.session.execute(sa.select(MamaRegistrationCode).where(
+            MamaRegistrationCode.user_id == user.id, MamaRegistrationCode.used_at.is_(None),
+            MamaRegistrationCode.voided_at.is_(None))).scalars():
         old.voided_at = now
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    db.session.add(RegistrationCode(user_id=user.id, code_hash=_code_hash(code, user.tenant_id),
+    db.session.add(MamaRegistrationCode(user_id=user.id, code_hash=_code_hash(code, user.tenant_id),
                                     issued_by=actor_login, created_at=now,
                                     expires_at=now + timedelta(hours=CODE_HOURS)))
     db.session.flush()
@@ -157,13 +157,13 @@ def issue_code(user: User, actor_login: str | None) -> str:
     return format_code(code)
 
 
-def redeem_code(user: User, code: str) -> tuple[Device, str] | None:
+def redeem_code(user: User, code: str) -> tuple[MamaDevice, str] | None:
     """Register and approve this browser for user with a valid code; None (audited) when it is not."""
     normalized = normalize_code(code)
     record = None
     if len(normalized) == CODE_LENGTH:
-        record = db.session.execute(sa.select(RegistrationCode).where(
-            RegistrationCode.code_hash == _code_hash(normalized, user.tenant_id))).scalar_one_or_none()
+        record = db.session.execute(sa.select(MamaRegistrationCode).where(
+            MamaRegistrationCode.code_hash == _code_hash(normalized, user.tenant_id))).scalar_one_or_none()
     now = utcnow()
     reason = None
     if record is None or record.user_id != user.id:
@@ -180,8 +180,8 @@ def redeem_code(user: User, code: str) -> tuple[Device, str] | None:
         return None
     # Claim the code in one conditional UPDATE: of two requests racing with the same code only one wins.
     claimed = db.session.execute(
-        sa.update(RegistrationCode).where(RegistrationCode.id == record.id, RegistrationCode.used_at.is_(None),
-                                          RegistrationCode.voided_at.is_(None))
+        sa.update(MamaRegistrationCode).where(MamaRegistrationCode.id == record.id, MamaRegistrationCode.used_at.is_(None),
+                                          MamaRegistrationCode.voided_at.is_(None))
         .values(used_at=now).execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
         audit.record("device.code_redeem", outcome="failure", actor=user, target=f"user:{user.login_id}",
@@ -193,7 +193,7 @@ def redeem_code(user: User, code: str) -> tuple[Device, str] | None:
     return device, token
 
 
-def decide(device: Device, approve: bool, actor: User) -> bool:
+def decide(device: MamaDevice, approve: bool, actor: User) -> bool:
     """Approve or reject a pending device; False when it is no longer pending."""
     if device.status != DEVICE_PENDING:
         return False
@@ -207,7 +207,7 @@ def decide(device: Device, approve: bool, actor: User) -> bool:
     return True
 
 
-def revoke(device: Device, actor: User) -> bool:
+def revoke(device: MamaDevice, actor: User) -> bool:
     """Revoke one device (approved or pending); False when it was already closed."""
     if device.status in (DEVICE_REVOKED, DEVICE_REJECTED):
         return False
@@ -224,8 +224,8 @@ def revoke_all(user: User, actor: User | None, reason: str) -> int:
     """Revoke every open device of user; returns how many."""
     now = utcnow()
     count = 0
-    for device in db.session.execute(sa.select(Device).where(
-            Device.user_id == user.id, Device.status.in_((DEVICE_APPROVED, DEVICE_PENDING)))).scalars():
+    for device in db.session.execute(sa.select(MamaDevice).where(
+            MamaDevice.user_id == user.id, MamaDevice.status.in_((DEVICE_APPROVED, DEVICE_PENDING)))).scalars():
         device.status = DEVICE_REVOKED
         device.decided_at = now
         device.decided_by = actor.login_id if actor else None
@@ -234,27 +234,27 @@ def revoke_all(user: User, actor: User | None, reason: str) -> int:
     return count
 
 
-def devices_of(user: User) -> list[Device]:
+def devices_of(user: User) -> list[MamaDevice]:
     """The user's devices, newest first."""
     return list(db.session.execute(
-        sa.select(Device).where(Device.user_id == user.id).order_by(Device.requested_at.desc(), Device.id.desc())
+        sa.select(MamaDevice).where(MamaDevice.user_id == user.id).order_by(MamaDevice.requested_at.desc(), MamaDevice.id.desc())
     ).scalars())
 
 
 def pending_count(user: User) -> int:
     """How many registration requests of user wait for an admin."""
-    return db.session.execute(sa.select(sa.func.count()).select_from(Device).where(
-        Device.user_id == user.id, Device.status == DEVICE_PENDING)).scalar_one()
+    return db.session.execute(sa.select(sa.func.count()).select_from(MamaDevice).where(
+        MamaDevice.user_id == user.id, MamaDevice.status == DEVICE_PENDING)).scalar_one()
 
 
-def pending_devices() -> list[Device]:
+def pending_devices() -> list[MamaDevice]:
     """The tenant's approval queue, oldest first."""
     return list(db.session.execute(
-        sa.select(Device).where(Device.status == DEVICE_PENDING).order_by(Device.requested_at, Device.id)
+        sa.select(MamaDevice).where(MamaDevice.status == DEVICE_PENDING).order_by(MamaDevice.requested_at, MamaDevice.id)
     ).scalars())
 
 
 def delete_user_rows(user: User) -> None:
     """Delete a user's devices and codes (before the user row goes)."""
-    db.session.execute(sa.delete(Device).where(Device.user_id == user.id))
-    db.session.execute(sa.delete(RegistrationCode).where(RegistrationCode.user_id == user.id))
+    db.session.execute(sa.delete(MamaDevice).where(MamaDevice.user_id == user.id))
+    db.session.execute(sa.delete(MamaRegistrationCode).where(MamaRegistrationCode.user_id == user.id))

@@ -12,13 +12,13 @@ from app.extensions import db
 from app.products import SessionRefusal
 
 from .devices import is_usable
-from .models import Device
+from .models import MamaDevice
 
 SESSION_KEY = "mama_device_id"
 DEVICE_REVOKED = SessionRefusal("device_revoked", "この端末の登録が無効になったため、ログアウトしました。")
 
 
-def remember_device(device: Device) -> None:
+def remember_device(device: MamaDevice) -> None:
     """Bind the new login session to the device it was opened from."""
     session[SESSION_KEY] = device.id
 
@@ -30,7 +30,7 @@ def device_refusal(user) -> SessionRefusal | None:
     device_id = session[SESSION_KEY]
     if not isinstance(device_id, int):
         return DEVICE_REVOKED
-    device = db.session.get(Device, device_id)
+    device = db.session.get(MamaDevice, device_id)
     if device is not None and device.user_id == user.id and is_usable(device):
         return None
     return DEVICE_REVOKED

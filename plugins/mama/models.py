@@ -25,7 +25,7 @@ DEVICE_STATUS_LABELS = {
 }
 
 
-class Device(TenantScoped, db.Model):
+class MamaDevice(TenantScoped, db.Model):
     """A browser registered for one user; only the sha256 of its cookie token is stored."""
 
     __tablename__ = "mama_devices"
@@ -54,7 +54,7 @@ class Device(TenantScoped, db.Model):
         return DEVICE_STATUS_LABELS.get(self.status, self.status)
 
 
-class RegistrationCode(TenantScoped, db.Model):
+class MamaRegistrationCode(TenantScoped, db.Model):
     """A one-time device registration code an admin issued; stored only as a keyed hash."""
 
     __tablename__ = "mama_registration_codes"
@@ -69,7 +69,7 @@ class RegistrationCode(TenantScoped, db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-class PermissionSet(TenantScoped, db.Model):
+class MamaPermissionSet(TenantScoped, db.Model):
     """A named list of menus (メニュー権限) for users of one role."""
 
     __tablename__ = "mama_permission_sets"
@@ -92,7 +92,7 @@ class PermissionSet(TenantScoped, db.Model):
         self.menus_json = json.dumps(sorted(set(values)))
 
 
-class UserSettings(TenantScoped, db.Model):
+class MamaUserSettings(TenantScoped, db.Model):
     """MAMA's per-user settings: the permission set and the association scope."""
 
     __tablename__ = "mama_user_settings"
@@ -103,10 +103,10 @@ class UserSettings(TenantScoped, db.Model):
         sa.ForeignKey("mama_permission_sets.id", ondelete="SET NULL"), index=True, nullable=True)
     scope_all: Mapped[bool] = mapped_column(default=False)
 
-    permission_set: Mapped[PermissionSet | None] = relationship(lazy="joined")
+    permission_set: Mapped[MamaPermissionSet | None] = relationship(lazy="joined")
 
 
-class Association(TenantScoped, db.Model):
+class MamaAssociation(TenantScoped, db.Model):
     """A 管理組合 (homeowners' association); the contact person's fields are encrypted."""
 
     __tablename__ = "mama_associations"
@@ -145,7 +145,7 @@ class Association(TenantScoped, db.Model):
         return f"{self.prefecture}{self.city}{self.address_line}" + (f" {self.building_name}" if self.building_name else "")
 
 
-class UserAssociation(TenantScoped, db.Model):
+class MamaUserAssociation(TenantScoped, db.Model):
     """One association a user with a limited scope (物件参照権限) may see."""
 
     __tablename__ = "mama_user_associations"

@@ -8,7 +8,7 @@ from app.mailer import send_mail
 from app.models import ROLE_ADMIN, STATUS_ACTIVE, User
 from app.urls import external_url
 
-from .models import Device
+from .models import MamaDevice
 
 
 def tenant_admins() -> list[User]:
@@ -18,7 +18,7 @@ def tenant_admins() -> list[User]:
     ).scalars())
 
 
-def mail_device_request(device: Device, requester: User) -> int:
+def mail_device_request(device: MamaDevice, requester: User) -> int:
     """Queue a mail to every admin of the tenant (one message each) in the current transaction; returns how many."""
     sent = 0
     link = external_url("mama.devices_index")

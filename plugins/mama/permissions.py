@@ -14,7 +14,7 @@ from app.models import ROLE_ADMIN, User
 from app.products import MenuLink, plugin_manager
 from app.tenancy import current_tenant
 
-from .models import PermissionSet, UserSettings
+from .models import MamaPermissionSet, MamaUserSettings
 
 PRODUCT_CODE = "mama"
 
@@ -59,22 +59,22 @@ def eligible_menus(tenant, role: str) -> list[MenuLink]:
     return [link for link in registry(tenant) if role == ROLE_ADMIN or menu_key(link) not in ADMIN_MENUS]
 
 
-def settings_for(user: User) -> UserSettings | None:
+def settings_for(user: User) -> MamaUserSettings | None:
     """The user's MAMA settings row, if any."""
-    return db.session.execute(sa.select(UserSettings).where(UserSettings.user_id == user.id)).scalar_one_or_none()
+    return db.session.execute(sa.select(MamaUserSettings).where(MamaUserSettings.user_id == user.id)).scalar_one_or_none()
 
 
-def ensure_settings(user: User) -> UserSettings:
+def ensure_settings(user: User) -> MamaUserSettings:
     """The user's MAMA settings row, created with the role's defaults when missing."""
     settings = settings_for(user)
     if settings is None:
-        settings = UserSettings(user_id=user.id, scope_all=user.role == ROLE_ADMIN)
+        settings = MamaUserSettings(user_id=user.id, scope_all=user.role == ROLE_ADMIN)
         db.session.add(settings)
         db.session.flush()
     return settings
 
 
-def allowed_menu_ids(user: User, settings: UserSettings | None = None, use_cache: bool = True) -> set[str]:
+def allowed_menu_ids(user: User, settings: MamaUserSettings | None = None, use_cache: bool = True) -> set[str]:
     """The menu ids user may open: the role's eligible menus, narrowed by the permission set."""
     cache = g.setdefault("mama_allowed_menus", {})
     if use_cache and user.id in cache:
@@ -146,16 +146,16 @@ def has_working_admin() -> bool:
     return any(MENU_USERS in allowed_menu_ids(admin, use_cache=False) for admin in admins)
 
 
-def permission_sets(role: str | None = None) -> list[PermissionSet]:
+def permission_sets(role: str | None = None) -> list[MamaPermissionSet]:
     """The tenant's permission sets (of one role), by name."""
-    query = sa.select(PermissionSet).order_by(PermissionSet.name)
+    query = sa.select(MamaPermissionSet).order_by(MamaPermissionSet.name)
     if role:
-        query = query.where(PermissionSet.role == role)
+        query = query.where(MamaPermissionSet.role == role)
     return list(db.session.execute(query).scalars())
 
 
-def users_of_set(permission_set: PermissionSet) -> int:
+def users_of_set(permission_set: MamaPermissionSet) -> int:
     """How many users use a permission set."""
     return db.session.execute(
-        sa.select(sa.func.count()).select_from(UserSettings)
-        .where(UserSettings.permission_set_id == permission_set.id)).scalar_one()
+        sa.select(sa.func.count()).select_from(MamaUserSettings)
+        .where(MamaUserSettings.permission_set_id == permission_set.id)).scalar_one()

@@ -12,7 +12,7 @@ from app.queryargs import choice_arg, int_arg, text_arg
 from .. import associations as assoc
 from ..csv_export import associations_csv
 from ..forms import PREFECTURES, AssociationForm
-from ..models import Association, UserAssociation
+from ..models import MamaAssociation, MamaUserAssociation
 from ..permissions import MENU_ASSOCIATIONS, menu_required
 from . import bp
 from .helpers import require_confirm
@@ -55,7 +55,7 @@ def associations_export():
     return associations_csv(query)
 
 
-def _apply(form: AssociationForm, association: Association) -> None:
+def _apply(form: AssociationForm, association: MamaAssociation) -> None:
     for name in FORM_FIELDS:
         value = getattr(form, name).data
         setattr(association, name, value if value not in ("",) else None)
@@ -75,15 +75,15 @@ def associations_new():
         if assoc.code_taken(form.code.data):
             form.code.errors.append("この組合コードは既に登録されています。")
         else:
-            association = Association()
+            association = MamaAssociation()
             _apply(form, association)
             db.session.add(association)
             db.session.flush()
             if not assoc.scope_all(current_user):
-                db.session.add(UserAssociation(user_id=current_user.id, association_id=association.id))
+                db.session.add(MamaUserAssociation(user_id=current_user.id, association_id=association.id))
             audit.record("mama.association.create", target=f"association:{association.code}",
                          after=assoc.public_values(association),
-                         changed_personal_fields=assoc.changed_personal_fields(Association(), _form_data(form)))
+                         changed_personal_fields=assoc.changed_personal_fields(MamaAssociation(), _form_data(form)))
             db.session.commit()
             flash(f"管理組合「{association.name}」を登録しました。", "success")
             return redirect(url_for("mama.associations_show", association_id=association.id))

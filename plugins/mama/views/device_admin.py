@@ -10,14 +10,14 @@ from app.extensions import db
 from app.models import User
 
 from .. import devices
-from ..models import DEVICE_APPROVED, Device
+from ..models import DEVICE_APPROVED, MamaDevice
 from ..permissions import MENU_DEVICES, menu_required
 from . import bp
 from .helpers import require_confirm, user_or_404
 
 
-def _device_or_404(device_id: int) -> Device:
-    device = db.session.get(Device, device_id)
+def _device_or_404(device_id: int) -> MamaDevice:
+    device = db.session.get(MamaDevice, device_id)
     if device is None:
         abort(404)
     return device
@@ -25,8 +25,8 @@ def _device_or_404(device_id: int) -> Device:
 
 def _device_counts() -> dict[int, dict]:
     rows = db.session.execute(
-        sa.select(Device.user_id, sa.func.count(), sa.func.max(Device.last_used_at))
-        .where(Device.status == DEVICE_APPROVED).group_by(Device.user_id)
+        sa.select(MamaDevice.user_id, sa.func.count(), sa.func.max(MamaDevice.last_used_at))
+        .where(MamaDevice.status == DEVICE_APPROVED).group_by(MamaDevice.user_id)
     ).all()
     return {user_id: {"approved": count, "last_used": last} for user_id, count, last in rows}
 

@@ -8,7 +8,7 @@ from app.auth.forms import ConfirmForm
 from app.extensions import db
 
 from .. import devices
-from ..models import Device
+from ..models import MamaDevice
 from ..permissions import mama_login_required
 from . import bp
 from .helpers import require_confirm
@@ -28,7 +28,7 @@ def my_devices():
 def my_device_revoke(device_id: int):
     """Revoke one of the user's own devices (another user's id answers 404)."""
     require_confirm()
-    device = db.session.get(Device, device_id)
+    device = db.session.get(MamaDevice, device_id)
     if device is None or device.user_id != current_user.id:
         abort(404)
     if devices.revoke(device, current_user):

@@ -13,7 +13,7 @@ from app.queryargs import choice_arg
 from app.tenancy import current_tenant
 
 from ..forms import PermissionSetForm
-from ..models import PermissionSet
+from ..models import MamaPermissionSet
 from ..permissions import (
     MENU_PERMISSIONS,
     eligible_menus,
@@ -33,8 +33,8 @@ def _role_arg() -> str:
     return choice_arg("role", (ROLE_GENERAL, ROLE_ADMIN), ROLE_GENERAL)
 
 
-def _set_or_404(set_id: int) -> PermissionSet:
-    found = db.session.get(PermissionSet, set_id)
+def _set_or_404(set_id: int) -> MamaPermissionSet:
+    found = db.session.get(MamaPermissionSet, set_id)
     if found is None:
         abort(404)
     return found
@@ -55,7 +55,7 @@ def permissions_index():
                            counts={s.id: users_of_set(s) for s in sets}, form=ConfirmForm())
 
 
-def _save(permission_set: PermissionSet | None, role: str):
+def _save(permission_set: MamaPermissionSet | None, role: str):
     form = PermissionSetForm(obj=permission_set)
     menus = eligible_menus(current_tenant(), role)
     form.menus.choices = choices((menu_key(link), link.label) for link in menus)
@@ -68,7 +68,7 @@ def _save(permission_set: PermissionSet | None, role: str):
             creating = permission_set is None
             before = None if creating else {"name": permission_set.name, "menus": permission_set.menu_ids}
             if creating:
-                permission_set = PermissionSet(role=role)
+                permission_set = MamaPermissionSet(role=role)
                 db.session.add(permission_set)
             permission_set.name = form.name.data
             permission_set.menu_ids = form.menus.data or []

@@ -13,7 +13,7 @@ from app.routing import MAX_ROW_ID
 
 from ..associations import escape_like
 from ..forms import ScopeModeForm
-from ..models import Association, UserAssociation, UserSettings
+from ..models import MamaAssociation, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_SCOPES, ensure_settings, menu_required
 from . import bp
 from .helpers import require_confirm, user_or_404
@@ -26,26 +26,26 @@ MAX_ADD = 200
 def scopes_index():
     """Every user with the scope they have."""
     users = db.session.execute(sa.select(User).order_by(User.login_id)).scalars().all()
-    settings = {s.user_id: s for s in db.session.execute(sa.select(UserSettings)).scalars()}
+    settings = {s.user_id: s for s in db.session.execute(sa.select(MamaUserSettings)).scalars()}
     counts = dict(db.session.execute(
-        sa.select(UserAssociation.user_id, sa.func.count()).group_by(UserAssociation.user_id)).all())
+        sa.select(MamaUserAssociation.user_id, sa.func.count()).group_by(MamaUserAssociation.user_id)).all())
     return render_template("mama/scopes/index.html", users=users, settings=settings, counts=counts)
 
 
 def _assigned(user: User):
-    return (sa.select(Association).join(UserAssociation, UserAssociation.association_id == Association.id)
-            .where(UserAssociation.user_id == user.id).order_by(Association.code))
+    return (sa.select(MamaAssociation).join(MamaUserAssociation, MamaUserAssociation.association_id == MamaAssociation.id)
+            .where(MamaUserAssociation.user_id == user.id).order_by(MamaAssociation.code))
 
 
 def _candidates(user: User, q: str):
-    taken = sa.select(UserAssociation.association_id).where(UserAssociation.user_id == user.id)
-    query = sa.select(Association).where(Association.id.not_in(taken)).order_by(Association.code)
+    taken = sa.select(MamaUserAssociation.association_id).where(MamaUserAssociation.user_id == user.id)
+    query = sa.select(MamaAssociation).where(MamaAssociation.id.not_in(taken)).order_by(MamaAssociation.code)
     for word in q.split()[:5]:
         pattern = f"%{escape_like(word)}%"
-        query = query.where(sa.or_(Association.code.like(f"{escape_like(word)}%", escape="\\"),
-                                   Association.name.like(pattern, escape="\\"),
-                                   Association.name_kana.like(pattern, escape="\\"),
-                                   Association.city.like(pattern, escape="\\")))
+        query = query.where(sa.or_(MamaAssociation.code.like(f"{escape_like(word)}%", escape="\\"),
+                                   MamaAssociation.name.like(pattern, escape="\\"),
+                                   MamaAssociation.name_kana.like(pattern, escape="\\"),
+                                   MamaAssociation.city.like(pattern, escape="\\")))
     return query.limit(50)
 
 
@@ -80,12 +80,12 @@ def scopes_add(user_id: int):
     require_confirm()
     user = user_or_404(user_id)
     ids = int_list("association_id", request.form, limit=MAX_ADD, maximum=MAX_ROW_ID)
-    taken = set(db.session.execute(sa.select(UserAssociation.association_id)
-                                   .where(UserAssociation.user_id == user.id)).scalars())
-    found = db.session.execute(sa.select(Association).where(Association.id.in_(ids - taken))).scalars().all() \
+    taken = set(db.session.execute(sa.select(MamaUserAssociation.association_id)
+                                   .where(MamaUserAssociation.user_id == user.id)).scalars())
+    found = db.session.execute(sa.select(MamaAssociation).where(MamaAssociation.id.in_(ids - taken))).scalars().all() \
         if ids - taken else []
     for association in found:
-        db.session.add(UserAssociation(user_id=user.id, association_id=association.id))
+        db.session.add(MamaUserAssociation(user_id=user.id, association_id=association.id))
     if found:
         audit.record("mama.scope.add", target=f"user:{user.login_id}",
                      after={"associations": [a.code for a in found]})
@@ -102,10 +102,10 @@ def scopes_remove(user_id: int, association_id: int):
     """Remove one association from a user's selection."""
     require_confirm()
     user = user_or_404(user_id)
-    row = db.session.execute(sa.select(UserAssociation).where(
-        UserAssociation.user_id == user.id, UserAssociation.association_id == association_id)).scalar_one_or_none()
+    row = db.session.execute(sa.select(MamaUserAssociation).where(
+        MamaUserAssociation.user_id == user.id, MamaUserAssociation.association_id == association_id)).scalar_one_or_none()
     if row is not None:
-        association = db.session.get(Association, association_id)
+        association = db.session.get(MamaAssociation, association_id)
         db.session.delete(row)
         audit.record("mama.scope.remove", target=f"user:{user.login_id}",
                      before={"associations": [association.code if association else str(association_id)]})

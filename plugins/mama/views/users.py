@@ -29,7 +29,7 @@ from app.timeutil import utcnow
 
 from .. import devices
 from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
-from ..models import PermissionSet, UserAssociation, UserSettings
+from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
 from . import bp
 from .helpers import require_confirm, user_or_404
@@ -42,18 +42,18 @@ def _set_choices(form) -> None:
         (s.id, f"{s.name}（{ROLE_LABELS.get(s.role, s.role)}）") for s in permission_sets()])
 
 
-def _chosen_set(form) -> PermissionSet | None:
+def _chosen_set(form) -> MamaPermissionSet | None:
     """The permission set picked on the form, checked against the role; adds a field error on mismatch."""
     if not form.permission_set.data:
         return None
-    chosen = db.session.get(PermissionSet, form.permission_set.data)
+    chosen = db.session.get(MamaPermissionSet, form.permission_set.data)
     if chosen is None or chosen.role != form.role.data:
         form.permission_set.errors.append("権限区分（一般/管理者）に合うメニュー権限を選んでください。")
         return None
     return chosen
 
 
-def _snapshot(user: User, settings: UserSettings) -> dict:
+def _snapshot(user: User, settings: MamaUserSettings) -> dict:
     return {"role": user.role, "status": user.status,
             "permission_set": settings.permission_set.name if settings.permission_set else None}
 
@@ -64,7 +64,7 @@ def users_index():
     """Every user of the tenant with role, permission set and state."""
     page = db.paginate(sa.select(User).order_by(User.login_id), page=int_arg("page"), per_page=50,
                        error_out=False)
-    settings = {s.user_id: s for s in db.session.execute(sa.select(UserSettings)).scalars()}
+    settings = {s.user_id: s for s in db.session.execute(sa.select(MamaUserSettings)).scalars()}
     return render_template("mama/users/index.html", page=page, settings=settings, form=ConfirmForm(),
                            now=utcnow())
 
@@ -155,8 +155,8 @@ def users_delete(user_id: int):
             login_id, before = user.login_id, {"login_id": user.login_id, "role": user.role, "status": user.status}
             end_user_sessions(user, "user_deleted", actor=current_user)
             devices.delete_user_rows(user)
-            db.session.execute(sa.delete(UserAssociation).where(UserAssociation.user_id == user.id))
-            db.session.execute(sa.delete(UserSettings).where(UserSettings.user_id == user.id))
+            db.session.execute(sa.delete(MamaUserAssociation).where(MamaUserAssociation.user_id == user.id))
+            db.session.execute(sa.delete(MamaUserSettings).where(MamaUserSettings.user_id == user.id))
             db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
             db.session.delete(user)
             db.session.flush()
