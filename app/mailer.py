@@ -96,9 +96,11 @@ def _open(row_key: str, column: str, value: str) -> str:
 
 
 def render_pair(template: str, **context) -> tuple[str, str]:
-    """Render templates/email/<template>.txt and .html."""
-    return (render_template(f"email/{template}.txt", **context),
-            render_template(f"email/{template}.html", **context))
+    """Render <template>.txt and .html: a name with a slash as given (a product's ``<code>/email/<name>``),
+    a plain name from the core's templates/email/."""
+    path = template if "/" in template else f"email/{template}"
+    return (render_template(f"{path}.txt", **context),
+            render_template(f"{path}.html", **context))
 
 
 def send_mail(to: str | list[str], subject: str, template: str, *, secret: bool = False,

@@ -172,7 +172,7 @@ def send_code(pending: PendingLogin, resend: bool = False) -> SendOutcome:
                     created_at=now, expires_at=now + CODE_LIFETIME, failed_attempts=carried)
     db.session.add(row)
     db.session.flush()
-    send_mail(user.email, "ログイン認証コード", "jucho_login_code", secret=True, user=user, tenant=pending.tenant,
+    send_mail(user.email, "ログイン認証コード", "jucho/email/login_code", secret=True, user=user, tenant=pending.tenant,
               code=code, expires_at=row.expires_at, minutes=int(CODE_LIFETIME.total_seconds() // 60))
     audit.record("jucho.code.send", actor=user, target=_target(pending), to=mask_email(user.email),
                  resend=resend, code_id=row.id, valid_minutes=int(CODE_LIFETIME.total_seconds() // 60))

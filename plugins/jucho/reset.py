@@ -115,5 +115,5 @@ def read_token(token: str) -> ResetTarget:
 def mail_reset_link(tenant: Tenant, user: User) -> None:
     """Queue the one-time link with the request's audit row; the response never waits for SMTP (timing tells nobody who exists)."""
     link = external_url("jucho.reset_password", token=make_token(user))
-    send_mail(user.email, "パスワード再設定のご案内", "jucho_reset_link", secret=True, user=user, tenant=tenant, link=link,
+    send_mail(user.email, "パスワード再設定のご案内", "jucho/email/reset_link", secret=True, user=user, tenant=tenant, link=link,
               minutes=MAX_AGE_SECONDS // 60)

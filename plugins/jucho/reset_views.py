@@ -97,7 +97,7 @@ def reset_password(token: str):
             set_password(user, form.new_password.data)
             ended = end_user_sessions(user, "password_reset", actor=user)
             audit.record("jucho.reset.complete", actor=user, target=f"user:{user.login_id}", sessions_ended=ended)
-            send_mail(user.email, "パスワード再設定のお知らせ", "jucho_reset_done", user=user, tenant=target.tenant,
+            send_mail(user.email, "パスワード再設定のお知らせ", "jucho/email/reset_done", user=user, tenant=target.tenant,
                       changed_at=utcnow())
             db.session.commit()
             flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "success")

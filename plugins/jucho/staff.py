@@ -24,7 +24,7 @@ def leaves_no_admin(user: User, role: str, status: str) -> bool:
 def mail_temporary_password(user: User, password: str, first: bool) -> None:
     """Queue the temporary-password mail (社員登録 or 再発行) in the current transaction; its body is erased once sent."""
     subject = "アカウント登録のお知らせ" if first else "仮パスワード再発行のお知らせ"
-    send_mail(user.email, subject, "jucho_temporary_password", secret=True, user=user, tenant=user.tenant, first=first,
+    send_mail(user.email, subject, "jucho/email/temporary_password", secret=True, user=user, tenant=user.tenant, first=first,
               temporary=password, expires_at=user.temp_password_expires_at,
               login_url=external_url("auth.login"))
 
@@ -32,5 +32,5 @@ def mail_temporary_password(user: User, password: str, first: bool) -> None:
 def mail_email_changed(user: User, old: str, new: str) -> None:
     """Queue a notice to both the old and the new address of an e-mail change in the current transaction."""
     for to in (old, new):
-        send_mail(to, "メールアドレス変更のお知らせ", "jucho_email_changed", user=user, tenant=user.tenant,
+        send_mail(to, "メールアドレス変更のお知らせ", "jucho/email/email_changed", user=user, tenant=user.tenant,
                   old_address=mask_email(old), new_address=mask_email(new), is_old=(to == old))

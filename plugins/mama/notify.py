@@ -25,7 +25,7 @@ def mail_device_request(device: MamaDevice, requester: User) -> int:
     for admin in tenant_admins():
         if not admin.email:
             continue
-        send_mail(admin.email, "端末の登録申請が届きました", "mama_device_request", admin=admin, device=device,
+        send_mail(admin.email, "端末の登録申請が届きました", "mama/email/device_request", admin=admin, device=device,
                   requester=requester, tenant=requester.tenant, link=link)
         sent += 1
     return sent
