@@ -1,19 +1,22 @@
-"""重調@CITY: 重要事項調査報告書 work with e-mailed one-time codes (hook implementations only)."""
+"""重調@CITY: 重要事項調査報告書 work with e-mailed one-time codes (hook implementations only).
+
+The screens (``views``) are imported when the blueprint is registered, as MAMA does: they and the
+services they use read ``PRODUCT`` from this module, so it must be complete before they load.
+"""
 from markupsafe import Markup
 
 from app.hookspecs import hookimpl
 from app.products import DemoTenant, MenuLink, Panel, Product
 
-from . import associations, buildings, login_views, reset_views, staff_views  # noqa: F401  (routes)
-from .blueprint import PRODUCT_CODE, bp
-from .emailcode import FACTOR
+from .demo import seed_demo
+from .emailcode import FACTOR, void_open_codes
 
-PRODUCT = Product(PRODUCT_CODE, "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン",
+PRODUCT = Product("jucho", "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン",
                   stylesheet="jucho.css")
 
 
 def _ours(tenant) -> bool:
-    return tenant is not None and tenant.product == PRODUCT_CODE
+    return tenant is not None and tenant.product == PRODUCT.code
 
 
 @hookimpl
@@ -25,15 +28,15 @@ def register_products():
 @hookimpl
 def register_blueprints(app):
     """Mount the /jucho screens (templates and e-mail templates come from this package)."""
+    from .views import bp
+
     app.register_blueprint(bp)
 
 
 @hookimpl
 def demo_tenant():
     """demo-jucho, with sample 管理組合 and 物件 so the lists are not empty."""
-    from .demo import seed_demo
-
-    return DemoTenant("demo-jucho", "デモ不動産管理株式会社（重調）", PRODUCT_CODE, seed=seed_demo)
+    return DemoTenant("demo-jucho", "デモ不動産管理株式会社（重調）", PRODUCT.code, seed=seed_demo)
 
 
 @hookimpl
@@ -82,8 +85,6 @@ def sessions_ended(tenant, user, reason):
     already mailed to them stop working too."""
     if not _ours(tenant):
         return
-    from .emailcode import void_open_codes
-
     void_open_codes(user, "sessions_ended")
 
 

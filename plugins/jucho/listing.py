@@ -1,11 +1,9 @@
-"""List-screen helpers: whitelisted sorting and a keyword filter (page and q come from app.queryargs)."""
+"""List-screen helpers: whitelisted sorting and a keyword filter (sort=, dir=, page and q are read in the views)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-
-from app.queryargs import choice_arg
 
 
 @dataclass
@@ -29,11 +27,6 @@ class Sorting:
         if key != self.key:
             return ""
         return "▼" if self.descending else "▲"
-
-
-def sorting(columns: dict, default: str) -> Sorting:
-    """Read sort= and dir= against a whitelist of column keys."""
-    return Sorting(key=choice_arg("sort", columns, default), descending=choice_arg("dir", ("asc", "desc"), "asc") == "desc")
 
 
 def apply_sorting(query, columns: dict, chosen: Sorting, tiebreak):

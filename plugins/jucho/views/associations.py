@@ -11,11 +11,11 @@ from app.csv_export import csv_response, in_batches
 from app.extensions import db
 from app.queryargs import int_arg, text_arg
 
-from .blueprint import bp, get_or_404, member_required
-from .listing import apply_keyword, apply_sorting, sorting
-from .models import JuchoAssociation, JuchoBuilding
-from .property_forms import AssociationForm
-from .staff_forms import ActionForm
+from ..forms import ActionForm, AssociationForm
+from ..listing import apply_keyword, apply_sorting
+from ..models import JuchoAssociation, JuchoBuilding
+from . import bp
+from .helpers import get_or_404, member_required, sorting
 
 PER_PAGE = 50
 SORTS = {"kana": JuchoAssociation.kana, "name": JuchoAssociation.name, "updated": JuchoAssociation.updated_at}
@@ -47,7 +47,7 @@ def association_list():
                                            JuchoAssociation.management_form, JuchoAssociation.updated_at))
     page = db.paginate(query, page=int_arg("page"), per_page=PER_PAGE, error_out=False)
     counts = _building_counts([a.id for a in page.items])
-    return render_template("jucho/association_list.html", page=page, q=q, sort=chosen, counts=counts)
+    return render_template("jucho/associations/index.html", page=page, q=q, sort=chosen, counts=counts)
 
 
 def _save(form: AssociationForm, association: JuchoAssociation) -> None:
@@ -73,7 +73,7 @@ def association_new():
         db.session.commit()
         flash(f"管理組合「{association.name}」を登録しました。", "success")
         return redirect(url_for("jucho.association_edit", association_id=association.id))
-    return render_template("jucho/association_form.html", form=form, association=None)
+    return render_template("jucho/associations/form.html", form=form, association=None)
 
 
 @bp.route("/associations/<int:association_id>/edit", methods=["GET", "POST"])
@@ -91,7 +91,7 @@ def association_edit(association_id: int):
     buildings = db.session.execute(
         sa.select(JuchoBuilding).where(JuchoBuilding.association_id == association.id).order_by(JuchoBuilding.kana, JuchoBuilding.id)
         .limit(100)).scalars().all()
-    return render_template("jucho/association_form.html", form=form, association=association, buildings=buildings)
+    return render_template("jucho/associations/form.html", form=form, association=association, buildings=buildings)
 
 
 @bp.route("/associations/<int:association_id>/delete", methods=["GET", "POST"])
@@ -112,7 +112,7 @@ def association_delete(association_id: int):
         db.session.commit()
         flash("管理組合を削除しました。", "success")
         return redirect(url_for("jucho.association_list"))
-    return render_template("jucho/confirm_delete.html", form=form, kind="管理組合", label=association.name,
+    return render_template("jucho/associations/delete.html", form=form, kind="管理組合", label=association.name,
                            blocked=count, back=url_for("jucho.association_edit", association_id=association.id))
 
 

@@ -1,17 +1,18 @@
-"""The 重調@CITY blueprint and the access checks every one of its screens uses."""
+"""The access checks every 重調@CITY screen uses, and the tenant-scoped 404 lookup."""
 from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, request
+from flask import abort, request
 from flask_login import current_user, login_required
 
 from app.auth.guards import deny
+from app.queryargs import choice_arg
 from app.tenancy import current_tenant
 
-PRODUCT_CODE = "jucho"
+from .. import PRODUCT
+from ..listing import Sorting
 
-bp = Blueprint("jucho", __name__, url_prefix="/jucho", template_folder="templates", static_folder="static")
 
 def get_or_404(model, object_id: int):
     """The current tenant's row with this id; another tenant's id answers 404 (the core's <int:> bounds the id)."""
@@ -23,9 +24,14 @@ def get_or_404(model, object_id: int):
     return row
 
 
+def sorting(columns: dict, default: str) -> Sorting:
+    """Read sort= and dir= against a whitelist of column keys."""
+    return Sorting(key=choice_arg("sort", columns, default), descending=choice_arg("dir", ("asc", "desc"), "asc") == "desc")
+
+
 def _require_product() -> None:
     tenant = current_tenant()
-    if tenant is None or tenant.product != PRODUCT_CODE:
+    if tenant is None or tenant.product != PRODUCT.code:
         abort(404)
 
 

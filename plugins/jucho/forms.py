@@ -1,4 +1,4 @@
-"""Forms of the 管理組合 and 物件 screens, with Japanese messages for every bad input."""
+"""重調@CITY's forms (管理組合, 物件, 社員, login code, password reset), with Japanese messages for every bad input."""
 from __future__ import annotations
 
 import re
@@ -11,14 +11,25 @@ from wtforms import (
     DateField,
     DecimalField,
     IntegerField,
+    PasswordField,
     SelectField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
+from app.accounts import LOGIN_ID_PATTERN
 from app.forms import REQUIRED, KanriForm, choices, strip_filter
+from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.timeutil import jst_today
 
 from .models import FEE_BASES, MANAGEMENT_FORMS, STRUCTURES
@@ -26,6 +37,7 @@ from .models import FEE_BASES, MANAGEMENT_FORMS, STRUCTURES
 _KANA = re.compile(r"^[\u30A0-\u30FF\u3000 0-9A-Za-z・ー]*$")
 _PHONE = re.compile(r"^[0-9+()\- ]{6,20}$")
 MAX_AMOUNT = Decimal("10000000")
+ROLE_CHOICES = choices([(ROLE_GENERAL, ROLE_LABELS[ROLE_GENERAL]), (ROLE_ADMIN, ROLE_LABELS[ROLE_ADMIN])])
 
 
 def _max(length: int) -> Length:
@@ -117,3 +129,75 @@ class BuildingForm(KanriForm):
     planned_repair = TextAreaField("大規模修繕の予定内容", filters=[strip_filter], validators=[_max(2000)])
     notes = TextAreaField("備考", filters=[strip_filter], validators=[_max(2000)])
     submit = SubmitField("保存")
+
+
+def checked_email(form, field) -> None:
+    """Validate an address and keep its normalised form."""
+    try:
+        field.data = validate_email(field.data or "", check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValidationError("メールアドレスの形式が正しくありません（例: taro@example.co.jp）。") from exc
+
+
+def checked_login_id(form, field) -> None:
+    """Login ids are 3–64 characters of letters, digits and . _ @ -."""
+    if not re.match(LOGIN_ID_PATTERN, field.data or ""):
+        raise ValidationError("ログインIDは半角英数字と . _ @ - で3〜64文字にしてください（先頭は英数字）。")
+
+
+class StaffEditForm(KanriForm):
+    """氏名・メールアドレス・権限."""
+
+    name = StringField("氏名", filters=[strip_filter],
+                       validators=[DataRequired(REQUIRED), Length(max=100, message="100文字以内で入力してください。")])
+    email = StringField("メールアドレス", filters=[strip_filter],
+                        validators=[DataRequired(REQUIRED), Length(max=254, message="254文字以内で入力してください。"),
+                                    checked_email])
+    role = SelectField("権限", choices=ROLE_CHOICES, default=ROLE_GENERAL)
+    submit = SubmitField("保存")
+
+
+class StaffCreateForm(StaffEditForm):
+    """社員登録: 氏名・メールアドレス・ログインID・権限."""
+
+    login_id = StringField("ログインID", filters=[strip_filter],
+                           validators=[DataRequired(REQUIRED), checked_login_id])
+    submit = SubmitField("登録して仮パスワードをメール送信")
+
+
+class ActionForm(KanriForm):
+    """Only a CSRF token: 停止, 再開, パスワード再発行."""
+
+    submit = SubmitField("実行")
+
+
+class CodeForm(KanriForm):
+    """The six-digit code from the e-mail."""
+
+    code = StringField("認証コード（6桁）", validators=[DataRequired(REQUIRED)])
+    submit = SubmitField("確認してログイン")
+
+
+class ResendForm(KanriForm):
+    """Only a CSRF token: ask for a new code."""
+
+    submit = SubmitField("コードを再送")
+
+
+class ForgotForm(KanriForm):
+    """会社コード + ログインID または メールアドレス."""
+
+    company_code = StringField("会社コード", filters=[strip_filter],
+                               validators=[DataRequired(REQUIRED), Length(max=32, message="32文字以内で入力してください。")])
+    identifier = StringField("ログインID または メールアドレス", filters=[strip_filter],
+                             validators=[DataRequired(REQUIRED), Length(max=254, message="254文字以内で入力してください。")])
+    submit = SubmitField("再設定用のメールを送る")
+
+
+class NewPasswordForm(KanriForm):
+    """The new password twice."""
+
+    new_password = PasswordField("新しいパスワード", validators=[DataRequired(REQUIRED), Length(max=1024)])
+    confirm_password = PasswordField("新しいパスワード（確認）", validators=[
+        DataRequired(REQUIRED), EqualTo("new_password", "確認用のパスワードが一致しません。")])
+    submit = SubmitField("パスワードを再設定")

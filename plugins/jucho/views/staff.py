@@ -20,9 +20,10 @@ from app.models import STATUS_ACTIVE, STATUS_SUSPENDED, User
 from app.queryargs import int_arg, text_arg
 from app.tenancy import current_tenant
 
-from . import staff
-from .blueprint import admin_only, bp, get_or_404
-from .staff_forms import ActionForm, StaffCreateForm, StaffEditForm
+from .. import staff
+from ..forms import ActionForm, StaffCreateForm, StaffEditForm
+from . import bp
+from .helpers import admin_only, get_or_404
 
 PER_PAGE = 50
 
@@ -45,7 +46,7 @@ def staff_list():
     if q:
         query = query.where(User.login_id.contains(q, autoescape=True))
     page = db.paginate(query, page=int_arg("page"), per_page=PER_PAGE, error_out=False)
-    return render_template("jucho/staff_list.html", page=page, q=q)
+    return render_template("jucho/staff/index.html", page=page, q=q)
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
@@ -67,7 +68,7 @@ def staff_new():
             flash(f"{user.name} さんを登録し、仮パスワードを {user.email} にメールで送信しました（72時間有効）。",
                   "success")
             return redirect(url_for("jucho.staff_list"))
-    return render_template("jucho/staff_form.html", form=form, user=None)
+    return render_template("jucho/staff/form.html", form=form, user=None)
 
 
 @bp.route("/staff/<int:user_id>/edit", methods=["GET", "POST"])
@@ -99,7 +100,7 @@ def staff_edit(user_id: int):
             if not current_user.is_admin:  # an admin who stepped down leaves the admin screens
                 return redirect(url_for("main.dashboard"))
             return redirect(url_for("jucho.staff_edit", user_id=user.id))
-    return render_template("jucho/staff_form.html", form=form, user=user, actions=ActionForm())
+    return render_template("jucho/staff/form.html", form=form, user=user, actions=ActionForm())
 
 
 def _action_guard(user_id: int) -> User:

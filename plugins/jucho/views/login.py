@@ -2,28 +2,13 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired
 
 from app.auth.factors import complete_login, pending_login
 from app.extensions import limiter
-from app.forms import REQUIRED, KanriForm
 
-from . import emailcode
-from .blueprint import bp
-
-
-class CodeForm(KanriForm):
-    """The six-digit code from the e-mail."""
-
-    code = StringField("認証コード（6桁）", validators=[DataRequired(REQUIRED)])
-    submit = SubmitField("確認してログイン")
-
-
-class ResendForm(KanriForm):
-    """Only a CSRF token: ask for a new code."""
-
-    submit = SubmitField("コードを再送")
+from .. import emailcode
+from ..forms import CodeForm, ResendForm
+from . import bp
 
 
 def login_limit() -> str:
@@ -68,7 +53,7 @@ def login_code():
                 flash(result.message, "error")
                 return redirect(url_for("auth.login"))
             form.code.errors = [result.message]
-    return render_template("jucho/login_code.html", form=form, resend_form=ResendForm(),
+    return render_template("jucho/login/code.html", form=form, resend_form=ResendForm(),
                            masked_email=emailcode.mask_email(pending.user.email))
 
 

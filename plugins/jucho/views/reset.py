@@ -3,40 +3,19 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
 
 from app import audit
 from app.accounts import new_password_errors, set_password
 from app.auth.sessions import end_user_sessions
 from app.extensions import db, limiter
-from app.forms import REQUIRED, KanriForm, strip_filter
 from app.mailer import send_mail
 from app.tenancy import set_current_tenant
 from app.timeutil import utcnow
 
-from . import reset
-from .blueprint import bp
-from .login_views import login_limit
-
-
-class ForgotForm(KanriForm):
-    """会社コード + ログインID または メールアドレス."""
-
-    company_code = StringField("会社コード", filters=[strip_filter],
-                               validators=[DataRequired(REQUIRED), Length(max=32, message="32文字以内で入力してください。")])
-    identifier = StringField("ログインID または メールアドレス", filters=[strip_filter],
-                             validators=[DataRequired(REQUIRED), Length(max=254, message="254文字以内で入力してください。")])
-    submit = SubmitField("再設定用のメールを送る")
-
-
-class NewPasswordForm(KanriForm):
-    """The new password twice."""
-
-    new_password = PasswordField("新しいパスワード", validators=[DataRequired(REQUIRED), Length(max=1024)])
-    confirm_password = PasswordField("新しいパスワード（確認）", validators=[
-        DataRequired(REQUIRED), EqualTo("new_password", "確認用のパスワードが一致しません。")])
-    submit = SubmitField("パスワードを再設定")
+from .. import reset
+from ..forms import ForgotForm, NewPasswordForm
+from . import bp
+from .login import login_limit
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -61,13 +40,13 @@ def forgot_password():
             set_current_tenant(None)
         db.session.commit()
         return redirect(url_for("jucho.forgot_password_sent"))
-    return render_template("jucho/forgot.html", form=form)
+    return render_template("jucho/reset/forgot.html", form=form)
 
 
 @bp.route("/password/forgot/sent")
 def forgot_password_sent():
     """The one answer everybody gets."""
-    return render_template("jucho/forgot_sent.html")
+    return render_template("jucho/reset/sent.html")
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -86,7 +65,7 @@ def reset_password(token: str):
                      actor_login="-", target=f"user:{target.user.login_id}" if target.user else "user:(unknown)",
                      reason=target.reason)
         db.session.commit()
-        return render_template("jucho/reset_invalid.html", reason=target.reason), 410
+        return render_template("jucho/reset/invalid.html", reason=target.reason), 410
     set_current_tenant(target.tenant)
     user = target.user
     form = NewPasswordForm()
@@ -102,4 +81,4 @@ def reset_password(token: str):
             db.session.commit()
             flash("パスワードを再設定しました。新しいパスワードでログインしてください。", "success")
             return redirect(url_for("auth.login"))
-    return render_template("jucho/reset.html", form=form, user=user, tenant=target.tenant)
+    return render_template("jucho/reset/form.html", form=form, user=user, tenant=target.tenant)

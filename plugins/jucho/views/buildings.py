@@ -14,11 +14,11 @@ from app.forms import choices
 from app.queryargs import int_arg, text_arg
 from app.routing import MAX_ROW_ID
 
-from .blueprint import bp, get_or_404, member_required
-from .listing import apply_keyword, apply_sorting, sorting
-from .models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
-from .property_forms import BuildingForm
-from .staff_forms import ActionForm
+from ..forms import ActionForm, BuildingForm
+from ..listing import apply_keyword, apply_sorting
+from ..models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
+from . import bp
+from .helpers import get_or_404, member_required, sorting
 
 PER_PAGE = 50
 SORTS = {
@@ -69,7 +69,7 @@ def building_list():
     args = {"q": q, **chosen.args()}
     if association is not None:
         args["association"] = association.id
-    return render_template("jucho/building_list.html", page=page, q=q, sort=chosen, association=association,
+    return render_template("jucho/buildings/index.html", page=page, q=q, sort=chosen, association=association,
                            args=args)
 
 
@@ -90,7 +90,7 @@ def building_new():
         db.session.commit()
         flash(f"物件「{building.name}」を登録しました。", "success")
         return redirect(url_for("jucho.building_edit", building_id=building.id))
-    return render_template("jucho/building_form.html", form=form, building=None)
+    return render_template("jucho/buildings/form.html", form=form, building=None)
 
 
 @bp.route("/buildings/<int:building_id>/edit", methods=["GET", "POST"])
@@ -106,7 +106,7 @@ def building_edit(building_id: int):
         db.session.commit()
         flash("物件を保存しました。", "success")
         return redirect(url_for("jucho.building_edit", building_id=building.id))
-    return render_template("jucho/building_form.html", form=form, building=building)
+    return render_template("jucho/buildings/form.html", form=form, building=building)
 
 
 @bp.route("/buildings/<int:building_id>/delete", methods=["GET", "POST"])
@@ -123,7 +123,7 @@ def building_delete(building_id: int):
         db.session.commit()
         flash("物件を削除しました。", "success")
         return redirect(url_for("jucho.building_list"))
-    return render_template("jucho/confirm_delete.html", form=form, kind="物件", label=building.name, blocked=0,
+    return render_template("jucho/buildings/delete.html", form=form, kind="物件", label=building.name, blocked=0,
                            back=url_for("jucho.building_edit", building_id=building.id))
 
 
