@@ -266,6 +266,10 @@ def test_each_site_keeps_seven_generations_and_list_flags_a_missing_one(sited, r
     result = runner.invoke(args=["backup", "verify", ids[2], "--site", "2"])
     assert result.exit_code == 1 and "この世代がありません" in cli_output(result)
 
+    app.config["KANRI_BACKUP_KEY"] = stream.encode_key(stream.generate_key())  # the key was changed
+    result = runner.invoke(args=["backup", "verify", ids[-1], "--site", "1"])
+    assert result.exit_code == 1 and "別のバックアップ鍵で暗号化されています" in cli_output(result)
+
 
 def test_the_maintenance_flag_answers_503_in_japanese_with_retry_after(app, client):
     flag = Path(app.config["KANRI_MAINTENANCE_FLAG"])

@@ -464,6 +464,10 @@ def _verify_into(site, backup_id: str, tmp: Path, key: bytes) -> tuple[Verificat
         result.problems.append("マニフェストが JSON として壊れています")
         return result, None
     result.manifest = manifest
+    if isinstance(manifest, dict) and manifest.get("key_id") not in (None, stream.key_id(key)):
+        result.problems.append(f"別のバックアップ鍵で暗号化されています（key id {manifest.get('key_id')}、"
+                               f"現在の鍵 {stream.key_id(key)}）")
+        return result, None
     if not isinstance(manifest, dict) or not hmac.compare_digest(str(manifest.get("mac", "")),
                                                                    _manifest_mac(manifest, key)):
         result.problems.append("マニフェストの MAC が一致しません（改ざん、または別のバックアップ鍵）")
