@@ -240,6 +240,11 @@ def test_an_unwritable_site_is_reported_mailed_and_the_other_site_still_gets_the
     listing = runner.invoke(args=["backup", "list"])
     assert listing.exit_code == 1 and "読めません" in cli_output(listing)
 
+    app.config["KANRI_BACKUP_SITES"] = " , "  # nothing could be written at all: reported and mailed too
+    result, output = _run(runner)
+    assert result.exit_code == 1 and "バックアップ先がありません" in output
+    assert len([message for message in outbox if OPS in message.recipients]) == 2
+
 
 def test_each_site_keeps_seven_generations_and_list_flags_a_missing_one(sited, runner, make_tenant):
     app = sited
@@ -265,6 +270,12 @@ def test_each_site_keeps_seven_generations_and_list_flags_a_missing_one(sited, r
     assert len(flagged) == 1 and flagged[0].startswith(ids[2]) and "バックアップ先 2" in flagged[0]
     result = runner.invoke(args=["backup", "verify", ids[2], "--site", "2"])
     assert result.exit_code == 1 and "この世代がありません" in cli_output(result)
+
+    for hostile in ("../../etc/passwd", "20261130-030000-123456\n"):
+        result = runner.invoke(args=["backup", "restore", hostile, "--yes"])
+        assert result.exit_code == 1 and "バックアップ ID の形式が正しくありません" in cli_output(result)
+    result = runner.invoke(args=["backup", "verify", ids[0], "--site", "3"])
+    assert result.exit_code == 1 and "バックアップ先 3 はありません" in cli_output(result)
 
     app.config["KANRI_BACKUP_KEY"] = stream.encode_key(stream.generate_key())  # the key was changed
     result = runner.invoke(args=["backup", "verify", ids[-1], "--site", "1"])

@@ -41,6 +41,7 @@ from .sites import SiteError, parse_sites, scratch_dir
 log = logging.getLogger("kanri.backup")
 MANIFEST_VERSION = 1
 _ID = re.compile(r"^kanri-(\d{8}-\d{6}-\d{6})\.(kbk|json)$")
+_ID_ONLY = re.compile(r"^\d{8}-\d{6}-\d{6}$")
 
 
 class BackupError(RuntimeError):
@@ -94,6 +95,13 @@ def _site(number: int | None) -> list:
 def generations_to_keep() -> int:
     """How many generations each site keeps (at least 1)."""
     return max(int(current_app.config.get("KANRI_BACKUP_GENERATIONS") or 7), 1)
+
+
+def check_id(backup_id: str) -> str:
+    """Refuse anything but an id ``run`` makes (YYYYMMDD-HHMMSS-ffffff): it becomes a file name."""
+    if not _ID_ONLY.fullmatch(backup_id or ""):
+        raise BackupError(f"バックアップ ID の形式が正しくありません（例: 20261130-030000-123456）: {backup_id[:40]!r}")
+    return backup_id
 
 
 def data_name(backup_id: str) -> str:
@@ -255,7 +263,7 @@ def _complete_ids(names: list[str]) -> tuple[list[str], list[str]]:
     """(ids with data and manifest, ids with only one of them), both oldest first."""
     kinds: dict[str, set] = {}
     for name in names:
-        match = _ID.match(name)
+        match = _ID.fullmatch(name)
         if match:
             kinds.setdefault(match.group(1), set()).add(match.group(2))
     complete = sorted(i for i, k in kinds.items() if k == {"kbk", "json"})
@@ -507,7 +515,7 @@ def _verify_into(site, backup_id: str, tmp: Path, key: bytes) -> tuple[Verificat
 def verify(backup_id: str | None = None, site_number: int | None = None) -> list[Verification]:
     """Verify a generation (the newest by default) at one site or at every site that holds it."""
     key = backup_key()
-    backup_id = backup_id or latest_id()
+    backup_id = check_id(backup_id) if backup_id else latest_id()
     chosen = _site(site_number)
     results = []
     with scratch_dir() as tmp:
@@ -565,6 +573,7 @@ def restore(backup_id: str, site_number: int | None = None, progress=None) -> Ve
     then untouched. ``progress(step)`` is called after each of the five steps.
     """
     step = progress or (lambda _label: None)
+    check_id(backup_id)
     key = backup_key()
     candidates = _site(site_number)
     with scratch_dir() as tmp:
