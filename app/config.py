@@ -59,6 +59,17 @@ def from_environment(instance_path: str) -> dict:
         "KANRI_KEYSET_FILE": os.environ.get("KANRI_KEYSET_FILE") or str(instance / "keyset.json"),
         # Append-only file of audit chain heads; keep it on other storage than the database.
         "KANRI_AUDIT_ANCHOR_DIR": os.environ.get("KANRI_AUDIT_ANCHOR_DIR") or str(instance / "audit-anchors"),
+        # Backups: a key of their own (never the keyset), sites (directories or s3:// URLs), generations.
+        "KANRI_BACKUP_KEY": os.environ.get("KANRI_BACKUP_KEY"),
+        "KANRI_BACKUP_KEY_FILE": os.environ.get("KANRI_BACKUP_KEY_FILE") or str(instance / "backup.key"),
+        "KANRI_BACKUP_SITES": os.environ.get("KANRI_BACKUP_SITES")
+        or f"{instance / 'backups' / 'tokyo'},{instance / 'backups' / 'osaka'}",
+        "KANRI_BACKUP_GENERATIONS": _int("KANRI_BACKUP_GENERATIONS", 7),
+        "KANRI_BACKUP_S3_ENDPOINT": os.environ.get("KANRI_BACKUP_S3_ENDPOINT") or None,
+        "KANRI_PG_BIN": os.environ.get("KANRI_PG_BIN") or None,
+        # While this file exists every instance answers 503 (flask backup restore); on storage all instances see.
+        "KANRI_MAINTENANCE_FLAG": os.environ.get("KANRI_MAINTENANCE_FLAG") or str(instance / "maintenance.flag"),
+        "KANRI_OPS_EMAIL": os.environ.get("KANRI_OPS_EMAIL", ""),
         # Unset: every installed plugin (entry points in the "kanri" group).
         "KANRI_PLUGINS": os.environ.get("KANRI_PLUGINS"),
         "BCRYPT_ROUNDS": _int("BCRYPT_ROUNDS", 12),
@@ -166,6 +177,14 @@ def check_production(config: dict) -> None:
         )
     if not config.get("KANRI_KEYSET") and not Path(config.get("KANRI_KEYSET_FILE") or "").is_file():
         raise ConfigError("暗号鍵セットがありません (keysets are missing: set KANRI_KEYSET or KANRI_KEYSET_FILE)")
+    backup_file = config.get("KANRI_BACKUP_KEY_FILE") or ""
+    if not config.get("KANRI_BACKUP_KEY") and not Path(backup_file).is_file():
+        raise ConfigError("バックアップ鍵がありません (backup key is missing: set KANRI_BACKUP_KEY or "
+                          "KANRI_BACKUP_KEY_FILE)")
+    if not config.get("KANRI_BACKUP_KEY") and backup_file and config.get("KANRI_KEYSET_FILE") \
+            and Path(backup_file).resolve() == Path(config["KANRI_KEYSET_FILE"]).resolve():
+        raise ConfigError("バックアップ鍵は鍵セットとは別のファイルにしてください "
+                          "(KANRI_BACKUP_KEY_FILE must not be the keyset file)")
     if config.get("KANRI_COOKIE_NAME_PREFIX", True):
         config["SESSION_COOKIE_NAME"] = "__Host-kanri"
         config["SESSION_COOKIE_SECURE"] = True

@@ -8,7 +8,7 @@ import pluggy
 
 from . import hookspecs
 
-BUILTIN_PLUGINS = ("app.builtins.account",)
+BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle")
 
 
 class PluginError(RuntimeError):

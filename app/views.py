@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, has_request_context, render_template
 from flask_login import current_user, login_required
 
 from .auth.forms import ConfirmForm
@@ -32,7 +32,8 @@ def healthz():
 
 
 def _navigation():
-    if not current_user.is_authenticated:
+    # No request (mail rendered by an operator command): no user, no navigation.
+    if not has_request_context() or not current_user.is_authenticated:
         return {}
     tenant = current_tenant()
     product = all_products().get(tenant.product) if tenant else None

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_mail import email_dispatched
 
 from app import create_app, mail_sender
+from app.builtins.lifecycle.stream import encode_key, generate_key
 from app.crypto import Keyset, save_keyset
 from app.extensions import db
 from app.mailer import deliver_pending
@@ -29,12 +30,18 @@ def base_config(tmp_path_factory) -> dict:
     keyset_file = root / "keyset.json"
     save_keyset(keyset_file, Keyset.generate())
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{root / 'test.db'}"
+    backup_key_file = root / "backup.key"
+    backup_key_file.write_text(encode_key(generate_key()))
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
         "SQLALCHEMY_DATABASE_URI": url,
         "KANRI_KEYSET": None,
         "KANRI_KEYSET_FILE": str(keyset_file),
+        "KANRI_BACKUP_KEY": None,
+        "KANRI_BACKUP_KEY_FILE": str(backup_key_file),
+        "KANRI_BACKUP_SITES": f"{root / 'backups' / 'tokyo'},{root / 'backups' / 'osaka'}",
+        "KANRI_MAINTENANCE_FLAG": str(root / "maintenance.flag"),
         "KANRI_PLUGINS": TEST_PLUGINS,
         "BCRYPT_ROUNDS": 4,
         "RATELIMIT_ENABLED": False,

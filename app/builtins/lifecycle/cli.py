@@ -1,0 +1,152 @@
+"""``flask backup run | list | verify | restore``: parse arguments, call ``backup``, print in Japanese."""
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.extensions import db
+from app.mailer import send_mail
+from app.timeutil import to_jst, utcnow
+
+from . import backup
+
+log = logging.getLogger("kanri.backup")
+backup_cli = AppGroup("backup", help="データベースのバックアップ（取得・一覧・検証・復元）")
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(value)
+
+
+def _notify_ops(backup_id: str | None, failures: list[str], written: list[str]) -> None:
+    """Log the failure as one JSON line and queue a mail to KANRI_OPS_EMAIL (committed here)."""
+    log.error(json.dumps({"event": "backup.failed", "backup": backup_id, "failures": failures, "written": written},
+                         ensure_ascii=False))
+    address = current_app.config.get("KANRI_OPS_EMAIL")
+    if not address:
+        log.error(json.dumps({"event": "backup.no_ops_email", "message": "KANRI_OPS_EMAIL is not set"}))
+        return
+    try:
+        send_mail(address, "バックアップに失敗しました", "backup_failed", backup_id=backup_id, failures=failures,
+                  written=written, at=to_jst(utcnow()).strftime("%Y-%m-%d %H:%M:%S JST"))
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - the database may be what failed; the log line already says so
+        db.session.rollback()
+        log.exception(json.dumps({"event": "backup.mail_failed", "error": type(exc).__name__}))
+
+
+@backup_cli.command("run")
+def backup_run():
+    """Back up the database to every site (KANRI_BACKUP_SITES); exit 1 when any site failed."""
+    try:
+        result = backup.run()
+    except backup.BackupError as exc:
+        click.echo(f"NG: バックアップを作成できませんでした: {exc}", err=True)
+        _notify_ops(None, [str(exc)], [])
+        raise SystemExit(1) from None
+    manifest = result.manifest
+    click.echo(f"バックアップ {manifest['id']}（{manifest['created_at']}、{_size(manifest['size'])}、"
+               f"sha256 {manifest['sha256'][:16]}…）")
+    for outcome in result.outcomes:
+        if outcome.ok:
+            removed = f"、古い世代を削除: {', '.join(outcome.removed)}" if outcome.removed else ""
+            click.echo(f"  OK [{outcome.number}] {outcome.site}{removed}")
+        else:
+            click.echo(f"  NG [{outcome.number}] {outcome.error}", err=True)
+    if result.failed:
+        _notify_ops(manifest["id"], [outcome.error for outcome in result.failed],
+                    [outcome.site for outcome in result.outcomes if outcome.ok])
+        raise SystemExit(1)
+    log.info(json.dumps({"event": "backup.done", "backup": manifest["id"], "size": manifest["size"],
+                         "sites": len(result.outcomes)}))
+
+
+@backup_cli.command("list")
+def backup_list():
+    """Every generation at every site side by side; exit 1 when a site is unreadable or lacks a generation."""
+    try:
+        listing = backup.list_generations()
+    except backup.BackupError as exc:
+        click.echo(f"NG: {exc}", err=True)
+        raise SystemExit(1) from None
+    for site in listing.sites:
+        state = f"  読めません: {listing.errors[site.index]}" if site.index in listing.errors else ""
+        click.echo(f"[{site.index}] {site.name}{state}")
+    header = "ID".ljust(24) + "作成（JST）".ljust(28) + "サイズ".ljust(10) + "".join(
+        f"[{site.index}]".ljust(8) for site in listing.sites)
+    click.echo(header)
+    incomplete = bool(listing.errors)
+    labels = {"ok": "○", "partial": "△不完全", None: "×欠落"}
+    for backup_id, where in listing.table.items():
+        manifest = listing.manifests.get(backup_id, {})
+        cells = "".join(("?" if site.index in listing.errors else labels[where.get(site.index)]).ljust(8)
+                        for site in listing.sites)
+        missing = listing.missing(backup_id)
+        flag = f"  ← バックアップ先 {', '.join(map(str, missing))} にありません" if missing else ""
+        incomplete = incomplete or bool(missing)
+        click.echo(f"{backup_id.ljust(24)}{str(manifest.get('created_at', '-')).ljust(28)}"
+                   f"{_size(manifest.get('size')).ljust(10)}{cells}{flag}")
+    if not listing.table:
+        click.echo("（バックアップはまだありません）")
+    if incomplete:
+        raise SystemExit(1)
+
+
+@backup_cli.command("verify")
+@click.argument("backup_id", required=False)
+@click.option("--site", "site_number", type=int, default=None, help="バックアップ先の番号（flask backup list の [N]）")
+def backup_verify(backup_id, site_number):
+    """Download, check, decrypt and restore a generation into a scratch database; exit 1 on any mismatch."""
+    try:
+        results = backup.verify(backup_id, site_number)
+    except backup.BackupError as exc:
+        click.echo(f"NG: {exc}", err=True)
+        raise SystemExit(1) from None
+    failed = False
+    for result in results:
+        if result.ok:
+            tables = len(result.facts["tables"])
+            rows = sum(result.facts["tables"].values())
+            click.echo(f"OK: {result.backup_id} [{result.number}] {result.site}: チェックサム・復号・"
+                       f"整合性チェック・{tables} テーブル {rows} 行・監査チェーン {len(result.facts['chains'])} 本が"
+                       f"マニフェストと一致しました")
+        else:
+            failed = True
+            for problem in result.problems:
+                click.echo(f"NG: {result.backup_id} [{result.number}] {result.site}: {problem}", err=True)
+    if failed:
+        raise SystemExit(1)
+
+
+@backup_cli.command("restore")
+@click.argument("backup_id")
+@click.option("--site", "site_number", type=int, default=None, help="バックアップ先の番号（省略時は最初に見つかった所）")
+@click.option("--yes", is_flag=True, help="確認せずに実行する")
+def backup_restore(backup_id, site_number, yes):
+    """Replace the whole database with a verified backup (the service answers 503 meanwhile)."""
+    if not yes:
+        click.confirm(f"データベース全体をバックアップ {backup_id} の内容で置き換えます。"
+                      "それ以降の変更はすべて失われます。続けますか?", abort=True)
+    steps = {"download": "取得", "verify": "検証", "maintenance": "メンテナンス表示", "restore": "復元",
+             "done": "完了"}
+    try:
+        with click.progressbar(length=len(steps), label="復元", show_eta=False,
+                               item_show_func=lambda item: item) as bar:
+            result = backup.restore(backup_id, site_number, progress=lambda step: (bar.update(1, steps[step])))
+    except backup.BackupError as exc:
+        click.echo(f"NG: {exc}", err=True)
+        log.error(json.dumps({"event": "backup.restore_refused", "backup": backup_id}, ensure_ascii=False))
+        raise SystemExit(1) from None
+    log.warning(json.dumps({"event": "backup.restored", "backup": backup_id, "site": result.number}))
+    click.echo(f"OK: バックアップ {backup_id}（{result.site}）を復元しました。"
+               "監査アンカーより後の監査ログは flask audit verify で欠落として報告されます。")
