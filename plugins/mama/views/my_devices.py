@@ -5,17 +5,17 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth.forms import ConfirmForm
+from app.auth.guards import product_required
 from app.extensions import db
 
-from .. import devices
+from .. import PRODUCT, devices
 from ..models import MamaDevice
-from ..permissions import mama_login_required
 from . import bp
 from .helpers import require_confirm
 
 
 @bp.route("/account/devices")
-@mama_login_required
+@product_required(PRODUCT.code)
 def my_devices():
     """List the user's own devices; the one this browser holds is marked."""
     current = devices.device_of_browser(current_user)
@@ -24,7 +24,7 @@ def my_devices():
 
 
 @bp.route("/account/devices/<int:device_id>/revoke", methods=["POST"])
-@mama_login_required
+@product_required(PRODUCT.code)
 def my_device_revoke(device_id: int):
     """Revoke one of the user's own devices (another user's id answers 404)."""
     require_confirm()
