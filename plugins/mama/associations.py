@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort
 
 from app.extensions import db
 from app.models import User
@@ -45,28 +44,18 @@ def scoped(query, user: User):
 
 def get_in_scope(association_id: int, user: User) -> MamaAssociation:
     """The association if it exists in this tenant and in the user's scope; 404 otherwise."""
-    association = db.session.execute(
-        scoped(sa.select(MamaAssociation).where(MamaAssociation.id == association_id), user)).scalar_one_or_none()
-    if association is None:
-        abort(404)
-    return association
-
-
-def escape_like(text: str) -> str:
-    """Escape LIKE wildcards in user input."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return db.first_or_404(scoped(sa.select(MamaAssociation).where(MamaAssociation.id == association_id), user))
 
 
 def search_query(user: User, q: str = "", prefecture: str = ""):
     """A select of the user's associations matching the search words and prefecture."""
     query = scoped(sa.select(MamaAssociation), user)
     for word in q.split()[:5]:
-        pattern = f"%{escape_like(word)}%"
         query = query.where(sa.or_(
-            MamaAssociation.code.like(f"{escape_like(word)}%", escape="\\"),
-            MamaAssociation.name.like(pattern, escape="\\"),
-            MamaAssociation.name_kana.like(pattern, escape="\\"),
-            MamaAssociation.city.like(pattern, escape="\\"),
+            MamaAssociation.code.startswith(word, autoescape=True),
+            MamaAssociation.name.contains(word, autoescape=True),
+            MamaAssociation.name_kana.contains(word, autoescape=True),
+            MamaAssociation.city.contains(word, autoescape=True),
         ))
     if prefecture:
         query = query.where(MamaAssociation.prefecture == prefecture)

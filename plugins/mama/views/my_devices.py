@@ -1,7 +1,8 @@
 """登録端末: a user's own devices, which they can revoke."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth.forms import ConfirmForm
@@ -28,9 +29,8 @@ def my_devices():
 def my_device_revoke(device_id: int):
     """Revoke one of the user's own devices (another user's id answers 404)."""
     require_confirm()
-    device = db.session.get(MamaDevice, device_id)
-    if device is None or device.user_id != current_user.id:
-        abort(404)
+    device = db.first_or_404(sa.select(MamaDevice).where(MamaDevice.id == device_id,
+                                                         MamaDevice.user_id == current_user.id))
     if devices.revoke(device, current_user):
         db.session.commit()
         flash(f"端末「{device.name}」を無効にしました。", "success")

@@ -1,7 +1,7 @@
 """メニュー権限マスタ: named permission sets per role (一般 / 管理者), built from every plugin's menu registry."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
@@ -31,13 +31,6 @@ LAST_ADMIN = "管理者が一人もいなくなるため、この変更はでき
 
 def _role_arg() -> str:
     return choice_arg("role", (ROLE_GENERAL, ROLE_ADMIN), ROLE_GENERAL)
-
-
-def _set_or_404(set_id: int) -> MamaPermissionSet:
-    found = db.session.get(MamaPermissionSet, set_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 def _name_taken(name: str, exclude_id: int | None) -> bool:
@@ -98,7 +91,7 @@ def permissions_new():
 @menu_required(MENU_PERMISSIONS)
 def permissions_edit(set_id: int):
     """Change a permission set's name and menus."""
-    permission_set = _set_or_404(set_id)
+    permission_set = db.get_or_404(MamaPermissionSet, set_id)
     return _save(permission_set, permission_set.role)
 
 
@@ -107,7 +100,7 @@ def permissions_edit(set_id: int):
 def permissions_delete(set_id: int):
     """Delete a permission set that no user uses."""
     require_confirm()
-    permission_set = _set_or_404(set_id)
+    permission_set = db.get_or_404(MamaPermissionSet, set_id)
     role = permission_set.role
     in_use = users_of_set(permission_set)
     if in_use:

@@ -32,7 +32,7 @@ from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
 from . import bp
-from .helpers import require_confirm, user_or_404
+from .helpers import require_confirm
 
 LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
@@ -107,7 +107,7 @@ def users_new():
 @menu_required(MENU_USERS)
 def users_edit(user_id: int):
     """Edit name, e-mail, role, permission set and state; the last admin cannot demote or stop themselves."""
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     settings = ensure_settings(user)
     form = UserEditForm(obj=user)
     _set_choices(form)
@@ -145,7 +145,7 @@ def users_edit(user_id: int):
 @menu_required(MENU_USERS)
 def users_delete(user_id: int):
     """Delete a user (audit rows keep the login id as text); never oneself or the last admin."""
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     form = ConfirmForm()
     error = None
     if form.validate_on_submit():
@@ -175,7 +175,7 @@ def users_delete(user_id: int):
 @menu_required(MENU_USERS)
 def users_reset_password(user_id: int):
     """Give a user a new temporary password (shown once); their sessions end; optionally revoke devices."""
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
     error = None
     if form.validate_on_submit():
@@ -198,7 +198,7 @@ def users_reset_password(user_id: int):
 def users_unlock(user_id: int):
     """Lift a user's lockout."""
     require_confirm()
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     unlock_account(user, actor=current_user)
     db.session.commit()
     flash(f"{user.login_id} のロックを解除しました。", "success")
