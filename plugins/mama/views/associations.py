@@ -5,8 +5,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
-from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.forms import ConfirmForm, require_confirm
 from app.queryargs import choice_arg, int_arg, text_arg
 
 from .. import associations as assoc
@@ -15,7 +15,6 @@ from ..forms import PREFECTURES, AssociationForm
 from ..models import MamaAssociation, MamaUserAssociation
 from ..permissions import MENU_ASSOCIATIONS, menu_required
 from . import bp
-from .helpers import require_confirm
 
 FORM_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city", "address_line", "building_name",
                "units", "building_year", "fiscal_start_month", "contact_name", "contact_phone", "contact_email",

@@ -5,15 +5,14 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.forms import ConfirmForm, require_confirm
 from app.models import User
 
 from .. import devices
 from ..models import DEVICE_APPROVED, MamaDevice
 from ..permissions import MENU_DEVICES, menu_required
 from . import bp
-from .helpers import require_confirm
 
 
 def _device_counts() -> dict[int, dict]:

@@ -5,14 +5,13 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.auth.forms import ConfirmForm
 from app.auth.guards import product_required
 from app.extensions import db
+from app.forms import ConfirmForm, require_confirm
 
 from .. import PRODUCT, devices
 from ..models import MamaDevice
 from . import bp
-from .helpers import require_confirm
 
 
 @bp.route("/account/devices")

@@ -5,9 +5,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
-from app.auth.forms import ConfirmForm
 from app.extensions import db
-from app.forms import choices
+from app.forms import ConfirmForm, choices, require_confirm
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.queryargs import choice_arg
 from app.tenancy import current_tenant
@@ -24,7 +23,6 @@ from ..permissions import (
     users_of_set,
 )
 from . import bp
-from .helpers import require_confirm
 
 LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 
 from app import audit
-from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.forms import ConfirmForm, require_confirm
 from app.models import User
 from app.queryargs import int_arg, int_list, text_arg
 from app.routing import MAX_ROW_ID
@@ -15,7 +15,6 @@ from ..forms import ScopeModeForm
 from ..models import MamaAssociation, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_SCOPES, ensure_settings, menu_required
 from . import bp
-from .helpers import require_confirm
 
 MAX_ADD = 200
 

@@ -17,10 +17,9 @@ from app.accounts import (
     set_status,
 )
 from app.accounts import unlock as unlock_account
-from app.auth.forms import ConfirmForm
 from app.auth.sessions import end_user_sessions
 from app.extensions import db
-from app.forms import choices
+from app.forms import ConfirmForm, choices, require_confirm
 from app.models import ROLE_ADMIN, ROLE_LABELS, User, UserSession
 from app.passwords import policy_errors
 from app.queryargs import int_arg
@@ -32,7 +31,6 @@ from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
 from . import bp
-from .helpers import require_confirm
 
 LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
