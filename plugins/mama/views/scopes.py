@@ -7,10 +7,12 @@ from flask import flash, redirect, render_template, request, url_for
 from app import audit
 from app.extensions import db
 from app.forms import ConfirmForm, require_confirm
+from app.listing import search
 from app.models import User
 from app.queryargs import int_arg, int_list, text_arg
 from app.routing import MAX_ROW_ID
 
+from ..associations import SEARCH
 from ..forms import ScopeModeForm
 from ..models import MamaAssociation, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_SCOPES, ensure_settings, menu_required
@@ -38,12 +40,7 @@ def _assigned(user: User):
 def _candidates(user: User, q: str):
     taken = sa.select(MamaUserAssociation.association_id).where(MamaUserAssociation.user_id == user.id)
     query = sa.select(MamaAssociation).where(MamaAssociation.id.not_in(taken)).order_by(MamaAssociation.code)
-    for word in q.split()[:5]:
-        query = query.where(sa.or_(MamaAssociation.code.startswith(word, autoescape=True),
-                                   MamaAssociation.name.contains(word, autoescape=True),
-                                   MamaAssociation.name_kana.contains(word, autoescape=True),
-                                   MamaAssociation.city.contains(word, autoescape=True)))
-    return query.limit(50)
+    return search(query, q, **SEARCH).limit(50)
 
 
 @bp.route("/scopes/<int:user_id>", methods=["GET", "POST"])

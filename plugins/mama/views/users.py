@@ -20,9 +20,9 @@ from app.accounts import unlock as unlock_account
 from app.auth.sessions import end_user_sessions
 from app.extensions import db
 from app.forms import ConfirmForm, choices, require_confirm
+from app.listing import listing
 from app.models import ROLE_ADMIN, ROLE_LABELS, User, UserSession
 from app.passwords import policy_errors
-from app.queryargs import int_arg
 from app.tenancy import current_tenant
 from app.timeutil import utcnow
 
@@ -32,6 +32,8 @@ from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
 from . import bp
 
+# ユーザーマスタ's sortable columns (name and e-mail are encrypted, so neither sorted nor searched).
+USER_SORTS = {"login_id": User.login_id, "role": User.role, "status": User.status, "last_login": User.last_login_at}
 LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
 
@@ -60,10 +62,9 @@ def _snapshot(user: User, settings: MamaUserSettings) -> dict:
 @menu_required(MENU_USERS)
 def users_index():
     """Every user of the tenant with role, permission set and state."""
-    page = db.paginate(sa.select(User).order_by(User.login_id), page=int_arg("page"), per_page=50,
-                       error_out=False)
+    result = listing(sa.select(User), sorts=USER_SORTS, default_sort="login_id", tiebreak=User.id)
     settings = {s.user_id: s for s in db.session.execute(sa.select(MamaUserSettings)).scalars()}
-    return render_template("mama/users/index.html", page=page, settings=settings, form=ConfirmForm(),
+    return render_template("mama/users/index.html", listing=result, settings=settings, form=ConfirmForm(),
                            now=utcnow())
 
 
