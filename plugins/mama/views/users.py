@@ -1,8 +1,6 @@
 """ユーザーマスタ: add, edit, delete, reset the password, unlock; the last admin is protected."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -10,21 +8,17 @@ from flask_login import current_user
 from app import audit
 from app.accounts import (
     context_words,
-    create_user,
-    issue_temporary_password,
     login_id_taken,
-    set_email,
-    set_status,
 )
 from app.accounts import unlock as unlock_account
-from app.auth.sessions import end_user_sessions
 from app.extensions import db
 from app.forms import ConfirmForm, choices, require_confirm
 from app.listing import listing
-from app.models import ROLE_ADMIN, ROLE_LABELS, User, UserSession
+from app.models import ROLE_ADMIN, ROLE_LABELS, User
 from app.passwords import policy_errors
 from app.tenancy import current_tenant
 from app.timeutil import utcnow
+from app.user_admin import UserAdminError, add_user, delete_user, edit_user, reset_password
 
 from .. import devices
 from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
@@ -51,6 +45,12 @@ def _chosen_set(form) -> MamaPermissionSet | None:
         form.permission_set.errors.append("権限区分（一般/管理者）に合うメニュー権限を選んでください。")
         return None
     return chosen
+
+
+def _delete_mama_rows(user: User) -> None:
+    devices.delete_user_rows(user)
+    db.session.execute(sa.delete(MamaUserAssociation).where(MamaUserAssociation.user_id == user.id))
+    db.session.execute(sa.delete(MamaUserSettings).where(MamaUserSettings.user_id == user.id))
 
 
 def _snapshot(user: User, settings: MamaUserSettings) -> dict:
@@ -83,12 +83,8 @@ def users_new():
         if typed:
             form.password.errors.extend(policy_errors(typed, context_words(None, tenant, form.login_id.data)))
         if not any(field.errors for field in form):
-            user, temporary = create_user(tenant, form.login_id.data, form.name.data, form.email.data or None,
-                                          role=form.role.data, password=typed, actor=current_user)
-            if typed:
-                user.must_change_password = True
-                user.temp_password_expires_at = utcnow() + timedelta(
-                    hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])
+            user, temporary = add_user(tenant, form.login_id.data, form.name.data, form.email.data or None,
+                                       role=form.role.data, password=typed, actor=current_user)
             settings = ensure_settings(user)
             settings.permission_set_id = chosen.id if chosen else None
             settings.scope_all = user.role == ROLE_ADMIN
@@ -115,23 +111,18 @@ def users_edit(user_id: int):
     if form.validate_on_submit():
         chosen = _chosen_set(form)
         if not any(field.errors for field in form):
-            before = _snapshot(user, settings)
-            changed = [name for name, value in (("name", form.name.data), ("email", form.email.data or None))
-                       if (getattr(user, name) or None) != value]
-            user.name = form.name.data
-            set_email(user, form.email.data or None)
-            user.role = form.role.data
-            settings.permission_set_id = chosen.id if chosen else None
-            if form.status.data != user.status:
-                set_status(user, form.status.data, actor=current_user)
-            db.session.flush()
-            db.session.refresh(settings)
-            if not has_working_admin():
-                db.session.rollback()
-                form.role.errors.append(LAST_ADMIN)
+            def choose_set():
+                settings.permission_set_id = chosen.id if chosen else None
+                db.session.expire(settings, ["permission_set"])  # the after-snapshot reads the new set
+
+            try:
+                edit_user(user, name=form.name.data, email=form.email.data, role=form.role.data,
+                          status=form.status.data, actor=current_user, also=choose_set,
+                          snapshot=lambda u: _snapshot(u, settings), admin_check=has_working_admin,
+                          message=LAST_ADMIN)
+            except UserAdminError as refused:
+                form.role.errors.append(refused.message)
             else:
-                audit.record("user.update", target=f"user:{user.login_id}", before=before,
-                             after=_snapshot(user, settings), changed_personal_fields=changed)
                 db.session.commit()
                 flash(f"{user.login_id} を更新しました。", "success")
                 if user.id == current_user.id and user.role != ROLE_ADMIN:
@@ -148,25 +139,15 @@ def users_delete(user_id: int):
     form = ConfirmForm()
     error = None
     if form.validate_on_submit():
-        if user.id == current_user.id:
-            error = "自分自身は削除できません。"
+        try:
+            login_id = delete_user(user, actor=current_user, cleanup=_delete_mama_rows,
+                                   admin_check=has_working_admin, message=LAST_ADMIN)
+        except UserAdminError as refused:
+            error = refused.message
         else:
-            login_id, before = user.login_id, {"login_id": user.login_id, "role": user.role, "status": user.status}
-            end_user_sessions(user, "user_deleted", actor=current_user)
-            devices.delete_user_rows(user)
-            db.session.execute(sa.delete(MamaUserAssociation).where(MamaUserAssociation.user_id == user.id))
-            db.session.execute(sa.delete(MamaUserSettings).where(MamaUserSettings.user_id == user.id))
-            db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
-            db.session.delete(user)
-            db.session.flush()
-            if not has_working_admin():
-                db.session.rollback()
-                error = LAST_ADMIN
-            else:
-                audit.record("user.delete", target=f"user:{login_id}", before=before)
-                db.session.commit()
-                flash(f"{login_id} を削除しました。", "success")
-                return redirect(url_for("mama.users_index"))
+            db.session.commit()
+            flash(f"{login_id} を削除しました。", "success")
+            return redirect(url_for("mama.users_index"))
     return render_template("mama/users/delete.html", user=user, form=form, error=error), 422 if error else 200
 
 
@@ -178,15 +159,18 @@ def users_reset_password(user_id: int):
     form = PasswordResetForm()
     error = None
     if form.validate_on_submit():
-        if user.id == current_user.id:
-            error = "自分のパスワードは「パスワード変更」画面で変更してください。"
+        def revoke_devices(target: User) -> dict:
+            if not form.revoke_devices.data:
+                return {"devices_revoked": 0}
+            return {"devices_revoked": devices.revoke_all(target, current_user, reason="password_reset")}
+
+        try:
+            temporary, details = reset_password(user, actor=current_user, also=revoke_devices)
+        except UserAdminError as refused:
+            error = refused.message
         else:
-            temporary = issue_temporary_password(user)
-            ended = end_user_sessions(user, "password_reset", actor=current_user)
-            revoked = devices.revoke_all(user, current_user, reason="password_reset") if form.revoke_devices.data else 0
-            audit.record("password.reset", target=f"user:{user.login_id}", sessions_ended=ended,
-                         devices_revoked=revoked)
             db.session.commit()
+            revoked = details["devices_revoked"]
             return render_template("mama/users/reset_done.html", user=user, password=temporary,
                                    revoked=revoked, hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])
     return render_template("mama/users/reset.html", user=user, form=form, error=error), 422 if error else 200
