@@ -49,7 +49,7 @@ def has_an_admin() -> bool:
 def require_an_admin(admin_check: AdminCheck | None = None, message: str = LAST_ADMIN) -> None:
     """The last-admin guard: after a flushed change, roll it back and raise LastAdminError when the
     tenant has no admin left. ``admin_check`` is a product's stricter rule built on ``active_admins()``
-    (MAMA: an active admin who may still open ユーザーマスタ)."""
+    (for example: an active admin who may still open the user-administration menu)."""
     if not (admin_check or has_an_admin)():
         db.session.rollback()
         raise LastAdminError(message)
@@ -116,7 +116,7 @@ def delete_user(user: User, *, actor, cleanup: Callable[[User], None] | None = N
 
 def reset_password(user: User, *, actor, also: Callable[[User], dict] | None = None) -> tuple[str, dict]:
     """Give another user a new temporary password and end their sessions; ``also(user)`` does the
-    product's part (MAMA: revoke devices) and returns details for the ``password.reset`` audit.
+    product's part (for example: revoke registered devices) and returns details for the ``password.reset`` audit.
     Returns the temporary password (show it once) and those details."""
     if actor is not None and user.id == actor.id:
         raise UserAdminError(NOT_YOURSELF_RESET)
