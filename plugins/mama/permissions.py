@@ -33,6 +33,8 @@ MAMA_MENUS = (
 # Menus only a 管理者 can ever open, whatever a permission set lists.
 ADMIN_MENUS = frozenset({MENU_DEVICES, MENU_USERS, MENU_PERMISSIONS, MENU_SCOPES})
 ROLE_CHOICES = (("general", "一般"), (ROLE_ADMIN, "管理者"))
+# MAMA's last-admin message: its guard (has_working_admin) asks for an admin who can open ユーザーマスタ.
+LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
 
 def registry(tenant) -> list[MenuLink]:

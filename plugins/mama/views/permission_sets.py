@@ -10,10 +10,12 @@ from app.forms import ConfirmForm, choices, require_confirm
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.queryargs import choice_arg
 from app.tenancy import current_tenant
+from app.user_admin import LastAdminError, require_an_admin
 
 from ..forms import PermissionSetForm
 from ..models import MamaPermissionSet
 from ..permissions import (
+    LAST_ADMIN,
     MENU_PERMISSIONS,
     eligible_menus,
     has_working_admin,
@@ -23,8 +25,6 @@ from ..permissions import (
     users_of_set,
 )
 from . import bp
-
-LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
 
 def _role_arg() -> str:
@@ -64,9 +64,10 @@ def _save(permission_set: MamaPermissionSet | None, role: str):
             permission_set.name = form.name.data
             permission_set.menu_ids = form.menus.data or []
             db.session.flush()
-            if not has_working_admin():
-                db.session.rollback()
-                form.menus.errors.append(LAST_ADMIN)
+            try:
+                require_an_admin(has_working_admin, LAST_ADMIN)
+            except LastAdminError as refused:
+                form.menus.errors.append(refused.message)
             else:
                 after = {"name": permission_set.name, "role": role, "menus": permission_set.menu_ids}
                 audit.record("mama.permission_set." + ("create" if creating else "update"),

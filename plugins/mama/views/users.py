@@ -23,12 +23,18 @@ from app.user_admin import UserAdminError, add_user, delete_user, edit_user, res
 from .. import devices
 from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
-from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
+from ..permissions import (
+    LAST_ADMIN,
+    MENU_USERS,
+    ensure_settings,
+    has_working_admin,
+    menu_required,
+    permission_sets,
+)
 from . import bp
 
 # ユーザーマスタ's sortable columns (name and e-mail are encrypted, so neither sorted nor searched).
 USER_SORTS = {"login_id": User.login_id, "role": User.role, "status": User.status, "last_login": User.last_login_at}
-LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
 
 def _set_choices(form) -> None:
