@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
+from flask import abort
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, TextAreaField
+from wtforms import PasswordField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, ValidationError
+
+from .accounts import LOGIN_ID_PATTERN
 
 REQUIRED = "入力してください。"
 CONTROL_CHARACTERS = "使用できない文字（制御文字）が含まれています。"
@@ -84,3 +90,117 @@ def choices(pairs) -> list[SelectChoice]:
     """SelectField options from (value, label) pairs or a {value: label} dict."""
     items = pairs.items() if isinstance(pairs, dict) else pairs
     return [SelectChoice(value, label) for value, label in items]
+
+
+class ConfirmForm(KanriForm):
+    """A form with only a CSRF token and a button (logout, end a session, delete, approve …)."""
+
+    submit = SubmitField("実行")
+
+
+def require_confirm() -> None:
+    """Check the CSRF token of a button-only form (``ConfirmForm``); 400 when it is missing or wrong."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+def max_length(n: int) -> Length:
+    """A length limit whose message is 「N文字以内で入力してください。」."""
+    return Length(max=n, message=f"{n}文字以内で入力してください。")
+
+
+# --- カタカナ (フリガナ) ---------------------------------------------------------------------
+
+KANA_MESSAGE = "フリガナは全角カタカナで入力してください。"
+KANA_LATIN_MESSAGE = "フリガナにアルファベットは使えません。全角カタカナで入力してください。"
+# Katakana (with ・ ー ヽ ヾ), digits and spaces: what a フリガナ may hold once normalised.
+_KATAKANA = re.compile(r"^[\u30A1-\u30FA\u30FB\u30FC\u30FD\u30FE0-9\u3000 ]*$")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def normalize_kana(text):
+    """The one kana normaliser: NFKC (half-width kana and full-width digits to their usual form),
+    trimmed, hiragana turned into katakana. None stays None."""
+    if not isinstance(text, str):
+        return text
+    text = unicodedata.normalize("NFKC", text).strip()
+    return "".join(chr(ord(ch) + 0x60) if "\u3041" <= ch <= "\u3096" or ch in "\u309d\u309e" else ch
+                   for ch in text)
+
+
+def katakana(message: str = KANA_MESSAGE, latin_message: str = KANA_LATIN_MESSAGE):
+    """Validator factory: a フリガナ in full-width katakana (digits and spaces allowed; Latin letters
+    refused with their own message).
+
+    Use it with ``filters=[normalize_kana]`` so ｶﾅ and ひらがな are accepted and stored as カナ.
+    """
+
+    def _check(form, field) -> None:
+        if not field.data:
+            return
+        if _LATIN.search(field.data):
+            raise ValidationError(latin_message)
+        if not _KATAKANA.match(field.data):
+            raise ValidationError(message)
+
+    return _check
+
+
+# --- 電話番号 ---------------------------------------------------------------------------------
+
+PHONE_MESSAGE = "電話番号は数字とハイフンで入力してください（例: 03-1234-5678）。"
+_PHONE_CHARACTERS = re.compile(r"^\+?[0-9()\- ]{1,20}$")
+
+
+def phone_number_is_valid(text: str) -> bool:
+    """True for a Japanese telephone number as people write it: 0 and 9–10 more digits (03-1234-5678,
+    090-1234-5678, 0120-123-456), or + and a country code with 10–15 digits in all (+81-3-1234-5678);
+    hyphens, brackets and spaces anywhere; at most 20 characters. Full-width input is accepted (NFKC)."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not _PHONE_CHARACTERS.match(text):
+        return False
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+"):
+        return 10 <= len(digits) <= 15
+    return digits.startswith("0") and 10 <= len(digits) <= 11
+
+
+def phone(message: str = PHONE_MESSAGE):
+    """Validator factory: an optional telephone number (see ``phone_number_is_valid``)."""
+
+    def _check(form, field) -> None:
+        if field.data and not phone_number_is_valid(field.data):
+            raise ValidationError(message)
+
+    return _check
+
+
+# --- メールアドレス・ログインID -----------------------------------------------------------------
+
+EMAIL_MESSAGE = "メールアドレスの形式が正しくありません（例: taro@example.co.jp）。"
+LOGIN_ID_MESSAGE = "ログインIDは英数字と . _ @ - で3〜64文字にしてください（半角、先頭は英数字）。"
+
+
+def email_address(message: str = EMAIL_MESSAGE):
+    """Validator factory: an e-mail address (when one is given), kept in its normalised form
+    (email-validator, no DNS look-up). Add ``DataRequired`` when the address is required."""
+
+    def _check(form, field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = validate_email(field.data, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValidationError(message) from exc
+
+    return _check
+
+
+def login_id(message: str = LOGIN_ID_MESSAGE):
+    """Validator factory: a login id the core accepts (``app.accounts.LOGIN_ID_PATTERN``)."""
+
+    def _check(form, field) -> None:
+        if field.data and not re.match(LOGIN_ID_PATTERN, field.data):
+            raise ValidationError(message)
+
+    return _check

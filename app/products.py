@@ -21,6 +21,10 @@ class Product:
     description: str = ""
     stylesheet: str = ""
 
+    def owns(self, tenant) -> bool:
+        """True when ``tenant`` is a tenant of this product (False for no tenant)."""
+        return tenant is not None and tenant.product == self.code
+
 
 @dataclass(frozen=True)
 class MenuLink:

@@ -5,8 +5,8 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, has_request_context, render_template
 from flask_login import current_user, login_required
 
-from .auth.forms import ConfirmForm
 from .extensions import db
+from .forms import ConfirmForm
 from .models import STATUS_LABELS
 from .products import all_products, dashboard_panels, menu_links
 from .tenancy import current_tenant

@@ -164,12 +164,28 @@ def _refuse(record: PendingLoginRecord | None, step: str, factor: str | None = N
     abort(redirect(url_for("auth.login")))
 
 
-def pending_login() -> PendingLogin | None:
+def pending_login(factor: str | None = None) -> PendingLogin | None:
     """Return the open pending login of this browser (and make its tenant current), or None.
 
+    With ``factor`` (a ``SecondFactor`` or its name), only a pending login that waits for that
+    factor is returned: another product's pending login answers None (and stays open).
     A pending login that was already used or abandoned is a replayed cookie: it is audited and the
     browser is sent to the login page at once (this call does not return).
     """
+    pending = _open_pending_login()
+    if pending is None or factor is None:
+        return pending
+    name = factor.name if isinstance(factor, SecondFactor) else factor
+    return pending if pending.factor == name else None
+
+
+def restart_login(message: str = "もう一度ログインしてください。"):
+    """Flash ``message`` and redirect to the login page (a factor screen without its pending login)."""
+    flash(message, "warning")
+    return redirect(url_for("auth.login"))
+
+
+def _open_pending_login() -> PendingLogin | None:
     named = _from_cookie()
     if named is None:
         session.pop(PENDING_KEY, None)

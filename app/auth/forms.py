@@ -2,7 +2,9 @@
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from ..forms import REQUIRED, KanriForm
+from ..forms import REQUIRED, ConfirmForm, KanriForm
+
+__all__ = ["ConfirmForm", "LoginForm", "PasswordChangeForm"]  # ConfirmForm lives in app.forms
 
 
 class LoginForm(KanriForm):
@@ -25,9 +27,3 @@ class PasswordChangeForm(KanriForm):
         validators=[DataRequired(REQUIRED), EqualTo("new_password", "確認用のパスワードが一致しません。")],
     )
     submit = SubmitField("パスワードを変更")
-
-
-class ConfirmForm(KanriForm):
-    """A form with only a CSRF token and a button (logout, end a session)."""
-
-    submit = SubmitField("実行")

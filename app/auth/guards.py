@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, logout_user
 
 from .. import audit
 from ..extensions import db, login_manager
+from ..tenancy import current_tenant
 from .sessions import load_session
 
 # Endpoints a user who must change the password may still reach.
@@ -45,6 +46,30 @@ def admin_required(view):
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def product_required(code: str, admin: bool = False):
+    """View decorator for a product's pages: logged in, the current tenant's product is ``code``.
+
+    Another product's tenant gets 404 (the page does not exist for it: no existence oracle). With
+    ``admin=True`` a user who is not 管理者 gets :func:`deny` (403 and an audit event). A product's own
+    finer checks (per-menu permissions) wrap or follow this one.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            tenant = current_tenant()
+            if tenant is None or tenant.product != code:
+                abort(404)
+            if admin and not current_user.is_admin:
+                deny(f"endpoint:{request.endpoint}", reason="admin_only")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
 
 
 def deny(target: str, **details):

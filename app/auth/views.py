@@ -7,6 +7,7 @@ from flask_login import current_user, login_required, logout_user
 from .. import audit
 from ..accounts import new_password_errors, set_password
 from ..extensions import db, limiter
+from ..forms import ConfirmForm, require_confirm
 from ..mailer import send_mail
 from ..models import UserSession
 from ..passwords import verify_password
@@ -15,7 +16,7 @@ from ..security import is_safe_next
 from ..timeutil import utcnow
 from . import bp
 from .factors import start_pending_login
-from .forms import ConfirmForm, LoginForm, PasswordChangeForm
+from .forms import LoginForm, PasswordChangeForm
 from .login import check_password_step
 from .sessions import end_session, end_user_sessions, open_sessions
 
@@ -47,9 +48,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     """End the server-side session and forget the browser's session."""
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    require_confirm()
     if current_user.is_authenticated:
         record = current_user.current_session
         end_session(record, "logout", actor=current_user)
@@ -114,9 +113,7 @@ def login_history():
 @login_required
 def end_one_session(session_id: int):
     """End one of the user's own sessions (another user's id answers 404)."""
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    require_confirm()
     record = db.session.get(UserSession, session_id)
     if record is None or record.user_id != current_user.id:
         abort(404)
@@ -134,9 +131,7 @@ def end_one_session(session_id: int):
 @login_required
 def end_other_sessions():
     """End every session of the user but this one."""
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        abort(400)
+    require_confirm()
     count = end_user_sessions(current_user, "ended_by_user", keep=current_user.current_session, actor=current_user)
     db.session.commit()
     flash(f"他のセッションを{count}件終了しました。", "success")

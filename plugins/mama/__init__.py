@@ -11,10 +11,6 @@ from . import models  # noqa: F401  (tables join the metadata before the core la
 PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン", stylesheet="mama.css")
 
 
-def _is_mama(tenant) -> bool:
-    return tenant is not None and tenant.product == PRODUCT.code
-
-
 @hookimpl
 def register_products():
     """MAMA is one product."""
@@ -32,7 +28,7 @@ def register_blueprints(app):
 @hookimpl
 def session_valid(tenant, user, session_record):
     """A MAMA session ends as soon as the device it logged in from is revoked."""
-    if not _is_mama(tenant):
+    if not PRODUCT.owns(tenant):
         return None
     from .guard import device_refusal
 
@@ -69,7 +65,7 @@ def demo_tenant():
 @hookimpl
 def second_factor(tenant, user):
     """A MAMA login needs an approved registered device."""
-    if not _is_mama(tenant):
+    if not PRODUCT.owns(tenant):
         return None
     from .factor import FACTOR
 
@@ -79,7 +75,7 @@ def second_factor(tenant, user):
 @hookimpl
 def menu_registry(tenant):
     """Every MAMA menu, for the permission screens."""
-    if not _is_mama(tenant):
+    if not PRODUCT.owns(tenant):
         return []
     from .permissions import MAMA_MENUS
 
@@ -89,7 +85,7 @@ def menu_registry(tenant):
 @hookimpl
 def menu_links(tenant, user):
     """The MAMA menus this user may open, plus 登録端末 for everyone."""
-    if not _is_mama(tenant) or user is None:
+    if not PRODUCT.owns(tenant) or user is None:
         return []
     from .permissions import visible_links
 
@@ -99,7 +95,7 @@ def menu_links(tenant, user):
 @hookimpl
 def dashboard_panels(tenant, user):
     """Pending device requests for admins; associations in scope for everyone who may open them."""
-    if not _is_mama(tenant):
+    if not PRODUCT.owns(tenant):
         return []
     from flask import url_for
 
@@ -123,7 +119,7 @@ def dashboard_panels(tenant, user):
 @hookimpl
 def tenant_created(tenant, admin):
     """Give the first admin a registration code, since no browser is approved yet; return lines to print."""
-    if not _is_mama(tenant):
+    if not PRODUCT.owns(tenant):
         return None
     from .devices import CODE_HOURS, issue_code
     from .permissions import ensure_settings
@@ -142,7 +138,7 @@ def tenant_created(tenant, admin):
 @hookimpl
 def user_created(tenant, user, actor):
     """Every MAMA user gets settings: 管理者 see all associations, 一般 none until granted."""
-    if not _is_mama(tenant):
+    if not PRODUCT.owns(tenant):
         return
     from .permissions import ensure_settings
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort
 
 from app.extensions import db
+from app.listing import search
 from app.models import User
 
 from .models import MamaAssociation, MamaUserAssociation
@@ -21,6 +21,10 @@ SORTS = {
     "updated": (MamaAssociation.updated_at, MamaAssociation.id),
 }
 DEFAULT_SORT = "code"
+# Searched columns (app.listing.search): codes from their start, names and cities anywhere, the kana
+# column with the normalised word. Contact fields are encrypted and never searched.
+SEARCH = {"prefix": (MamaAssociation.code,), "columns": (MamaAssociation.name, MamaAssociation.city),
+          "kana": (MamaAssociation.name_kana,)}
 # Fields an audit event may show before and after; the contact person's fields are personal data.
 PUBLIC_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city", "address_line",
                  "building_name", "units", "building_year", "fiscal_start_month", "notes")
@@ -45,38 +49,20 @@ def scoped(query, user: User):
 
 def get_in_scope(association_id: int, user: User) -> MamaAssociation:
     """The association if it exists in this tenant and in the user's scope; 404 otherwise."""
-    association = db.session.execute(
-        scoped(sa.select(MamaAssociation).where(MamaAssociation.id == association_id), user)).scalar_one_or_none()
-    if association is None:
-        abort(404)
-    return association
+    return db.first_or_404(scoped(sa.select(MamaAssociation).where(MamaAssociation.id == association_id), user))
 
 
-def escape_like(text: str) -> str:
-    """Escape LIKE wildcards in user input."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def search_query(user: User, q: str = "", prefecture: str = ""):
-    """A select of the user's associations matching the search words and prefecture."""
+def in_prefecture(user: User, prefecture: str = ""):
+    """A select of the user's associations, in one prefecture when one is given."""
     query = scoped(sa.select(MamaAssociation), user)
-    for word in q.split()[:5]:
-        pattern = f"%{escape_like(word)}%"
-        query = query.where(sa.or_(
-            MamaAssociation.code.like(f"{escape_like(word)}%", escape="\\"),
-            MamaAssociation.name.like(pattern, escape="\\"),
-            MamaAssociation.name_kana.like(pattern, escape="\\"),
-            MamaAssociation.city.like(pattern, escape="\\"),
-        ))
     if prefecture:
         query = query.where(MamaAssociation.prefecture == prefecture)
     return query
 
 
-def ordered(query, sort: str, direction: str):
-    """Apply a whitelisted sort; unknown keys use the default."""
-    columns = SORTS.get(sort, SORTS[DEFAULT_SORT])
-    return query.order_by(*[col.desc() if direction == "desc" else col.asc() for col in columns])
+def search_query(user: User, q: str = "", prefecture: str = ""):
+    """A select of the user's associations matching the search words and prefecture."""
+    return search(in_prefecture(user, prefecture), q, **SEARCH)
 
 
 def count_in_scope(user: User) -> int:

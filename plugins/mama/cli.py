@@ -13,9 +13,8 @@ from app.models import Tenant
 from app.tenancy import tenant_scope
 from app.timeutil import jst_today
 
-from . import devices
+from . import PRODUCT, devices
 from .models import MamaAssociation
-from .permissions import is_mama
 
 mama_cli = AppGroup("mama", help="MAMAシステムの操作")
 
@@ -29,7 +28,7 @@ _PLACES = (("新宿", "シンジュク"), ("世田谷", "セタガヤ"), ("港�
 
 def _mama_tenant(code: str) -> Tenant:
     tenant = Tenant.by_code(code)
-    if tenant is None or not is_mama(tenant):
+    if not PRODUCT.owns(tenant):
         raise click.UsageError(f"会社コード {code!r} のMAMAシステムのテナントはありません。")
     return tenant
 

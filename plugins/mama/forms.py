@@ -17,17 +17,14 @@ from wtforms import (
 )
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
-    Length,
     NumberRange,
     Optional,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.accounts import LOGIN_ID_PATTERN
-from app.forms import KanriForm, choices
+from app.forms import KanriForm, choices, email_address, katakana, login_id, max_length, normalize_kana, phone
 from app.timeutil import jst_today
 
 REQUIRED = "入力してください。"
@@ -37,8 +34,6 @@ PREFECTURES = (
     "奈良県 和歌山県 鳥取県 島根県 岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 "
     "熊本県 大分県 宮崎県 鹿児島県 沖縄県"
 ).split()
-_KANA = re.compile(r"^[\u30A1-\u30FA\u30FC\u30FB0-9A-Za-z\u3000 ]+$")
-_PHONE = re.compile(r"^\+?[0-9()\-]{10,20}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 
 
@@ -51,14 +46,6 @@ def choice_values(options) -> set[str]:
 def nfkc(value):
     """NFKC-normalise and strip a text value (None stays None)."""
     return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
-
-
-def to_katakana(value):
-    """Normalise kana input: NFKC (half-width to full-width) and hiragana to katakana."""
-    if not isinstance(value, str):
-        return value
-    text = unicodedata.normalize("NFKC", value).strip()
-    return "".join(chr(ord(ch) + 0x60) if "\u3041" <= ch <= "\u3096" else ch for ch in text)
 
 
 class JPIntegerField(IntegerField):
@@ -110,7 +97,7 @@ class DeviceCodeForm(KanriForm):
     """The registration code an admin issued."""
 
     code = StringField("登録コード", filters=[nfkc],
-                       validators=[DataRequired(REQUIRED), Length(max=40, message="40文字以内で入力してください。")])
+                       validators=[DataRequired(REQUIRED), max_length(40)])
     submit = SubmitField("登録コードで登録")
 
 
@@ -118,23 +105,16 @@ class DeviceRequestForm(KanriForm):
     """A registration request for this browser, with an optional name."""
 
     name = StringField("端末の名前（任意）", filters=[nfkc],
-                       validators=[Optional(), Length(max=100, message="100文字以内で入力してください。")])
+                       validators=[Optional(), max_length(100)])
     submit = SubmitField("登録を申請")
-
-
-def _login_id_chars(form, field):
-    if field.data and not re.match(LOGIN_ID_PATTERN, field.data):
-        raise ValidationError("ログインIDは英数字と . _ @ - で3〜64文字にしてください（先頭は英数字）。")
 
 
 class UserFormBase(KanriForm):
     """Fields shared by adding and editing a user."""
 
-    name = StringField("氏名", filters=[nfkc], validators=[DataRequired(REQUIRED),
-                                                          Length(max=100, message="100文字以内で入力してください。")])
+    name = StringField("氏名", filters=[nfkc], validators=[DataRequired(REQUIRED), max_length(100)])
     email = StringField("メールアドレス", filters=[nfkc], validators=[
-        Optional(), Length(max=254, message="254文字以内で入力してください。"),
-        Email(message="メールアドレスの形式が正しくありません。", check_deliverability=False)])
+        Optional(), max_length(254), email_address()])
     role = JPSelectField("権限区分", choices=choices([("general", "一般"), ("admin", "管理者")]), default="general")
     permission_set = JPSelectField("メニュー権限", coerce=int, default=0)
 
@@ -142,11 +122,11 @@ class UserFormBase(KanriForm):
 class UserCreateForm(UserFormBase):
     """Add a user: login id and an initial password the admin types or generates."""
 
-    login_id = StringField("ログインID", filters=[nfkc], validators=[DataRequired(REQUIRED), _login_id_chars])
+    login_id = StringField("ログインID", filters=[nfkc], validators=[DataRequired(REQUIRED), login_id()])
     password_mode = RadioField("初期パスワード", choices=choices([("generate", "自動生成する"), ("manual", "入力する")]),
                                default="generate", validate_choice=False)
     password = PasswordField("初期パスワード（入力する場合）",
-                             validators=[Length(max=128, message="128文字以内で入力してください。")])
+                             validators=[max_length(128)])
     submit = SubmitField("追加")
 
     def validate_password_mode(self, field):
@@ -178,7 +158,7 @@ class PermissionSetForm(KanriForm):
     """A named permission set: role and menus."""
 
     name = StringField("権限セット名", filters=[nfkc], validators=[
-        DataRequired(REQUIRED), Length(max=100, message="100文字以内で入力してください。")])
+        DataRequired(REQUIRED), max_length(100)])
     menus = MultiCheckboxField("利用できるメニュー")
     submit = SubmitField("保存")
 
@@ -196,21 +176,11 @@ class ScopeModeForm(KanriForm):
             raise ValidationError("どちらかを選択してください。")
 
 
-def _kana(form, field):
-    if field.data and not _KANA.match(field.data):
-        raise ValidationError("フリガナは全角カタカナで入力してください。")
-
-
 def _postal(form, field):
     digits = re.sub(r"[-‐－ー]", "", field.data or "")
     if not re.fullmatch(r"\d{7}", digits):
         raise ValidationError("郵便番号は7桁の数字で入力してください（例: 160-0023）。")
     field.data = f"{digits[:3]}-{digits[3:]}"
-
-
-def _phone(form, field):
-    if field.data and not _PHONE.match(field.data):
-        raise ValidationError("電話番号は数字とハイフンで入力してください（例: 03-1234-5678）。")
 
 
 def _association_code(form, field):
@@ -228,29 +198,28 @@ class AssociationForm(KanriForm):
 
     code = StringField("組合コード", filters=[nfkc], validators=[DataRequired(REQUIRED), _association_code])
     name = StringField("管理組合名", filters=[nfkc], validators=[
-        DataRequired(REQUIRED), Length(max=200, message="200文字以内で入力してください。")])
-    name_kana = StringField("管理組合名（フリガナ）", filters=[to_katakana], validators=[
-        DataRequired(REQUIRED), Length(max=200, message="200文字以内で入力してください。"), _kana])
+        DataRequired(REQUIRED), max_length(200)])
+    name_kana = StringField("管理組合名（フリガナ）", filters=[normalize_kana], validators=[
+        DataRequired(REQUIRED), max_length(200), katakana()])
     postal_code = StringField("郵便番号", filters=[nfkc], validators=[DataRequired(REQUIRED), _postal])
     prefecture = JPSelectField("都道府県", choices=choices([("", "選択してください")] + [(p, p) for p in PREFECTURES]))
     city = StringField("市区町村", filters=[nfkc], validators=[
-        DataRequired(REQUIRED), Length(max=100, message="100文字以内で入力してください。")])
+        DataRequired(REQUIRED), max_length(100)])
     address_line = StringField("町名・番地", filters=[nfkc], validators=[
-        DataRequired(REQUIRED), Length(max=200, message="200文字以内で入力してください。")])
+        DataRequired(REQUIRED), max_length(200)])
     building_name = StringField("建物名", filters=[nfkc], validators=[
-        Optional(), Length(max=200, message="200文字以内で入力してください。")])
+        Optional(), max_length(200)])
     units = JPIntegerField("総戸数", validators=[
         InputRequired(REQUIRED), NumberRange(1, 10000, message="1〜10000 の数で入力してください。")])
     building_year = JPIntegerField("竣工年（西暦）", validators=[InputRequired(REQUIRED), _building_year])
     fiscal_start_month = JPSelectField("決算期の開始月", coerce=int, default=4,
                                        choices=choices((m, f"{m}月") for m in range(1, 13)))
     contact_name = StringField("担当者（理事長等）氏名", filters=[nfkc], validators=[
-        Optional(), Length(max=100, message="100文字以内で入力してください。")])
-    contact_phone = StringField("担当者 電話番号", filters=[nfkc], validators=[Optional(), _phone])
+        Optional(), max_length(100)])
+    contact_phone = StringField("担当者 電話番号", filters=[nfkc], validators=[Optional(), phone()])
     contact_email = StringField("担当者 メールアドレス", filters=[nfkc], validators=[
-        Optional(), Length(max=254, message="254文字以内で入力してください。"),
-        Email(message="メールアドレスの形式が正しくありません。", check_deliverability=False)])
-    notes = TextAreaField("備考", validators=[Optional(), Length(max=2000, message="2000文字以内で入力してください。")])
+        Optional(), max_length(254), email_address()])
+    notes = TextAreaField("備考", validators=[Optional(), max_length(2000)])
     submit = SubmitField("保存")
 
     def validate_prefecture(self, field):

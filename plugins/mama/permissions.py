@@ -4,19 +4,17 @@ from __future__ import annotations
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, g
-from flask_login import current_user, login_required
+from flask import g
+from flask_login import current_user
 
 from app.accounts import active_admins
-from app.auth.guards import deny
+from app.auth.guards import deny, product_required
 from app.extensions import db
 from app.models import ROLE_ADMIN, User
 from app.products import MenuLink, plugin_manager
-from app.tenancy import current_tenant
 
+from . import PRODUCT
 from .models import MamaPermissionSet, MamaUserSettings
-
-PRODUCT_CODE = "mama"
 
 MENU_ASSOCIATIONS = "mama.associations"
 MENU_DEVICES = "mama.devices"
@@ -35,11 +33,8 @@ MAMA_MENUS = (
 # Menus only a 管理者 can ever open, whatever a permission set lists.
 ADMIN_MENUS = frozenset({MENU_DEVICES, MENU_USERS, MENU_PERMISSIONS, MENU_SCOPES})
 ROLE_CHOICES = (("general", "一般"), (ROLE_ADMIN, "管理者"))
-
-
-def is_mama(tenant) -> bool:
-    """True for a tenant of the MAMA product."""
-    return tenant is not None and tenant.product == PRODUCT_CODE
+# MAMA's last-admin message: its guard (has_working_admin) asks for an admin who can open ユーザーマスタ.
+LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
 
 def registry(tenant) -> list[MenuLink]:
@@ -109,10 +104,8 @@ def menu_required(menu_id: str):
 
     def decorator(view):
         @wraps(view)
-        @login_required
+        @product_required(PRODUCT.code)
         def wrapped(*args, **kwargs):
-            if not is_mama(current_tenant()):
-                abort(404)
             if not can_open(current_user, menu_id):
                 deny(f"menu:{menu_id}", reason="menu_forbidden")
             return view(*args, **kwargs)
@@ -120,19 +113,6 @@ def menu_required(menu_id: str):
         return wrapped
 
     return decorator
-
-
-def mama_login_required(view):
-    """View decorator: logged in to a MAMA tenant (pages every user has, like 登録端末)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not is_mama(current_tenant()):
-            abort(404)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def has_working_admin() -> bool:

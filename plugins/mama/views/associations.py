@@ -5,9 +5,10 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
-from app.auth.forms import ConfirmForm
 from app.extensions import db
-from app.queryargs import choice_arg, int_arg, text_arg
+from app.forms import ConfirmForm, require_confirm
+from app.listing import listing
+from app.queryargs import choice_arg, text_arg
 
 from .. import associations as assoc
 from ..csv_export import associations_csv
@@ -15,31 +16,25 @@ from ..forms import PREFECTURES, AssociationForm
 from ..models import MamaAssociation, MamaUserAssociation
 from ..permissions import MENU_ASSOCIATIONS, menu_required
 from . import bp
-from .helpers import require_confirm
 
 FORM_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city", "address_line", "building_name",
                "units", "building_year", "fiscal_start_month", "contact_name", "contact_phone", "contact_email",
                "notes")
 
 
-def _filters() -> dict:
-    return {
-        "q": text_arg("q"),
-        "prefecture": choice_arg("prefecture", PREFECTURES, ""),
-        "sort": choice_arg("sort", assoc.SORTS, assoc.DEFAULT_SORT),
-        "dir": choice_arg("dir", ("asc", "desc"), "asc"),
-    }
+def _prefecture() -> str:
+    return choice_arg("prefecture", PREFECTURES, "")
 
 
 @bp.route("/associations")
 @menu_required(MENU_ASSOCIATIONS)
 def associations_index():
     """Search, sort and page through the associations in the user's scope."""
-    filters = _filters()
-    query = assoc.ordered(assoc.search_query(current_user, filters["q"], filters["prefecture"]),
-                          filters["sort"], filters["dir"])
-    page = db.paginate(query, page=int_arg("page"), per_page=assoc.PER_PAGE, error_out=False)
-    return render_template("mama/associations/index.html", page=page, filters=filters, prefectures=PREFECTURES,
+    prefecture = _prefecture()
+    result = listing(assoc.in_prefecture(current_user, prefecture), sorts=assoc.SORTS,
+                     default_sort=assoc.DEFAULT_SORT, filters={"prefecture": prefecture}, per_page=assoc.PER_PAGE,
+                     **assoc.SEARCH)
+    return render_template("mama/associations/index.html", listing=result, prefectures=PREFECTURES,
                            total_in_scope=assoc.count_in_scope(current_user))
 
 
@@ -47,10 +42,9 @@ def associations_index():
 @menu_required(MENU_ASSOCIATIONS)
 def associations_export():
     """Stream the current search result as CSV (UTF-8 with BOM, opens in Excel)."""
-    filters = _filters()
-    query = assoc.search_query(current_user, filters["q"], filters["prefecture"])
-    audit.record("mama.association.export", target="associations", search=filters["q"],
-                 prefecture=filters["prefecture"])
+    q, prefecture = text_arg("q"), _prefecture()
+    query = assoc.search_query(current_user, q, prefecture)
+    audit.record("mama.association.export", target="associations", search=q, prefecture=prefecture)
     db.session.commit()
     return associations_csv(query)
 

@@ -2,25 +2,17 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.forms import ConfirmForm, require_confirm
 from app.models import User
 
 from .. import devices
 from ..models import DEVICE_APPROVED, MamaDevice
 from ..permissions import MENU_DEVICES, menu_required
 from . import bp
-from .helpers import require_confirm, user_or_404
-
-
-def _device_or_404(device_id: int) -> MamaDevice:
-    device = db.session.get(MamaDevice, device_id)
-    if device is None:
-        abort(404)
-    return device
 
 
 def _device_counts() -> dict[int, dict]:
@@ -45,7 +37,7 @@ def devices_index():
 def device_approve(device_id: int):
     """Approve a pending device."""
     require_confirm()
-    device = _device_or_404(device_id)
+    device = db.get_or_404(MamaDevice, device_id)
     if devices.decide(device, True, current_user):
         db.session.commit()
         flash(f"{device.user.login_id} の端末「{device.name}」を承認しました。", "success")
@@ -59,7 +51,7 @@ def device_approve(device_id: int):
 def device_reject(device_id: int):
     """Reject a pending device."""
     require_confirm()
-    device = _device_or_404(device_id)
+    device = db.get_or_404(MamaDevice, device_id)
     if devices.decide(device, False, current_user):
         db.session.commit()
         flash(f"{device.user.login_id} の端末「{device.name}」の申請を拒否しました。", "success")
@@ -72,7 +64,7 @@ def device_reject(device_id: int):
 @menu_required(MENU_DEVICES)
 def devices_user(user_id: int):
     """One user's devices with last use, revocation and a registration code."""
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     return render_template("mama/devices/user.html", user=user, devices=devices.devices_of(user),
                            form=ConfirmForm())
 
@@ -82,7 +74,7 @@ def devices_user(user_id: int):
 def device_revoke(device_id: int):
     """Revoke one device of any user of the tenant."""
     require_confirm()
-    device = _device_or_404(device_id)
+    device = db.get_or_404(MamaDevice, device_id)
     if devices.revoke(device, current_user):
         db.session.commit()
         flash(f"端末「{device.name}」を無効にしました。", "success")
@@ -96,7 +88,7 @@ def device_revoke(device_id: int):
 def devices_revoke_all(user_id: int):
     """Revoke every device of a user."""
     require_confirm()
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     count = devices.revoke_all(user, current_user, reason="admin")
     db.session.commit()
     flash(f"{user.login_id} の端末を{count}台無効にしました。", "success")
@@ -108,7 +100,7 @@ def devices_revoke_all(user_id: int):
 def devices_issue_code(user_id: int):
     """Issue a one-time registration code for a user and show it once."""
     require_confirm()
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     code = devices.issue_code(user, current_user.login_id)
     db.session.commit()
     return render_template("mama/devices/code.html", user=user, code=code, hours=devices.CODE_HOURS)

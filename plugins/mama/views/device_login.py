@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, render_template, url_for
 
 from app import audit
-from app.auth.factors import abandon_pending_login, complete_login, pending_login
+from app.auth.factors import abandon_pending_login, complete_login, pending_login, restart_login
 from app.extensions import db, limiter
 
 from .. import devices
@@ -27,19 +27,6 @@ def _device_limit() -> str:
     return current_app.config.get("MAMA_DEVICE_RATE_LIMIT", "10 per minute;60 per hour")
 
 
-def _back_to_login():
-    flash("もう一度ログインしてください。", "warning")
-    return redirect(url_for("auth.login"))
-
-
-def _mama_pending():
-    """The browser's pending login if it waits for the registered-device factor (not another product's)."""
-    pending = pending_login()
-    if pending is None or pending.factor != FACTOR.name:
-        return None
-    return pending
-
-
 def _finish(pending, device, token):
     devices.mark_used(device)
     response = complete_login(pending, FACTOR.name)
@@ -59,9 +46,9 @@ def _page(pending, code_form=None, request_form=None, status=200):
 @bp.route("/device")
 def device():
     """After the password: log in from an approved device, or offer the code and the request."""
-    pending = _mama_pending()
+    pending = pending_login(FACTOR)
     if pending is None:
-        return _back_to_login()
+        return restart_login()
     found = devices.device_of_browser(pending.user)
     if devices.is_usable(found):
         return _finish(pending, found, devices.token_for(found))
@@ -75,9 +62,9 @@ def device():
 @limiter.limit(_device_limit)
 def device_code():
     """Register and approve this browser with a one-time registration code, then log in."""
-    pending = _mama_pending()
+    pending = pending_login(FACTOR)
     if pending is None:
-        return _back_to_login()
+        return restart_login()
     form = DeviceCodeForm()
     if form.validate_on_submit():
         result = devices.redeem_code(pending.user, form.code.data)
@@ -93,9 +80,9 @@ def device_code():
 @limiter.limit(_device_limit)
 def device_request():
     """Send a registration request for this browser; every admin gets a mail."""
-    pending = _mama_pending()
+    pending = pending_login(FACTOR)
     if pending is None:
-        return _back_to_login()
+        return restart_login()
     form = DeviceRequestForm()
     if not form.validate_on_submit():
         return _page(pending, request_form=form, status=422)

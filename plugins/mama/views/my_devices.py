@@ -1,21 +1,21 @@
 """登録端末: a user's own devices, which they can revoke."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app.auth.forms import ConfirmForm
+from app.auth.guards import product_required
 from app.extensions import db
+from app.forms import ConfirmForm, require_confirm
 
-from .. import devices
+from .. import PRODUCT, devices
 from ..models import MamaDevice
-from ..permissions import mama_login_required
 from . import bp
-from .helpers import require_confirm
 
 
 @bp.route("/account/devices")
-@mama_login_required
+@product_required(PRODUCT.code)
 def my_devices():
     """List the user's own devices; the one this browser holds is marked."""
     current = devices.device_of_browser(current_user)
@@ -24,13 +24,12 @@ def my_devices():
 
 
 @bp.route("/account/devices/<int:device_id>/revoke", methods=["POST"])
-@mama_login_required
+@product_required(PRODUCT.code)
 def my_device_revoke(device_id: int):
     """Revoke one of the user's own devices (another user's id answers 404)."""
     require_confirm()
-    device = db.session.get(MamaDevice, device_id)
-    if device is None or device.user_id != current_user.id:
-        abort(404)
+    device = db.first_or_404(sa.select(MamaDevice).where(MamaDevice.id == device_id,
+                                                         MamaDevice.user_id == current_user.id))
     if devices.revoke(device, current_user):
         db.session.commit()
         flash(f"端末「{device.name}」を無効にしました。", "success")

@@ -1,20 +1,21 @@
 """メニュー権限マスタ: named permission sets per role (一般 / 管理者), built from every plugin's menu registry."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
-from app.auth.forms import ConfirmForm
 from app.extensions import db
-from app.forms import choices
+from app.forms import ConfirmForm, choices, require_confirm
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.queryargs import choice_arg
 from app.tenancy import current_tenant
+from app.user_admin import LastAdminError, require_an_admin
 
 from ..forms import PermissionSetForm
 from ..models import MamaPermissionSet
 from ..permissions import (
+    LAST_ADMIN,
     MENU_PERMISSIONS,
     eligible_menus,
     has_working_admin,
@@ -24,20 +25,10 @@ from ..permissions import (
     users_of_set,
 )
 from . import bp
-from .helpers import require_confirm
-
-LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
 
 
 def _role_arg() -> str:
     return choice_arg("role", (ROLE_GENERAL, ROLE_ADMIN), ROLE_GENERAL)
-
-
-def _set_or_404(set_id: int) -> MamaPermissionSet:
-    found = db.session.get(MamaPermissionSet, set_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 def _name_taken(name: str, exclude_id: int | None) -> bool:
@@ -73,9 +64,10 @@ def _save(permission_set: MamaPermissionSet | None, role: str):
             permission_set.name = form.name.data
             permission_set.menu_ids = form.menus.data or []
             db.session.flush()
-            if not has_working_admin():
-                db.session.rollback()
-                form.menus.errors.append(LAST_ADMIN)
+            try:
+                require_an_admin(has_working_admin, LAST_ADMIN)
+            except LastAdminError as refused:
+                form.menus.errors.append(refused.message)
             else:
                 after = {"name": permission_set.name, "role": role, "menus": permission_set.menu_ids}
                 audit.record("mama.permission_set." + ("create" if creating else "update"),
@@ -98,7 +90,7 @@ def permissions_new():
 @menu_required(MENU_PERMISSIONS)
 def permissions_edit(set_id: int):
     """Change a permission set's name and menus."""
-    permission_set = _set_or_404(set_id)
+    permission_set = db.get_or_404(MamaPermissionSet, set_id)
     return _save(permission_set, permission_set.role)
 
 
@@ -107,7 +99,7 @@ def permissions_edit(set_id: int):
 def permissions_delete(set_id: int):
     """Delete a permission set that no user uses."""
     require_confirm()
-    permission_set = _set_or_404(set_id)
+    permission_set = db.get_or_404(MamaPermissionSet, set_id)
     role = permission_set.role
     in_use = users_of_set(permission_set)
     if in_use:

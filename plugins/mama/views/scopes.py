@@ -5,18 +5,18 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 
 from app import audit
-from app.auth.forms import ConfirmForm
 from app.extensions import db
+from app.forms import ConfirmForm, require_confirm
+from app.listing import search
 from app.models import User
 from app.queryargs import int_arg, int_list, text_arg
 from app.routing import MAX_ROW_ID
 
-from ..associations import escape_like
+from ..associations import SEARCH
 from ..forms import ScopeModeForm
 from ..models import MamaAssociation, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_SCOPES, ensure_settings, menu_required
 from . import bp
-from .helpers import require_confirm, user_or_404
 
 MAX_ADD = 200
 
@@ -40,20 +40,14 @@ def _assigned(user: User):
 def _candidates(user: User, q: str):
     taken = sa.select(MamaUserAssociation.association_id).where(MamaUserAssociation.user_id == user.id)
     query = sa.select(MamaAssociation).where(MamaAssociation.id.not_in(taken)).order_by(MamaAssociation.code)
-    for word in q.split()[:5]:
-        pattern = f"%{escape_like(word)}%"
-        query = query.where(sa.or_(MamaAssociation.code.like(f"{escape_like(word)}%", escape="\\"),
-                                   MamaAssociation.name.like(pattern, escape="\\"),
-                                   MamaAssociation.name_kana.like(pattern, escape="\\"),
-                                   MamaAssociation.city.like(pattern, escape="\\")))
-    return query.limit(50)
+    return search(query, q, **SEARCH).limit(50)
 
 
 @bp.route("/scopes/<int:user_id>", methods=["GET", "POST"])
 @menu_required(MENU_SCOPES)
 def scopes_user(user_id: int):
     """Choose all or selected associations for one user, and manage the selection."""
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     settings = ensure_settings(user)
     form = ScopeModeForm()
     if not form.is_submitted():
@@ -78,7 +72,7 @@ def scopes_user(user_id: int):
 def scopes_add(user_id: int):
     """Add the ticked associations to a user's selection (ids of other tenants are ignored)."""
     require_confirm()
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     ids = int_list("association_id", request.form, limit=MAX_ADD, maximum=MAX_ROW_ID)
     taken = set(db.session.execute(sa.select(MamaUserAssociation.association_id)
                                    .where(MamaUserAssociation.user_id == user.id)).scalars())
@@ -101,7 +95,7 @@ def scopes_add(user_id: int):
 def scopes_remove(user_id: int, association_id: int):
     """Remove one association from a user's selection."""
     require_confirm()
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     row = db.session.execute(sa.select(MamaUserAssociation).where(
         MamaUserAssociation.user_id == user.id, MamaUserAssociation.association_id == association_id)).scalar_one_or_none()
     if row is not None:

@@ -1,8 +1,6 @@
 """ユーザーマスタ: add, edit, delete, reset the password, unlock; the last admin is protected."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
@@ -10,31 +8,33 @@ from flask_login import current_user
 from app import audit
 from app.accounts import (
     context_words,
-    create_user,
-    issue_temporary_password,
     login_id_taken,
-    set_email,
-    set_status,
 )
 from app.accounts import unlock as unlock_account
-from app.auth.forms import ConfirmForm
-from app.auth.sessions import end_user_sessions
 from app.extensions import db
-from app.forms import choices
-from app.models import ROLE_ADMIN, ROLE_LABELS, User, UserSession
+from app.forms import ConfirmForm, choices, require_confirm
+from app.listing import listing
+from app.models import ROLE_ADMIN, ROLE_LABELS, User
 from app.passwords import policy_errors
-from app.queryargs import int_arg
 from app.tenancy import current_tenant
 from app.timeutil import utcnow
+from app.user_admin import UserAdminError, add_user, delete_user, edit_user, reset_password
 
 from .. import devices
 from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
-from ..permissions import MENU_USERS, ensure_settings, has_working_admin, menu_required, permission_sets
+from ..permissions import (
+    LAST_ADMIN,
+    MENU_USERS,
+    ensure_settings,
+    has_working_admin,
+    menu_required,
+    permission_sets,
+)
 from . import bp
-from .helpers import require_confirm, user_or_404
 
-LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
+# ユーザーマスタ's sortable columns (name and e-mail are encrypted, so neither sorted nor searched).
+USER_SORTS = {"login_id": User.login_id, "role": User.role, "status": User.status, "last_login": User.last_login_at}
 
 
 def _set_choices(form) -> None:
@@ -53,6 +53,12 @@ def _chosen_set(form) -> MamaPermissionSet | None:
     return chosen
 
 
+def _delete_mama_rows(user: User) -> None:
+    devices.delete_user_rows(user)
+    db.session.execute(sa.delete(MamaUserAssociation).where(MamaUserAssociation.user_id == user.id))
+    db.session.execute(sa.delete(MamaUserSettings).where(MamaUserSettings.user_id == user.id))
+
+
 def _snapshot(user: User, settings: MamaUserSettings) -> dict:
     return {"role": user.role, "status": user.status,
             "permission_set": settings.permission_set.name if settings.permission_set else None}
@@ -62,10 +68,9 @@ def _snapshot(user: User, settings: MamaUserSettings) -> dict:
 @menu_required(MENU_USERS)
 def users_index():
     """Every user of the tenant with role, permission set and state."""
-    page = db.paginate(sa.select(User).order_by(User.login_id), page=int_arg("page"), per_page=50,
-                       error_out=False)
+    result = listing(sa.select(User), sorts=USER_SORTS, default_sort="login_id", tiebreak=User.id)
     settings = {s.user_id: s for s in db.session.execute(sa.select(MamaUserSettings)).scalars()}
-    return render_template("mama/users/index.html", page=page, settings=settings, form=ConfirmForm(),
+    return render_template("mama/users/index.html", listing=result, settings=settings, form=ConfirmForm(),
                            now=utcnow())
 
 
@@ -84,12 +89,8 @@ def users_new():
         if typed:
             form.password.errors.extend(policy_errors(typed, context_words(None, tenant, form.login_id.data)))
         if not any(field.errors for field in form):
-            user, temporary = create_user(tenant, form.login_id.data, form.name.data, form.email.data or None,
-                                          role=form.role.data, password=typed, actor=current_user)
-            if typed:
-                user.must_change_password = True
-                user.temp_password_expires_at = utcnow() + timedelta(
-                    hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])
+            user, temporary = add_user(tenant, form.login_id.data, form.name.data, form.email.data or None,
+                                       role=form.role.data, password=typed, actor=current_user)
             settings = ensure_settings(user)
             settings.permission_set_id = chosen.id if chosen else None
             settings.scope_all = user.role == ROLE_ADMIN
@@ -107,7 +108,7 @@ def users_new():
 @menu_required(MENU_USERS)
 def users_edit(user_id: int):
     """Edit name, e-mail, role, permission set and state; the last admin cannot demote or stop themselves."""
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     settings = ensure_settings(user)
     form = UserEditForm(obj=user)
     _set_choices(form)
@@ -116,23 +117,18 @@ def users_edit(user_id: int):
     if form.validate_on_submit():
         chosen = _chosen_set(form)
         if not any(field.errors for field in form):
-            before = _snapshot(user, settings)
-            changed = [name for name, value in (("name", form.name.data), ("email", form.email.data or None))
-                       if (getattr(user, name) or None) != value]
-            user.name = form.name.data
-            set_email(user, form.email.data or None)
-            user.role = form.role.data
-            settings.permission_set_id = chosen.id if chosen else None
-            if form.status.data != user.status:
-                set_status(user, form.status.data, actor=current_user)
-            db.session.flush()
-            db.session.refresh(settings)
-            if not has_working_admin():
-                db.session.rollback()
-                form.role.errors.append(LAST_ADMIN)
+            def choose_set():
+                settings.permission_set_id = chosen.id if chosen else None
+                db.session.expire(settings, ["permission_set"])  # the after-snapshot reads the new set
+
+            try:
+                edit_user(user, name=form.name.data, email=form.email.data, role=form.role.data,
+                          status=form.status.data, actor=current_user, also=choose_set,
+                          snapshot=lambda u: _snapshot(u, settings), admin_check=has_working_admin,
+                          message=LAST_ADMIN)
+            except UserAdminError as refused:
+                form.role.errors.append(refused.message)
             else:
-                audit.record("user.update", target=f"user:{user.login_id}", before=before,
-                             after=_snapshot(user, settings), changed_personal_fields=changed)
                 db.session.commit()
                 flash(f"{user.login_id} を更新しました。", "success")
                 if user.id == current_user.id and user.role != ROLE_ADMIN:
@@ -145,29 +141,19 @@ def users_edit(user_id: int):
 @menu_required(MENU_USERS)
 def users_delete(user_id: int):
     """Delete a user (audit rows keep the login id as text); never oneself or the last admin."""
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     form = ConfirmForm()
     error = None
     if form.validate_on_submit():
-        if user.id == current_user.id:
-            error = "自分自身は削除できません。"
+        try:
+            login_id = delete_user(user, actor=current_user, cleanup=_delete_mama_rows,
+                                   admin_check=has_working_admin, message=LAST_ADMIN)
+        except UserAdminError as refused:
+            error = refused.message
         else:
-            login_id, before = user.login_id, {"login_id": user.login_id, "role": user.role, "status": user.status}
-            end_user_sessions(user, "user_deleted", actor=current_user)
-            devices.delete_user_rows(user)
-            db.session.execute(sa.delete(MamaUserAssociation).where(MamaUserAssociation.user_id == user.id))
-            db.session.execute(sa.delete(MamaUserSettings).where(MamaUserSettings.user_id == user.id))
-            db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
-            db.session.delete(user)
-            db.session.flush()
-            if not has_working_admin():
-                db.session.rollback()
-                error = LAST_ADMIN
-            else:
-                audit.record("user.delete", target=f"user:{login_id}", before=before)
-                db.session.commit()
-                flash(f"{login_id} を削除しました。", "success")
-                return redirect(url_for("mama.users_index"))
+            db.session.commit()
+            flash(f"{login_id} を削除しました。", "success")
+            return redirect(url_for("mama.users_index"))
     return render_template("mama/users/delete.html", user=user, form=form, error=error), 422 if error else 200
 
 
@@ -175,19 +161,22 @@ def users_delete(user_id: int):
 @menu_required(MENU_USERS)
 def users_reset_password(user_id: int):
     """Give a user a new temporary password (shown once); their sessions end; optionally revoke devices."""
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
     error = None
     if form.validate_on_submit():
-        if user.id == current_user.id:
-            error = "自分のパスワードは「パスワード変更」画面で変更してください。"
+        def revoke_devices(target: User) -> dict:
+            if not form.revoke_devices.data:
+                return {"devices_revoked": 0}
+            return {"devices_revoked": devices.revoke_all(target, current_user, reason="password_reset")}
+
+        try:
+            temporary, details = reset_password(user, actor=current_user, also=revoke_devices)
+        except UserAdminError as refused:
+            error = refused.message
         else:
-            temporary = issue_temporary_password(user)
-            ended = end_user_sessions(user, "password_reset", actor=current_user)
-            revoked = devices.revoke_all(user, current_user, reason="password_reset") if form.revoke_devices.data else 0
-            audit.record("password.reset", target=f"user:{user.login_id}", sessions_ended=ended,
-                         devices_revoked=revoked)
             db.session.commit()
+            revoked = details["devices_revoked"]
             return render_template("mama/users/reset_done.html", user=user, password=temporary,
                                    revoked=revoked, hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])
     return render_template("mama/users/reset.html", user=user, form=form, error=error), 422 if error else 200
@@ -198,7 +187,7 @@ def users_reset_password(user_id: int):
 def users_unlock(user_id: int):
     """Lift a user's lockout."""
     require_confirm()
-    user = user_or_404(user_id)
+    user = db.get_or_404(User, user_id)
     unlock_account(user, actor=current_user)
     db.session.commit()
     flash(f"{user.login_id} のロックを解除しました。", "success")
