@@ -18,6 +18,12 @@ from ..timeutil import utcnow
 GENERIC_FAILURE = "会社コード、ログインID、またはパスワードが正しくありません。"
 
 
+def login_limit() -> str:
+    """The per-client rate limit of the login steps (``KANRI_LOGIN_RATE_LIMIT``): the password step uses
+    it, and a product's second-factor screens share it (``@limiter.limit(login_limit)``)."""
+    return current_app.config["KANRI_LOGIN_RATE_LIMIT"]
+
+
 @dataclass
 class LoginResult:
     """Outcome of the password step: a user to hand to the factor, or a message for the form."""

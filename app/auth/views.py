@@ -1,7 +1,7 @@
 """Login, logout, password change and the user's own sessions."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
 from .. import audit
@@ -17,16 +17,12 @@ from ..timeutil import utcnow
 from . import bp
 from .factors import start_pending_login
 from .forms import LoginForm, PasswordChangeForm
-from .login import check_password_step
+from .login import check_password_step, login_limit
 from .sessions import end_session, end_user_sessions, open_sessions
 
 
-def _login_limit() -> str:
-    return current_app.config["KANRI_LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(login_limit, methods=["POST"])
 def login():
     """Step one: 会社コード + ログインID + パスワード."""
     if current_user.is_authenticated:

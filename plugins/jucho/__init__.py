@@ -15,10 +15,6 @@ PRODUCT = Product("jucho", "重調@CITY", "重要事項調査報告書の作成�
                   stylesheet="jucho.css")
 
 
-def _ours(tenant) -> bool:
-    return tenant is not None and tenant.product == PRODUCT.code
-
-
 @hookimpl
 def register_products():
     """重調@CITY is one product."""
@@ -42,13 +38,13 @@ def demo_tenant():
 @hookimpl
 def second_factor(tenant, user):
     """重調@CITY tenants log in with a code mailed to the user's registered address."""
-    return FACTOR if _ours(tenant) else None
+    return FACTOR if PRODUCT.owns(tenant) else None
 
 
 @hookimpl
 def menu_links(tenant, user):
     """Property screens for everyone; staff screens for 管理者."""
-    if not _ours(tenant):
+    if not PRODUCT.owns(tenant):
         return []
     links = [
         MenuLink("管理組合一覧", "jucho.association_list", "jucho.associations", "管理組合の検索・編集・CSV出力", order=10),
@@ -68,7 +64,7 @@ def menu_links(tenant, user):
 @hookimpl
 def dashboard_panels(tenant, user):
     """The place for お知らせ; notices arrive with a later release, so it says there are none."""
-    if not _ours(tenant):
+    if not PRODUCT.owns(tenant):
         return []
     return [Panel("お知らせ", Markup('<p class="lead" data-testid="notices">現在、お知らせはありません。</p>'), order=10)]
 
@@ -83,7 +79,7 @@ def login_links():
 def sessions_ended(tenant, user, reason):
     """When an admin reset, a suspension or a password change ends a user's sessions, login codes
     already mailed to them stop working too."""
-    if not _ours(tenant):
+    if not PRODUCT.owns(tenant):
         return
     void_open_codes(user, "sessions_ended")
 
@@ -96,9 +92,6 @@ def audit_action_labels():
         "jucho.code.resend": "認証コード再送",
         "jucho.code.verify": "認証コード確認",
         "jucho.code.void": "認証コード無効化",
-        "jucho.staff.create": "社員登録",
-        "jucho.staff.update": "社員編集",
-        "jucho.staff.password_reset": "仮パスワード再発行",
         "jucho.reset.request": "パスワード再設定の申請",
         "jucho.reset.link": "パスワード再設定リンク",
         "jucho.reset.complete": "パスワード再設定",

@@ -1,12 +1,9 @@
 """重調@CITY's forms (管理組合, 物件, 社員, login code, password reset), with Japanese messages for every bad input."""
 from __future__ import annotations
 
-import re
-import unicodedata
 from datetime import date
 from decimal import Decimal
 
-from email_validator import EmailNotValidError, validate_email
 from wtforms import (
     DateField,
     DecimalField,
@@ -27,48 +24,32 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.accounts import LOGIN_ID_PATTERN
-from app.forms import REQUIRED, KanriForm, choices, strip_filter
+from app.forms import (
+    REQUIRED,
+    KanriForm,
+    choices,
+    email_address,
+    katakana,
+    max_length,
+    normalize_kana,
+    phone,
+    strip_filter,
+)
+from app.forms import (
+    login_id as login_id_format,
+)
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.timeutil import jst_today
 
 from .models import FEE_BASES, MANAGEMENT_FORMS, STRUCTURES
 
-_KANA = re.compile(r"^[\u30A0-\u30FF\u3000 0-9A-Za-z・ー]*$")
-_PHONE = re.compile(r"^[0-9+()\- ]{6,20}$")
 MAX_AMOUNT = Decimal("10000000")
 ROLE_CHOICES = choices([(ROLE_GENERAL, ROLE_LABELS[ROLE_GENERAL]), (ROLE_ADMIN, ROLE_LABELS[ROLE_ADMIN])])
 
 
-def _max(length: int) -> Length:
-    return Length(max=length, message=f"{length}文字以内で入力してください。")
-
-
-def kana_filter(value):
-    """Trim and turn half-width kana into full-width (NFKC)."""
-    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
-
-
-def katakana(form, field) -> None:
-    """フリガナ is written in katakana (digits and Latin letters allowed for building names)."""
-    if field.data and not _KANA.match(field.data):
-        raise ValidationError("フリガナは全角カタカナで入力してください。")
-
-
-def phone(form, field) -> None:
-    """A telephone number: digits with hyphens or brackets."""
-    if field.data and not _PHONE.match(unicodedata.normalize("NFKC", field.data)):
-        raise ValidationError("電話番号は半角数字とハイフンで入力してください（例: 03-1234-5678）。")
-
-
-def optional_email(form, field) -> None:
-    """Validate an e-mail address when one is given."""
-    if not field.data:
-        return
-    try:
-        field.data = validate_email(field.data, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValidationError("メールアドレスの形式が正しくありません（例: tanto@example.co.jp）。") from exc
+# 重調@CITY's wording, pinned by its screens and tests.
+PHONE_MESSAGE = "電話番号は半角数字とハイフンで入力してください（例: 03-1234-5678）。"
+LOGIN_ID_MESSAGE = "ログインIDは半角英数字と . _ @ - で3〜64文字にしてください（先頭は英数字）。"
 
 
 def money(form, field) -> None:
@@ -97,13 +78,14 @@ def _range(low: int, high: int, unit: str = "") -> NumberRange:
 class AssociationForm(KanriForm):
     """管理組合登録."""
 
-    name = StringField("管理組合名", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(200)])
-    kana = StringField("フリガナ", filters=[kana_filter], validators=[_max(200), katakana])
+    name = StringField("管理組合名", filters=[strip_filter], validators=[DataRequired(REQUIRED), max_length(200)])
+    kana = StringField("フリガナ", filters=[normalize_kana], validators=[max_length(200), katakana()])
     management_form = SelectField("管理形態", choices=choices(MANAGEMENT_FORMS), default="full")
-    contact_person = StringField("管理会社担当者", filters=[strip_filter], validators=[_max(100)])
-    contact_phone = StringField("担当者電話番号", filters=[strip_filter], validators=[_max(20), phone])
-    contact_email = StringField("担当者メールアドレス", filters=[strip_filter], validators=[_max(254), optional_email])
-    notes = TextAreaField("備考", filters=[strip_filter], validators=[_max(2000)])
+    contact_person = StringField("管理会社担当者", filters=[strip_filter], validators=[max_length(100)])
+    contact_phone = StringField("担当者電話番号", filters=[strip_filter],
+                                validators=[max_length(20), phone(message=PHONE_MESSAGE)])
+    contact_email = StringField("担当者メールアドレス", filters=[strip_filter], validators=[max_length(254), email_address()])
+    notes = TextAreaField("備考", filters=[strip_filter], validators=[max_length(2000)])
     submit = SubmitField("保存")
 
 
@@ -111,9 +93,9 @@ class BuildingForm(KanriForm):
     """物件マスタ登録: the facts a 重要事項調査報告書 draws on."""
 
     association_id = SelectField("管理組合", coerce=int, validators=[InputRequired("管理組合を選択してください。")])
-    name = StringField("物件名", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(200)])
-    kana = StringField("フリガナ", filters=[kana_filter], validators=[_max(200), katakana])
-    address = StringField("所在地", filters=[strip_filter], validators=[DataRequired(REQUIRED), _max(300)])
+    name = StringField("物件名", filters=[strip_filter], validators=[DataRequired(REQUIRED), max_length(200)])
+    kana = StringField("フリガナ", filters=[normalize_kana], validators=[max_length(200), katakana()])
+    address = StringField("所在地", filters=[strip_filter], validators=[DataRequired(REQUIRED), max_length(300)])
     structure = SelectField("構造", choices=choices(STRUCTURES), default="RC")
     floors_above = IntegerField("地上階数", validators=[InputRequired(REQUIRED), _range(1, 100, "階")])
     floors_below = IntegerField("地下階数", default=0, validators=[Optional(), _range(0, 20, "階")])
@@ -124,35 +106,21 @@ class BuildingForm(KanriForm):
     repair_reserve_basis = SelectField("修繕積立金の単位", choices=choices(FEE_BASES), default="unit")
     repair_reserve = DecimalField("修繕積立金（月額・円）", places=2, validators=[InputRequired(REQUIRED), money])
     parking_fee = IntegerField("駐車場使用料（月額・円）", validators=[Optional(), _range(0, 10_000_000, "円")])
-    other_fees = TextAreaField("その他の使用料", filters=[strip_filter], validators=[_max(1000)])
+    other_fees = TextAreaField("その他の使用料", filters=[strip_filter], validators=[max_length(1000)])
     planned_repair_year = IntegerField("大規模修繕の予定年", validators=[Optional(), _range(1900, 2200, "年")])
-    planned_repair = TextAreaField("大規模修繕の予定内容", filters=[strip_filter], validators=[_max(2000)])
-    notes = TextAreaField("備考", filters=[strip_filter], validators=[_max(2000)])
+    planned_repair = TextAreaField("大規模修繕の予定内容", filters=[strip_filter], validators=[max_length(2000)])
+    notes = TextAreaField("備考", filters=[strip_filter], validators=[max_length(2000)])
     submit = SubmitField("保存")
-
-
-def checked_email(form, field) -> None:
-    """Validate an address and keep its normalised form."""
-    try:
-        field.data = validate_email(field.data or "", check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise ValidationError("メールアドレスの形式が正しくありません（例: taro@example.co.jp）。") from exc
-
-
-def checked_login_id(form, field) -> None:
-    """Login ids are 3–64 characters of letters, digits and . _ @ -."""
-    if not re.match(LOGIN_ID_PATTERN, field.data or ""):
-        raise ValidationError("ログインIDは半角英数字と . _ @ - で3〜64文字にしてください（先頭は英数字）。")
 
 
 class StaffEditForm(KanriForm):
     """氏名・メールアドレス・権限."""
 
     name = StringField("氏名", filters=[strip_filter],
-                       validators=[DataRequired(REQUIRED), Length(max=100, message="100文字以内で入力してください。")])
+                       validators=[DataRequired(REQUIRED), max_length(100)])
     email = StringField("メールアドレス", filters=[strip_filter],
-                        validators=[DataRequired(REQUIRED), Length(max=254, message="254文字以内で入力してください。"),
-                                    checked_email])
+                        validators=[DataRequired(REQUIRED), max_length(254),
+                                    email_address()])
     role = SelectField("権限", choices=ROLE_CHOICES, default=ROLE_GENERAL)
     submit = SubmitField("保存")
 
@@ -161,14 +129,8 @@ class StaffCreateForm(StaffEditForm):
     """社員登録: 氏名・メールアドレス・ログインID・権限."""
 
     login_id = StringField("ログインID", filters=[strip_filter],
-                           validators=[DataRequired(REQUIRED), checked_login_id])
+                           validators=[DataRequired(REQUIRED), login_id_format(message=LOGIN_ID_MESSAGE)])
     submit = SubmitField("登録して仮パスワードをメール送信")
-
-
-class ActionForm(KanriForm):
-    """Only a CSRF token: 停止, 再開, パスワード再発行."""
-
-    submit = SubmitField("実行")
 
 
 class CodeForm(KanriForm):
@@ -188,9 +150,9 @@ class ForgotForm(KanriForm):
     """会社コード + ログインID または メールアドレス."""
 
     company_code = StringField("会社コード", filters=[strip_filter],
-                               validators=[DataRequired(REQUIRED), Length(max=32, message="32文字以内で入力してください。")])
+                               validators=[DataRequired(REQUIRED), max_length(32)])
     identifier = StringField("ログインID または メールアドレス", filters=[strip_filter],
-                             validators=[DataRequired(REQUIRED), Length(max=254, message="254文字以内で入力してください。")])
+                             validators=[DataRequired(REQUIRED), max_length(254)])
     submit = SubmitField("再設定用のメールを送る")
 
 

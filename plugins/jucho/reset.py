@@ -59,7 +59,7 @@ def make_token(user: User) -> str:
 def find_jucho_tenant(code: str) -> Tenant | None:
     """The 重調@CITY tenant with this company code that can log in, or None."""
     tenant = Tenant.by_code(code)
-    if tenant is None or tenant.product != PRODUCT.code or not tenant.can_log_in:
+    if not PRODUCT.owns(tenant) or not tenant.can_log_in:
         return None
     return tenant
 
@@ -101,7 +101,7 @@ def read_token(token: str) -> ResetTarget:
     if not isinstance(data, dict) or not {"t", "u", "f"} <= data.keys():
         return ResetTarget(reason="bad_signature")
     tenant = db.session.get(Tenant, data["t"])
-    if tenant is None or tenant.product != PRODUCT.code or not tenant.can_log_in:
+    if not PRODUCT.owns(tenant) or not tenant.can_log_in:
         return ResetTarget(reason="tenant_unavailable")
     with tenant_scope(tenant):
         user = db.session.get(User, data["u"])

@@ -6,25 +6,19 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
-from app.auth.guards import deny
+from app.auth.guards import deny, product_required
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
-from app.queryargs import int_arg, text_arg
+from app.forms import ConfirmForm
+from app.listing import listing
 
-from ..forms import ActionForm, AssociationForm
-from ..listing import apply_keyword, apply_sorting
+from .. import PRODUCT
+from ..forms import AssociationForm
 from ..models import JuchoAssociation, JuchoBuilding
 from . import bp
-from .helpers import get_or_404, member_required, sorting
 
-PER_PAGE = 50
 SORTS = {"kana": JuchoAssociation.kana, "name": JuchoAssociation.name, "updated": JuchoAssociation.updated_at}
 PERSONAL_FIELDS = ("contact_person", "contact_phone", "contact_email")
-
-
-def association_or_404(association_id: int) -> JuchoAssociation:
-    """The current tenant's association with this id (another tenant's id is 404)."""
-    return get_or_404(JuchoAssociation, association_id)
 
 
 def _building_counts(ids: list[int]) -> dict[int, int]:
@@ -37,17 +31,16 @@ def _building_counts(ids: list[int]) -> dict[int, int]:
 
 
 @bp.route("/associations")
-@member_required
+@product_required(PRODUCT.code)
 def association_list():
     """管理組合一覧."""
-    q, chosen = text_arg("q"), sorting(SORTS, "kana")
-    query = apply_keyword(sa.select(JuchoAssociation), q, JuchoAssociation.name, JuchoAssociation.kana)
-    query = apply_sorting(query, SORTS, chosen, JuchoAssociation.id)
-    query = query.options(sa.orm.load_only(JuchoAssociation.id, JuchoAssociation.name, JuchoAssociation.kana,
-                                           JuchoAssociation.management_form, JuchoAssociation.updated_at))
-    page = db.paginate(query, page=int_arg("page"), per_page=PER_PAGE, error_out=False)
-    counts = _building_counts([a.id for a in page.items])
-    return render_template("jucho/associations/index.html", page=page, q=q, sort=chosen, counts=counts)
+    query = sa.select(JuchoAssociation).options(sa.orm.load_only(
+        JuchoAssociation.id, JuchoAssociation.name, JuchoAssociation.kana, JuchoAssociation.management_form,
+        JuchoAssociation.updated_at))
+    result = listing(query, sorts=SORTS, default_sort="kana", tiebreak=JuchoAssociation.id,
+                     columns=[JuchoAssociation.name], kana=[JuchoAssociation.kana])
+    counts = _building_counts([a.id for a in result.page.items])
+    return render_template("jucho/associations/index.html", listing=result, counts=counts)
 
 
 def _save(form: AssociationForm, association: JuchoAssociation) -> None:
@@ -60,7 +53,7 @@ def _save(form: AssociationForm, association: JuchoAssociation) -> None:
 
 
 @bp.route("/associations/new", methods=["GET", "POST"])
-@member_required
+@product_required(PRODUCT.code)
 def association_new():
     """管理組合登録."""
     form = AssociationForm()
@@ -77,10 +70,10 @@ def association_new():
 
 
 @bp.route("/associations/<int:association_id>/edit", methods=["GET", "POST"])
-@member_required
+@product_required(PRODUCT.code)
 def association_edit(association_id: int):
     """管理組合編集."""
-    association = association_or_404(association_id)
+    association = db.get_or_404(JuchoAssociation, association_id)
     form = AssociationForm(obj=association)
     if form.validate_on_submit():
         _save(form, association)
@@ -95,14 +88,14 @@ def association_edit(association_id: int):
 
 
 @bp.route("/associations/<int:association_id>/delete", methods=["GET", "POST"])
-@member_required
+@product_required(PRODUCT.code)
 def association_delete(association_id: int):
     """管理組合削除 (管理者; only when no 物件 belongs to it)."""
-    association = association_or_404(association_id)
+    association = db.get_or_404(JuchoAssociation, association_id)
     if not current_user.is_admin:
         deny(f"association:{association.id}", reason="admin_only")
     count = _building_counts([association.id]).get(association.id, 0)
-    form = ActionForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         if count:
             flash(f"物件が{count}件登録されているため削除できません。先に物件を削除してください。", "error")
@@ -112,12 +105,12 @@ def association_delete(association_id: int):
         db.session.commit()
         flash("管理組合を削除しました。", "success")
         return redirect(url_for("jucho.association_list"))
-    return render_template("jucho/associations/delete.html", form=form, kind="管理組合", label=association.name,
-                           blocked=count, back=url_for("jucho.association_edit", association_id=association.id))
+    return render_template("jucho/associations/delete.html", form=form, association=association, blocked=count,
+                           back=url_for("jucho.association_edit", association_id=association.id))
 
 
 @bp.route("/associations.csv")
-@member_required
+@product_required(PRODUCT.code)
 def association_csv():
     """管理組合 CSV (UTF-8 with BOM), streamed in batches."""
     audit.record("jucho.export", target="associations")

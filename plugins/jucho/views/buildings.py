@@ -7,20 +7,19 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from app import audit
-from app.auth.guards import deny
+from app.auth.guards import deny, product_required
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
-from app.forms import choices
-from app.queryargs import int_arg, text_arg
+from app.forms import ConfirmForm, choices
+from app.listing import listing
+from app.queryargs import int_arg
 from app.routing import MAX_ROW_ID
 
-from ..forms import ActionForm, BuildingForm
-from ..listing import apply_keyword, apply_sorting
+from .. import PRODUCT
+from ..forms import BuildingForm
 from ..models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
 from . import bp
-from .helpers import get_or_404, member_required, sorting
 
-PER_PAGE = 50
 SORTS = {
     "kana": JuchoBuilding.kana, "name": JuchoBuilding.name, "completed": JuchoBuilding.completion_date,
     "units": JuchoBuilding.total_units, "updated": JuchoBuilding.updated_at,
@@ -29,10 +28,6 @@ TEXT_FIELDS = ("kana", "other_fees", "planned_repair", "notes")
 VALUE_FIELDS = ("association_id", "name", "address", "structure", "floors_above", "total_units", "completion_date",
                 "management_fee_basis", "management_fee", "repair_reserve_basis", "repair_reserve", "parking_fee",
                 "planned_repair_year")
-
-
-def _building_or_404(building_id: int) -> JuchoBuilding:
-    return get_or_404(JuchoBuilding, building_id)
 
 
 def _association_filter() -> int | None:
@@ -53,28 +48,24 @@ def _save(form: BuildingForm, building: JuchoBuilding) -> None:
 
 
 @bp.route("/buildings")
-@member_required
+@product_required(PRODUCT.code)
 def building_list():
     """物件一覧 (optionally of one 管理組合)."""
-    q, chosen, association_id = text_arg("q"), sorting(SORTS, "kana"), _association_filter()
+    association_id = _association_filter()
     # No join: the count and the page touch jucho_buildings only; names come in one IN query per page.
     query = sa.select(JuchoBuilding).options(
         selectinload(JuchoBuilding.association).load_only(JuchoAssociation.id, JuchoAssociation.name))
     if association_id is not None:
         query = query.where(JuchoBuilding.association_id == association_id)
-    query = apply_keyword(query, q, JuchoBuilding.name, JuchoBuilding.kana, JuchoBuilding.address)
-    query = apply_sorting(query, SORTS, chosen, JuchoBuilding.id)
-    page = db.paginate(query, page=int_arg("page"), per_page=PER_PAGE, error_out=False)
     association = db.session.get(JuchoAssociation, association_id) if association_id is not None else None
-    args = {"q": q, **chosen.args()}
-    if association is not None:
-        args["association"] = association.id
-    return render_template("jucho/buildings/index.html", page=page, q=q, sort=chosen, association=association,
-                           args=args)
+    result = listing(query, sorts=SORTS, default_sort="kana", tiebreak=JuchoBuilding.id,
+                     columns=[JuchoBuilding.name, JuchoBuilding.address], kana=[JuchoBuilding.kana],
+                     filters={"association": association.id} if association is not None else None)
+    return render_template("jucho/buildings/index.html", listing=result, association=association)
 
 
 @bp.route("/buildings/new", methods=["GET", "POST"])
-@member_required
+@product_required(PRODUCT.code)
 def building_new():
     """物件マスタ登録 (a 管理組合 must exist first)."""
     form = BuildingForm()
@@ -94,10 +85,10 @@ def building_new():
 
 
 @bp.route("/buildings/<int:building_id>/edit", methods=["GET", "POST"])
-@member_required
+@product_required(PRODUCT.code)
 def building_edit(building_id: int):
     """物件編集."""
-    building = _building_or_404(building_id)
+    building = db.get_or_404(JuchoBuilding, building_id)
     form = BuildingForm(obj=building)
     _association_choices(form)
     if form.validate_on_submit():
@@ -110,20 +101,20 @@ def building_edit(building_id: int):
 
 
 @bp.route("/buildings/<int:building_id>/delete", methods=["GET", "POST"])
-@member_required
+@product_required(PRODUCT.code)
 def building_delete(building_id: int):
     """物件削除 (管理者)."""
-    building = _building_or_404(building_id)
+    building = db.get_or_404(JuchoBuilding, building_id)
     if not current_user.is_admin:
         deny(f"building:{building.id}", reason="admin_only")
-    form = ActionForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         audit.record("jucho.building.delete", target=f"building:{building.id}")
         db.session.delete(building)
         db.session.commit()
         flash("物件を削除しました。", "success")
         return redirect(url_for("jucho.building_list"))
-    return render_template("jucho/buildings/delete.html", form=form, kind="物件", label=building.name, blocked=0,
+    return render_template("jucho/buildings/delete.html", form=form, building=building,
                            back=url_for("jucho.building_edit", building_id=building.id))
 
 
@@ -140,7 +131,7 @@ def _cells(building: JuchoBuilding) -> list:
 
 
 @bp.route("/buildings.csv")
-@member_required
+@product_required(PRODUCT.code)
 def building_csv():
     """物件 CSV (UTF-8 with BOM), streamed in batches."""
     audit.record("jucho.export", target="buildings")

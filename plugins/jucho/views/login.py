@@ -1,40 +1,26 @@
 """The second-factor screens: enter the e-mailed code, or ask for it again."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
-from app.auth.factors import complete_login, pending_login
+from app.auth.factors import complete_login, pending_login, restart_login
+from app.auth.login import login_limit
 from app.extensions import limiter
 
 from .. import emailcode
 from ..forms import CodeForm, ResendForm
 from . import bp
 
-
-def login_limit() -> str:
-    """The per-client rate limit shared with the password step."""
-    return current_app.config["KANRI_LOGIN_RATE_LIMIT"]
-
-
-def _open_pending():
-    pending = pending_login()
-    if pending is None or pending.factor != emailcode.FACTOR.name:
-        return None
-    return pending
-
-
-def _back_to_login():
-    flash("ログインの有効期限が切れました。もう一度ログインしてください。", "warning")
-    return redirect(url_for("auth.login"))
+EXPIRED = "ログインの有効期限が切れました。もう一度ログインしてください。"
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit(login_limit, methods=["POST"])
 def login_code():
     """Show where the code went and check the code the user types."""
-    pending = _open_pending()
+    pending = pending_login(emailcode.FACTOR)
     if pending is None:
-        return _back_to_login()
+        return restart_login(EXPIRED)
     form = CodeForm()
     if request.method == "GET" and emailcode.active_code(pending) is None:
         outcome = emailcode.send_code(pending)
@@ -61,9 +47,9 @@ def login_code():
 @limiter.limit(login_limit)
 def resend_code():
     """Mail a new code (at most once a minute); the previous code stops working."""
-    pending = _open_pending()
+    pending = pending_login(emailcode.FACTOR)
     if pending is None:
-        return _back_to_login()
+        return restart_login(EXPIRED)
     form = ResendForm()
     if not form.validate_on_submit():
         flash("画面を再読み込みしてからお試しください。", "error")
