@@ -5,6 +5,7 @@ isolation, admin-only screens and menus that only its tenants see — through th
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -160,6 +161,12 @@ def test_records_form_list_search_sort_pages_and_confirm_delete(app, client):
     actions = [action for action, _ in audit_actions(app, "repairs.record.")]
     assert actions.count("repairs.record.create") == 25
     assert actions[-2:] == ["repairs.record.update", "repairs.record.delete"]
+    with app.app_context(), all_tenants():
+        details = [json.loads(event.details) for event in db.session.execute(
+            sa.select(AuditEvent).where(AuditEvent.action.startswith("repairs.record.")).order_by(AuditEvent.id)).scalars()]
+    assert details[0]["changed_personal_fields"] == ["contact_name", "contact_phone"]
+    assert details[-2]["changed_personal_fields"] == [] and details[-2]["after"]["title"] == "工事07（改）"
+    assert "山田 一郎" not in json.dumps(details, ensure_ascii=False)  # personal data never reaches the log
 
 
 def test_other_tenants_general_users_and_other_products(app, client, add_user, make_tenant):

@@ -19,6 +19,7 @@ PER_PAGE = 20
 SORTS = {"title": RepairRecord.title, "contractor": RepairRecord.contractor_kana, "cost": RepairRecord.cost,
          "updated": RepairRecord.updated_at}
 FIELDS = ("title", "contractor", "contractor_kana", "contact_name", "contact_phone", "cost")
+PERSONAL = ("contact_name", "contact_phone")  # encrypted: only the names of changed ones are audited
 
 
 @bp.route("/records")
@@ -35,12 +36,14 @@ def _save(form: RecordForm, record: RepairRecord | None):
     action = "repairs.record.update" if record else "repairs.record.create"
     before = record.public_values() if record else None
     record = record or RepairRecord()
+    personal = [name for name in PERSONAL if getattr(record, name) != (getattr(form, name).data or None)]
     for name in FIELDS:
         value = getattr(form, name).data
-        setattr(record, name, (value or None) if name.startswith("contact") else value)
+        setattr(record, name, (value or None) if name in PERSONAL else value)
     db.session.add(record)
     db.session.flush()
-    audit.record(action, target=f"repair:{record.id}", before=before, after=record.public_values())
+    audit.record(action, target=f"repair:{record.id}", before=before, after=record.public_values(),
+                 changed_personal_fields=personal)
     db.session.commit()
     flash(f"修繕記録「{record.title}」を保存しました。", "success")
     return redirect(url_for("repairs.records_index"))
