@@ -217,3 +217,15 @@ def test_other_tenants_general_users_and_other_products(app, client, add_user, m
                 endpoints = {link.endpoint for batch in plugin_manager().hook.menu_links(tenant=tenant, user=admin)
                              for link in batch}
                 assert any(e.startswith("repairs.") for e in endpoints) == (tenant.product == "repairs")
+
+
+def test_demo_tenant_is_seeded_and_audit_labels_are_japanese(app, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "demo-repairs" in result.output and "サンプルの修繕記録を30件登録しました。" in result.output
+    with app.app_context():
+        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == "demo-repairs")).scalar_one()
+        with tenant_scope(tenant):
+            assert db.session.execute(sa.select(sa.func.count()).select_from(RepairRecord)).scalar() == 30
+        labels = {k: v for batch in plugin_manager().hook.audit_action_labels() for k, v in batch.items()}
+    assert labels["repairs.record.delete"] == "修繕記録削除" and labels["repairs.pin.issue"] == "暗証番号発行"
