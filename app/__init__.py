@@ -69,10 +69,12 @@ def _init_plugins(app: Flask) -> None:
     from . import cli, crypto, models  # noqa: F401  (core tables join the metadata first)
     from .extensions import db
     from .plugins import build_plugin_manager
+    from .products import register_product_views
 
     manager = build_plugin_manager(app.config["KANRI_PLUGINS"])
     app.extensions["kanri_plugins"] = manager
     crypto.label_encrypted_columns(db.metadata)
+    register_product_views(app)
     manager.hook.register_blueprints(app=app)
     cli.init_app(app)  # core groups first, so plugins can add to `flask user`, `flask tenant` …
     manager.hook.register_commands(cli=app.cli)

@@ -1,10 +1,11 @@
 """Value types plugins hand to the core: products, menu links and dashboard panels."""
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import current_app
+from flask import Blueprint, current_app
 from markupsafe import Markup
 
 
@@ -12,18 +13,35 @@ from markupsafe import Markup
 class Product:
     """A product a tenant can subscribe to, provided by one plugin.
 
-    ``stylesheet`` names a file in the static folder of the blueprint called like ``code``; every
-    page a tenant of the product sees links it after the core stylesheet.
+    ``views`` is the dotted path of the module whose ``bp`` is the product's blueprint (made with
+    ``blueprint``); the core imports and registers it once the plugins are loaded. ``stylesheet``
+    names a file in that blueprint's static folder; every page a tenant of the product sees links it
+    after the core stylesheet.
     """
 
     code: str
     name: str
     description: str = ""
     stylesheet: str = ""
+    views: str = ""
 
     def owns(self, tenant) -> bool:
         """True when ``tenant`` is a tenant of this product (False for no tenant)."""
         return tenant is not None and tenant.product == self.code
+
+    def blueprint(self, import_name: str) -> Blueprint:
+        """The product's blueprint for ``views/__init__.py``: named like the product, under /<code>,
+        with the package's ``templates/`` and ``static/`` folders (the product shape)."""
+        return Blueprint(self.code, import_name, url_prefix=f"/{self.code}", template_folder="../templates",
+                         static_folder="../static")
+
+
+def register_product_views(app) -> None:
+    """Import and register the blueprint of every product that names its ``views`` module."""
+    for batch in app.extensions["kanri_plugins"].hook.register_products():
+        for product in batch or ():
+            if product.views:
+                app.register_blueprint(importlib.import_module(product.views).bp)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """重調@CITY: 重要事項調査報告書 work with e-mailed one-time codes (hook implementations only).
 
-The screens (``views``) are imported when the blueprint is registered, as MAMA does: they and the
-services they use read ``PRODUCT`` from this module, so it must be complete before they load.
+The core imports the screens (``PRODUCT.views``) once the plugins are loaded, as for MAMA: they and
+the services they use read ``PRODUCT`` from this module, so it must be complete before they load.
 """
 from markupsafe import Markup
 
@@ -12,21 +12,13 @@ from .demo import seed_demo
 from .emailcode import FACTOR, void_open_codes
 
 PRODUCT = Product("jucho", "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン",
-                  stylesheet="jucho.css")
+                  stylesheet="jucho.css", views="plugins.jucho.views")
 
 
 @hookimpl
 def register_products():
     """重調@CITY is one product."""
     return [PRODUCT]
-
-
-@hookimpl
-def register_blueprints(app):
-    """Mount the /jucho screens (templates and e-mail templates come from this package)."""
-    from .views import bp
-
-    app.register_blueprint(bp)
 
 
 @hookimpl

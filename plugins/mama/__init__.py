@@ -8,21 +8,14 @@ from app.products import DemoTenant, MenuLink, Panel, Product
 
 from . import models  # noqa: F401  (tables join the metadata before the core labels encrypted columns)
 
-PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン", stylesheet="mama.css")
+PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン", stylesheet="mama.css",
+                  views="plugins.mama.views")
 
 
 @hookimpl
 def register_products():
     """MAMA is one product."""
     return [PRODUCT]
-
-
-@hookimpl
-def register_blueprints(app):
-    """MAMA's screens and its second factor."""
-    from .views import bp
-
-    app.register_blueprint(bp)
 
 
 @hookimpl

@@ -1,8 +1,7 @@
 """重調@CITY's blueprint; each screen lives in its own module."""
-from flask import Blueprint
+from .. import PRODUCT
 
-bp = Blueprint("jucho", __name__, url_prefix="/jucho", template_folder="../templates",
-               static_folder="../static")
+bp = PRODUCT.blueprint(__name__)
 
 from . import (  # noqa: E402,F401  (routes register on import)
     associations,

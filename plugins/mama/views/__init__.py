@@ -1,8 +1,7 @@
 """MAMA's blueprint; each screen lives in its own module."""
-from flask import Blueprint
+from .. import PRODUCT
 
-bp = Blueprint("mama", __name__, url_prefix="/mama", template_folder="../templates",
-               static_folder="../static")
+bp = PRODUCT.blueprint(__name__)
 
 from . import (  # noqa: E402,F401  (routes register on import)
     associations,

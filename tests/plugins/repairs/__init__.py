@@ -9,7 +9,7 @@ from app.products import DemoTenant, MenuLink, Product
 
 from . import models  # noqa: F401  (tables join the metadata before the core labels encrypted columns)
 
-PRODUCT = Product("repairs", "修繕記録", "管理組合の修繕工事の記録（暗証番号でログイン）")
+PRODUCT = Product("repairs", "修繕記録", "管理組合の修繕工事の記録（暗証番号でログイン）", views="tests.plugins.repairs.views")
 RECORDS = MenuLink("修繕記録", "repairs.records_index", menu_id="repairs.records", description="修繕工事の記録")
 PINS = MenuLink("暗証番号の発行", "repairs.pins_issue", menu_id="repairs.pins", description="ユーザーの暗証番号を発行")
 
@@ -18,14 +18,6 @@ PINS = MenuLink("暗証番号の発行", "repairs.pins_issue", menu_id="repairs.
 def register_products():
     """修繕記録 is one product."""
     return [PRODUCT]
-
-
-@hookimpl
-def register_blueprints(app):
-    """The records screens and the 暗証番号 factor."""
-    from .views import bp
-
-    app.register_blueprint(bp)
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """修繕記録's blueprint; each screen lives in its own module."""
-from flask import Blueprint
+from .. import PRODUCT
 
-bp = Blueprint("repairs", __name__, url_prefix="/repairs", template_folder="../templates")
+bp = PRODUCT.blueprint(__name__)
 
 from . import login, records  # noqa: E402,F401  (routes register on import)
