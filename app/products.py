@@ -117,6 +117,14 @@ def menu_links(tenant, user, section: str = "main") -> list[MenuLink]:
     return sorted((link for link in links if link.section == section), key=lambda link: (link.order, link.label))
 
 
+def menu_registry(tenant) -> list[MenuLink]:
+    """Every main-menu link any plugin offers ``tenant`` whoever the user, once each, in display order
+    (for permission screens)."""
+    links = _flatten(plugin_manager().hook.menu_registry(tenant=tenant))
+    unique = {link.menu_id or link.endpoint: link for link in links if link.section == "main"}
+    return sorted(unique.values(), key=lambda link: (link.order, link.label))
+
+
 def dashboard_panels(tenant, user) -> list[Panel]:
     """Return the dashboard panels the plugins give for this user."""
     panels = _flatten(plugin_manager().hook.dashboard_panels(tenant=tenant, user=user))

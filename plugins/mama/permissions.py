@@ -11,7 +11,7 @@ from app.accounts import active_admins
 from app.auth.guards import deny, product_required
 from app.extensions import db
 from app.models import ROLE_ADMIN, User
-from app.products import MenuLink, plugin_manager
+from app.products import MenuLink, menu_registry
 
 from . import PRODUCT
 from .models import MamaPermissionSet, MamaUserSettings
@@ -39,9 +39,7 @@ LAST_ADMIN = "管理者が一人もいなくなるため、この変更はでき
 
 def registry(tenant) -> list[MenuLink]:
     """Every main menu any plugin offers this tenant, in display order."""
-    links = [link for batch in plugin_manager().hook.menu_registry(tenant=tenant) for link in (batch or ())]
-    unique = {link.menu_id or link.endpoint: link for link in links if link.section == "main"}
-    return sorted(unique.values(), key=lambda link: (link.order, link.label))
+    return menu_registry(tenant)
 
 
 def menu_key(link: MenuLink) -> str:
