@@ -10,6 +10,8 @@ line chain can show by itself) is caught too, as long as the database still hold
 ``check()`` compares the database with the latest anchor line of each chain: a chain whose last
 seq is below the anchored one lost events; a row at the anchored seq whose hash differs was
 rewritten after the anchor; a tenant named in the anchor that the database no longer has vanished.
+A chain anchored before its tenant was purged at contract end (the tombstone's ``purged_at``) is
+expected to be gone: it is reported as purged, not as a loss.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import hmac
 import json
 import os
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -116,6 +119,16 @@ class Vanished:
 
 
 @dataclass
+class Purged:
+    """Not a problem: the chain's tenant was purged at contract end after this anchor, so its chain is gone."""
+
+    chain_id: int
+    code: str
+    anchored_seq: int
+    purged_on: date  # JST date of the purge
+
+
+@dataclass
 class AnchorReport:
     """What ``check()`` found; ``problems`` empty means every anchored chain is intact."""
 
@@ -125,6 +138,7 @@ class AnchorReport:
     chains_checked: int = 0
     latest_at: str | None = None
     problems: list = field(default_factory=list)
+    purged: list = field(default_factory=list)  # Purged: chains gone by a legitimate contract-end purge
 
 
 @dataclass
@@ -196,12 +210,22 @@ def _tenant_codes() -> dict[int, str]:
     return {row.id: row.code for row in db.session.execute(sa.select(Tenant.id, Tenant.code))}
 
 
-def _chain_problem(entry: dict, tails: dict[int, int], codes: dict[int, str]):
-    """The problem of one chain against its latest anchor line, or None."""
+def _purged_tenants() -> dict[int, datetime]:
+    return {row.id: row.purged_at for row in db.session.execute(
+        sa.select(Tenant.id, Tenant.purged_at).where(Tenant.purged_at.is_not(None)))}
+
+
+def _chain_problem(entry: dict, tails: dict[int, int], codes: dict[int, str], purged: dict[int, datetime]):
+    """The problem of one chain against its latest anchor line (or its Purged note), or None."""
     table = AuditEvent.__table__
     chain_id = entry["chain"]
     code = entry["tenant"] or ("system" if chain_id == audit.SYSTEM_CHAIN else str(chain_id))
     current = tails.get(chain_id, 0)
+    purged_at = purged.get(chain_id)
+    if purged_at is not None and datetime.fromisoformat(entry["at"]) <= purged_at:
+        # Anchored before the purge deleted the chain; events written since (a failed login naming the
+        # old code) start a new chain that the next anchor covers.
+        return Purged(chain_id, code, entry["seq"], to_jst(purged_at).date())
     if chain_id != audit.SYSTEM_CHAIN and chain_id not in codes:
         return Vanished(chain_id, code, entry["seq"], current, entry["at"])
     if current < entry["seq"]:
@@ -254,9 +278,13 @@ def check(chain_id: int | None = None) -> AnchorReport:
         latest = {k: v for k, v in latest.items() if k == chain_id}
     tails = _current_tails(chain_id)
     codes = _tenant_codes()
+    purged = _purged_tenants()
     for cid in sorted(latest):
+        problem = _chain_problem(latest[cid], tails, codes, purged)
+        if isinstance(problem, Purged):
+            report.purged.append(problem)
+            continue
         report.chains_checked += 1
-        problem = _chain_problem(latest[cid], tails, codes)
         if problem is not None:
             report.problems.append(problem)
     return report

@@ -17,7 +17,7 @@ from .products import demo_tenants
 from .tenancy import tenant_scope
 from .timeutil import format_jst, jst_today
 
-tenant_cli = AppGroup("tenant", help="テナント（契約）の作成・一覧・停止・再開")
+tenant_cli = AppGroup("tenant", help="テナント（契約）の作成・一覧・停止・再開・契約終了・削除")
 user_cli = AppGroup("user", help="ユーザーの操作")
 keys_cli = AppGroup("keys", help="暗号鍵の操作")
 audit_cli = AppGroup("audit", help="監査ログの操作")
@@ -78,7 +78,8 @@ def tenant_list():
         return
     click.echo(f"{'会社コード':<20}{'製品':<8}{'状態':<10}{'契約終了日':<12}会社名")
     for t in tenants:
-        state = "契約終了" if t.contract_over else ("有効" if t.status == STATUS_ACTIVE else "停止")
+        state = ("削除済み" if t.purged_at else "契約終了" if t.contract_over
+                 else "有効" if t.status == STATUS_ACTIVE else "停止")
         click.echo(f"{t.code:<24}{t.product:<10}{state:<10}{t.contract_end.isoformat():<15}{t.name}")
 
 
@@ -96,6 +97,27 @@ def tenant_resume(code):
     """Resume a suspended tenant."""
     tenant = tenants.resume_tenant(tenant_or_fail(code))
     click.echo(f"テナント {tenant.code} を再開しました。")
+
+
+@tenant_cli.command("terminate")
+@click.argument("code")
+@click.option("--on", "end", required=True, help="契約終了日（JST, YYYY-MM-DD）。この日の翌日からログインできません")
+@click.option("--yes", is_flag=True, help="過去の日付でも確認せずに設定します")
+def tenant_terminate(code, end, yes):
+    """Set the contract end (JST); the day after it nobody can log in and purge-expired deletes the data."""
+    tenant = tenant_or_fail(code)
+    try:
+        day = tenants.parse_date(end, "契約終了日")
+        tenants.check_contract_end(tenant, day)
+        if day < jst_today() and not yes:
+            click.confirm(f"契約終了日 {day.isoformat()} は過去の日付です。{tenant.code} は直ちにログインできなくなり、"
+                          f"次回の flask tenant purge-expired で全データが削除されます。設定しますか？", abort=True)
+        before, after = tenants.terminate_tenant(tenant, day)
+    except tenants.TenantError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"テナント {tenant.code} の契約終了日を {before.isoformat()} から {after.isoformat()}（JST）に変更しました。"
+               f"{(after + timedelta(days=1)).isoformat()} からログインできず、その日以降の "
+               f"flask tenant purge-expired で全データが削除されます。")
 
 
 @user_cli.command("unlock")
@@ -209,6 +231,9 @@ def audit_verify(tenant_code):
     report = audit_anchor.check(chain_id)
     for problem in report.problems:
         click.echo(_anchor_problem_line(problem), err=True)
+    for gone in report.purged:
+        click.echo(f"情報: テナント {gone.code}（id {gone.chain_id}）の監査ログは契約終了により "
+                   f"{gone.purged_on.isoformat()}（JST）に削除済みです (purged on {gone.purged_on.isoformat()} JST)")
     failed = failed or bool(report.problems)
     if not report.exists and not report.problems:
         click.echo(f"警告: 監査アンカーがありません（{report.path}）。flask audit anchor を毎日実行してください "

@@ -17,6 +17,7 @@ ROLE_ADMIN = "admin"
 ROLE_LABELS = {ROLE_GENERAL: "一般", ROLE_ADMIN: "管理者"}
 STATUS_ACTIVE = "active"
 STATUS_SUSPENDED = "suspended"
+STATUS_PURGED = "purged"  # a tenant's tombstone: its rows were deleted after the contract ended
 STATUS_LABELS = {STATUS_ACTIVE: "有効", STATUS_SUSPENDED: "停止"}
 
 
@@ -33,6 +34,9 @@ class Tenant(db.Model):
     contract_end: Mapped[date] = mapped_column(sa.Date)
     status: Mapped[str] = mapped_column(sa.String(16), default=STATUS_ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the contract-end purge deleted every row of the tenant; the row stays as a tombstone
+    # (code, product, dates) so the code is never reused.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     @classmethod
     def by_code(cls, code: str | None) -> Tenant | None:

@@ -1,4 +1,4 @@
-"""Tenant services: create a tenant with its first admin, suspend and resume it (no request code)."""
+"""Tenant services: create a tenant with its first admin, suspend, resume and terminate it (no request code)."""
 from __future__ import annotations
 
 import re
@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from . import audit
 from .accounts import LOGIN_ID_PATTERN, create_user
 from .extensions import db
-from .models import ROLE_ADMIN, STATUS_ACTIVE, STATUS_SUSPENDED, Tenant, User
+from .models import ROLE_ADMIN, STATUS_ACTIVE, STATUS_PURGED, STATUS_SUSPENDED, Tenant, User
 from .products import all_products, plugin_manager
 from .tenancy import tenant_scope
 from .timeutil import jst_today
@@ -101,3 +101,28 @@ def suspend_tenant(tenant: Tenant) -> Tenant:
 def resume_tenant(tenant: Tenant) -> Tenant:
     """Allow the tenant's logins again; audited, commits."""
     return _set_status(tenant, STATUS_ACTIVE, "tenant.resume")
+
+
+def check_contract_end(tenant: Tenant, end: date) -> None:
+    """Raise TenantError when ``end`` cannot be the tenant's contract end (before the start, or purged)."""
+    if tenant.status == STATUS_PURGED:
+        raise TenantError(f"テナント {tenant.code} は削除済みです。")
+    if end < tenant.contract_start:
+        raise TenantError(f"契約終了日 {end.isoformat()} は契約開始日 {tenant.contract_start.isoformat()} より前です。")
+
+
+def terminate_tenant(tenant: Tenant, end: date) -> tuple[date, date]:
+    """Set the tenant's contract end (a JST date): from the day after it nobody of the tenant can log in,
+    and the daily ``flask tenant purge-expired`` deletes its rows. Returns (before, after); audited, commits.
+
+    A date before the contract start is refused, and so is a purged tenant. A past date is allowed (the
+    contract is then over at once); the command asks the operator to confirm it first.
+    """
+    check_contract_end(tenant, end)
+    before = tenant.contract_end
+    tenant.contract_end = end
+    with tenant_scope(tenant):
+        audit.record("tenant.terminate", tenant=tenant, actor_login="operator", target=f"tenant:{tenant.code}",
+                     before={"contract_end": before.isoformat()}, after={"contract_end": end.isoformat()})
+    db.session.commit()
+    return before, end

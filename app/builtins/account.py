@@ -38,5 +38,7 @@ def audit_action_labels():
         "tenant.create": "テナント作成",
         "tenant.suspend": "テナント停止",
         "tenant.resume": "テナント再開",
+        "tenant.terminate": "契約終了日設定",
+        "tenant.purge": "契約終了データ削除",
         "keys.rotate": "暗号鍵ローテーション",
     }

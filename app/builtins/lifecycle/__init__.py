@@ -1,4 +1,5 @@
-"""Built-in plugin: the data lifecycle of the platform — backups (``flask backup …``) and the restore flag.
+"""Built-in plugin: the data lifecycle of the platform — backups (``flask backup …``), the restore flag and
+the contract-end purge (``flask tenant purge-expired``, its ``purge_receipts`` table).
 
 Registered like any product (``app.plugins.BUILTIN_PLUGINS``). Its blueprint carries the module's
 templates (the backup-failure mail, the 503 page) and one request check: while a restore runs, the
@@ -11,6 +12,8 @@ import os
 from flask import Blueprint, current_app, render_template, request
 
 from app.hookspecs import hookimpl
+
+from . import purge  # noqa: F401 - maps the purge_receipts table
 
 RETRY_AFTER_SECONDS = 300
 
@@ -41,8 +44,9 @@ def register_blueprints(app):
 
 @hookimpl
 def register_commands(cli):
-    """``flask backup run | list | verify | restore``."""
-    from .cli import backup_cli
+    """``flask backup run | list | verify | restore`` and ``flask tenant purge-expired``."""
+    from .cli import backup_cli, purge_expired_cmd
 
     cli.add_command(backup_cli)
+    cli.commands["tenant"].add_command(purge_expired_cmd)
 

@@ -1,18 +1,20 @@
-"""``flask backup run | list | verify | restore``: parse arguments, call ``backup``, print in Japanese."""
+"""``flask backup run | list | verify | restore`` and ``flask tenant purge-expired``: parse arguments, call
+``backup`` / ``purge``, print in Japanese."""
 from __future__ import annotations
 
+import getpass
 import json
 import logging
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app.extensions import db
 from app.mailer import send_mail
-from app.timeutil import to_jst, utcnow
+from app.timeutil import format_jst, to_jst, utcnow
 
-from . import backup
+from . import backup, purge
 
 log = logging.getLogger("kanri.backup")
 backup_cli = AppGroup("backup", help="データベースのバックアップ（取得・一覧・検証・復元）")
@@ -150,3 +152,44 @@ def backup_restore(backup_id, site_number, yes):
     log.warning(json.dumps({"event": "backup.restored", "backup": backup_id, "site": result.number}))
     click.echo(f"OK: バックアップ {backup_id}（{result.site}）を復元しました。"
                "監査アンカーより後の監査ログは flask audit verify で欠落として報告されます。")
+
+
+def _operator_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return "unknown"
+
+
+@click.command("purge-expired")
+@with_appcontext  # a plain click command added to a group gets no app context by itself
+@click.option("--dry-run", is_flag=True, help="削除せず、削除される件数（テーブルごと）だけを表示します")
+@click.option("--operator", default=None, help="受領記録に残す実行者名（既定は OS のユーザー名）")
+def purge_expired_cmd(dry_run, operator):
+    """Delete every row of each tenant whose contract has ended (JST); run daily. Keeps a receipt."""
+    operator = (operator or _operator_name()).strip() or "unknown"
+    results = purge.purge_expired(operator, dry_run=dry_run)
+    if not results:
+        click.echo("契約終了により削除するテナントはありません。")
+        return
+    failed = False
+    for result in results:
+        if result.error:
+            failed = True
+            click.echo(f"NG: {result.code}（{result.product}）の削除に失敗しました。変更は取り消しました: {result.error}",
+                       err=True)
+            continue
+        if dry_run:
+            click.echo(f"[dry-run] {result.code}（{result.product}）: {result.total} 行を削除します（まだ何も変更していません）")
+        elif result.receipt is None:
+            click.echo(f"{result.code}: 他の実行が削除済みです。")
+            continue
+        else:
+            receipt = result.receipt
+            click.echo(f"削除受領記録 #{receipt.id}: {receipt.tenant_code}（{receipt.product}）契約終了日 "
+                       f"{receipt.contract_end.isoformat()} / 削除 {format_jst(receipt.purged_at, seconds=True)} / "
+                       f"実行者 {receipt.operator} / 合計 {receipt.total} 行 / 通知メール {receipt.mailed_to} 通")
+        for table, number in sorted(result.counts.items()):
+            click.echo(f"  {table}: {number}")
+    if failed:
+        raise SystemExit(1)
