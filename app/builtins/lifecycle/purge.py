@@ -147,7 +147,8 @@ def purge_tenant(tenant: Tenant, operator: str) -> PurgeResult:
     rolls the tenant back and raises.
     """
     code, tenant_id = tenant.code, tenant.id
-    locked = db.session.execute(sa.select(Tenant).where(Tenant.id == tenant_id).with_for_update()).scalar_one()
+    locked = db.session.execute(sa.select(Tenant).where(Tenant.id == tenant_id).with_for_update()
+                                .execution_options(populate_existing=True)).scalar_one()
     if locked.purged_at is not None or not locked.contract_over:  # another run got there first
         db.session.rollback()
         return PurgeResult(code, tenant.product)
