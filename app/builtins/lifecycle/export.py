@@ -370,7 +370,8 @@ def record_export(tenant: Tenant, result: ExportResult, *, request_id: int | Non
         if request_id is not None:
             item = _decide(tenant, request_id, STATUS_FULFILLED, operator, note)
         audit.record("tenant.export", tenant=tenant, actor_login=operator[:64], target=f"tenant:{tenant.code}",
-                     tables=len(result.counts), rows=result.total, counts=dict(result.counts),
+                     tables=len(result.counts), rows=result.total,
+                     counts=[f"{name}={count}" for name, count in result.counts.items()],
                      export_request=request_id)
         if item is not None:
             audit.record("export.fulfil", tenant=tenant, actor_login=operator[:64],
