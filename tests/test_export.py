@@ -100,6 +100,7 @@ def test_export_holds_every_tenant_table_decrypted_without_secrets(app, runner, 
             assert lines[0] == entry["columns"]
         assert manifest["tenant"]["code"] == "mamaco" and manifest["tenant"]["product"] == "mama"
         assert manifest["exported_at"].endswith("JST")
+        assert archive.getinfo("manifest.json").date_time[0] >= 2026       # entries carry the JST export time
 
         users = json.loads(archive.read("json/users.json"))
         assert {user["login_id"] for user in users} == {"admin", "staff1"}

@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -222,16 +223,15 @@ def export_tenant(tenant: Tenant, out: Path | str, *, progress: Callable[[int], 
     """Write the tenant's zip to ``out`` (0600, never over an existing file); returns what was written.
 
     ``totals(n)`` is called once with the number of rows to write, ``progress(k)`` after every ``k``
-    rows. Nothing is committed or audited here: the caller records ``tenant.export`` (see ``fulfil``).
+    rows. Nothing is committed or audited here: the caller records ``tenant.export`` (``record_export``).
     """
-    import zipfile
-
     out = Path(out)
     tenant_id, code, name, product = tenant.id, tenant.code, tenant.name, tenant.product
     handle = open_exclusive(out)
     try:
         with handle, zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             _snapshot()
+            started = utcnow()
             tenant = db.session.get(Tenant, tenant_id)
             with tenant_scope(tenant):
                 tables, skipped = plan()
@@ -243,7 +243,7 @@ def export_tenant(tenant: Tenant, out: Path | str, *, progress: Callable[[int], 
                 for table in tables:
                     csv_name, json_name = f"csv/{table.name}.csv", f"json/{table.name}.json"
                     count, hashes[csv_name], hashes[json_name] = _write_table(
-                        archive, table, csv_name, json_name, spool_dir, progress)
+                        archive, table, csv_name, json_name, spool_dir, progress, started)
                     counts[table.name] = count
                     entries.append({"table": table.name, "rows": count, "columns": table.columns,
                                     "excluded_columns": table.excluded,
@@ -251,14 +251,14 @@ def export_tenant(tenant: Tenant, out: Path | str, *, progress: Callable[[int], 
             manifest = {
                 "format": FORMAT,
                 "tenant": {"code": code, "name": name, "product": product, "product_name": product_name(product)},
-                "exported_at": format_jst(utcnow(), seconds=True),
+                "exported_at": format_jst(started, seconds=True),
                 "encoding": {"csv": "UTF-8 (BOM), CRLF, times in JST; cells starting with = + - @ are prefixed with '",
                              "json": "UTF-8, one array of objects per table, times ISO 8601 +09:00"},
                 "tables": entries,
                 "excluded": {"tables": skipped, "column_rule": EXCLUDED_COLUMN_RULE},
                 "sha256": hashes,
             }
-            archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+            archive.writestr(_entry("manifest.json", started), json.dumps(manifest, ensure_ascii=False, indent=2))
     except BaseException:
         out.unlink(missing_ok=True)
         db.session.rollback()
@@ -267,8 +267,15 @@ def export_tenant(tenant: Tenant, out: Path | str, *, progress: Callable[[int], 
     return ExportResult(out, manifest, counts)
 
 
+def _entry(name: str, stamp: datetime) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=to_jst(stamp).timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o600 << 16
+    return info
+
+
 def _write_table(archive, table: TablePlan, csv_name: str, json_name: str, spool_dir: Path,
-                 progress) -> tuple[int, str, str]:
+                 progress, stamp: datetime) -> tuple[int, str, str]:
     count = 0
     with tempfile.TemporaryFile(dir=spool_dir) as spool:  # unlinked at once; removed on close
         spool.write(b"[")
@@ -284,7 +291,7 @@ def _write_table(archive, table: TablePlan, csv_name: str, json_name: str, spool
                     progress(BATCH)
                 yield values
 
-        with archive.open(csv_name, "w", force_zip64=True) as entry:
+        with archive.open(_entry(csv_name, stamp), "w", force_zip64=True) as entry:
             target = _Hashing(entry)
             for text in csv_lines(table.columns, rows(), lambda values: values):
                 target.write(text.encode("utf-8"))
@@ -292,7 +299,7 @@ def _write_table(archive, table: TablePlan, csv_name: str, json_name: str, spool
         if progress and count % BATCH:
             progress(count % BATCH)
         spool.seek(0)
-        with archive.open(json_name, "w", force_zip64=True) as entry:
+        with archive.open(_entry(json_name, stamp), "w", force_zip64=True) as entry:
             copied = _Hashing(entry)
             for block in iter(lambda: spool.read(_COPY), b""):
                 copied.write(block)
