@@ -189,6 +189,7 @@ def test_request_screen_fulfil_flow(app, runner, make_tenant, add_user, outbox, 
 
     listing = runner.invoke(args=["tenant", "export-requests"])
     assert listing.exit_code == 0 and "acme" in listing.output and str(request_id) in listing.output
+    assert "CD-Rで受け取りたい" in listing.output      # the admin's note, decrypted for the operator
 
     outbox.clear()
     result, out = _export(runner, tmp_path, "acme", "--request", str(request_id), "--note", "別途郵送します")

@@ -327,16 +327,21 @@ def request_export(tenant: Tenant, user: User, note: str | None) -> ExportReques
     return item
 
 
-def open_requests_all_tenants() -> list:
-    """Every tenant's open requests, oldest first: rows of (id, created_at, requested_login, tenant code).
-
-    Operator view across tenants: only plain columns are read (the encrypted note stays closed).
-    """
-    return list(db.session.execute(
-        sa.select(ExportRequest.id, ExportRequest.created_at, ExportRequest.requested_login, Tenant.code)
+def open_requests_all_tenants() -> list[dict]:
+    """Every tenant's open requests, oldest first: id, created_at, requested_login, tenant code and the
+    admin's note (decrypted inside that request's own tenant scope)."""
+    rows = db.session.execute(
+        sa.select(ExportRequest.id, ExportRequest.created_at, ExportRequest.requested_login, Tenant)
         .join(Tenant, Tenant.id == ExportRequest.tenant_id)
         .where(ExportRequest.status == STATUS_OPEN).order_by(ExportRequest.created_at, ExportRequest.id)
-        .execution_options(all_tenants=True)).all())
+        .execution_options(all_tenants=True)).all()
+    found = []
+    for request_id, created_at, login, tenant in rows:
+        with tenant_scope(tenant):
+            note = db.session.get(ExportRequest, request_id).note
+        found.append({"id": request_id, "created_at": created_at, "requested_login": login, "tenant": tenant.code,
+                      "note": note})
+    return found
 
 
 def find_request(request_id: int) -> tuple[str, Tenant]:

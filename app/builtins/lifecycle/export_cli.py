@@ -82,8 +82,11 @@ def export_requests_command():
         click.echo("（申請中のデータ書き出しはありません）")
         return
     click.echo("番号".ljust(8) + "会社コード".ljust(16) + "申請日時（JST）".ljust(24) + "申請者")
-    for request_id, created_at, login, code in rows:
-        click.echo(f"{str(request_id).ljust(8)}{code.ljust(16)}{format_jst(created_at).ljust(24)}{login}")
+    for row in rows:
+        click.echo(f"{str(row['id']).ljust(8)}{row['tenant'].ljust(16)}{format_jst(row['created_at']).ljust(24)}"
+                   f"{row['requested_login']}")
+        if row["note"]:
+            click.echo(f"        連絡事項: {' '.join(row['note'].split())}")
     click.echo(f"対応: flask tenant export CODE --out FILE.zip --request 番号 / 却下: flask tenant export-reject 番号 "
                f"--reason 理由（{len(rows)} 件）")
 
