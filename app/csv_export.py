@@ -47,7 +47,8 @@ def in_batches(model, query, size: int = BATCH) -> Iterator:
         last_id = rows[-1].id
 
 
-def _lines(header: list[str], rows: Iterable, to_cells: Callable) -> Iterator[str]:
+def csv_lines(header: list[str], rows: Iterable, to_cells: Callable) -> Iterator[str]:
+    """The CSV as text pieces: BOM + header first, then one piece per BATCH rows (CRLF, formula-safe cells)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
@@ -75,7 +76,7 @@ def csv_response(ascii_name: str, japanese_name: str, header: list[str], rows: I
     rows must be lazy (e.g. ``in_batches``): it is read while the response streams.
     """
     day = jst_today().strftime("%Y%m%d")
-    body = stream_with_context(_lines(header, rows, to_cells))
+    body = stream_with_context(csv_lines(header, rows, to_cells))
     response = Response(body, mimetype="text/csv", content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = (
         f"attachment; filename={ascii_name}_{day}.csv; filename*=UTF-8''{quote(japanese_name)}_{day}.csv")

@@ -115,6 +115,7 @@ class UserSession(TenantScoped, db.Model):
     """A server-side login session; only the hash of its random id is stored."""
 
     __tablename__ = "user_sessions"
+    __export_exclude__ = True  # secrets or short-lived: never in a tenant export
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -170,6 +171,7 @@ class PendingLoginRecord(TenantScoped, db.Model):
     """
 
     __tablename__ = "pending_logins"
+    __export_exclude__ = True  # secrets or short-lived: never in a tenant export
     __table_args__ = (sa.Index("ix_pending_logins_user_expires", "user_id", "expires_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

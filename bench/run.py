@@ -90,10 +90,46 @@ def peak_while(work) -> tuple[object, int]:
     return result, peak
 
 
+def export_peaks(app: Flask, workdir: Path, sizes: list[int]) -> dict:
+    """`flask tenant export`'s service on the sample tenant with n encrypted rows: time and peak Python memory.
+
+    The rows grow by two orders of magnitude; a streamed export keeps the peak (nearly) the same.
+    """
+    import sqlalchemy as sa
+
+    from app.builtins.lifecycle.export import export_tenant
+    from app.crypto import bind_rows
+    from app.models import Tenant
+    from app.tenancy import tenant_scope
+    from tests.plugins.sample_product import SampleNote
+
+    found, have = {}, 0
+    for size in sizes:
+        with app.app_context():
+            tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == "bench")).scalar_one()
+            with tenant_scope(tenant):
+                while have < size:
+                    step = min(5000, size - have)
+                    db.session.execute(sa.insert(SampleNote), bind_rows(SampleNote, [
+                        {"title": f"件名 {have + i}", "body": f"本文 {have + i} 管理組合 理事長 山田花子 " * 3}
+                        for i in range(step)]))
+                    have += step
+                db.session.commit()
+            out = workdir / f"export-{size}.zip"
+            started = time.perf_counter()
+            _, peak = peak_while(lambda tenant=tenant, out=out: export_tenant(tenant, out))
+            found[size] = {"seconds": round(time.perf_counter() - started, 1), "peak_kib": round(peak / 1024),
+                           "zip_kib": round(out.stat().st_size / 1024)}
+            out.unlink()
+    return found
+
+
 def main() -> None:
     """Run every benchmark and print the ratios."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--export-rows", type=int, default=100_000,
+                        help="rows in the large export (the small one has a hundredth); 0 skips the export benchmark")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bare = bare_app()
@@ -105,6 +141,8 @@ def main() -> None:
         dash_rps = requests_per_second(dash_client, "/", args.requests)
         _, bare_bytes = peak_while(lambda: requests_per_second(bare_client, "/login", 50))
         _, kanri_bytes = peak_while(lambda: requests_per_second(dash_client, "/", 50))
+        sizes = [max(args.export_rows // 100, 1), args.export_rows] if args.export_rows else []
+        exports = export_peaks(kanri, Path(tmp), sizes)
         with kanri.app_context():
             db.engine.dispose()
     results = {
@@ -118,6 +156,11 @@ def main() -> None:
         "kanri_dashboard_peak_kib": round(kanri_bytes / 1024),
         "bare_page_peak_kib": round(bare_bytes / 1024),
     }
+    for size, facts in exports.items():
+        results.update({f"export_{size}_rows_{key}": value for key, value in facts.items()})
+    if len(exports) == 2:
+        small, large = (exports[size]["peak_kib"] for size in sizes)
+        results["export_peak_ratio_100x_rows"] = round(large / max(small, 1), 2)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2))

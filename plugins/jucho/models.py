@@ -22,6 +22,7 @@ class JuchoLoginCode(TenantScoped, db.Model):
     """One e-mailed login code, bound to a user's pending login; only its keyed hash is stored."""
 
     __tablename__ = "jucho_login_codes"
+    __export_exclude__ = True  # secrets or short-lived: never in a tenant export
     __table_args__ = (sa.Index("ix_jucho_login_codes_user_nonce", "user_id", "nonce_hash"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -58,6 +58,7 @@ class MamaRegistrationCode(TenantScoped, db.Model):
     """A one-time device registration code an admin issued; stored only as a keyed hash."""
 
     __tablename__ = "mama_registration_codes"
+    __export_exclude__ = True  # secrets or short-lived: never in a tenant export
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)

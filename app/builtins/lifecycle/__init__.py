@@ -1,5 +1,6 @@
 """Built-in plugin: the data lifecycle of the platform — backups (``flask backup …``), the restore flag and
-the contract-end purge (``flask tenant purge-expired``, its ``purge_receipts`` table).
+the contract-end purge (``flask tenant purge-expired``, its ``purge_receipts`` table) and tenant export
+(``flask tenant export …`` and the admins' 「データ書き出し」 request screen).
 
 Registered like any product (``app.plugins.BUILTIN_PLUGINS``). Its blueprint carries the module's
 templates (the backup-failure mail, the 503 page) and one request check: while a restore runs, the
@@ -12,6 +13,7 @@ import os
 from flask import Blueprint, current_app, render_template, request
 
 from app.hookspecs import hookimpl
+from app.products import MenuLink
 
 from . import purge  # noqa: F401 - maps the purge_receipts table
 
@@ -44,9 +46,31 @@ def register_blueprints(app):
 
 @hookimpl
 def register_commands(cli):
-    """``flask backup run | list | verify | restore`` and ``flask tenant purge-expired``."""
+    """``flask backup run | list | verify | restore``; ``flask tenant purge-expired | export | export-requests |
+    export-reject``."""
+    from . import export_cli
     from .cli import backup_cli, purge_expired_cmd
 
     cli.add_command(backup_cli)
     cli.commands["tenant"].add_command(purge_expired_cmd)
+    export_cli.register(cli)
+
+
+@hookimpl
+def menu_links(tenant, user):
+    """「データ書き出し」 in the account menu, for a tenant's 管理者 only."""
+    if tenant is None or user is None or not getattr(user, "is_admin", False):
+        return []
+    return [MenuLink("データ書き出し", "lifecycle.export_requests", menu_id="lifecycle.export", section="account",
+                     description="このテナントのデータを書き出す申請", order=80)]
+
+
+@hookimpl
+def audit_action_labels():
+    """Japanese labels of the export's audit actions."""
+    return {"tenant.export": "データ書き出し", "export.request": "データ書き出し申請",
+            "export.fulfil": "データ書き出し申請に対応", "export.reject": "データ書き出し申請を却下"}
+
+
+from . import export, export_views  # noqa: E402,F401  (the export_requests table; routes register on bp)
 
