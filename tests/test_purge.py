@@ -24,7 +24,7 @@ from app.tenancy import tenant_scope
 from app.tenants import TenantError, create_tenant
 from app.timeutil import jst_today, utcnow
 from tests import jucho_helpers, mama_helpers
-from tests.conftest import PASSWORD, cli_output, login, password_step
+from tests.conftest import PASSWORD, cli_output, login, password_step, post_form
 
 PRODUCTS = ("sample", "mama", "jucho")
 GONE = {product: f"{product}-gone" for product in PRODUCTS}
@@ -48,6 +48,7 @@ def _seed(app, code: str, product: str, outbox) -> None:
     else:
         jucho_helpers.jucho_login(client, outbox, code, "admin")      # login code, mail, session
         jucho_helpers.start_login(other, code, "staff")
+    assert post_form(client, "/account/export", {"note": "退会前に全データを"}).status_code == 302  # export request
     with app.app_context():
         tenant = _tenant(code)
         with tenant_scope(tenant):
