@@ -128,11 +128,16 @@ def _finish(session, row_id: int, worker: str, attempts: int, secret: bool, erro
     values.update(claimed_by=None, claimed_until=None)
     result = session.execute(sa.update(_outbox).where(_outbox.c.id == row_id, _outbox.c.claimed_by == worker)
                              .values(**values))
-    session.add(MailAttempt(mail_id=row_id, attempted_at=now, worker=worker,
-                            outcome="sent" if error is None else "error", error=error))
+    # The row may be gone while SMTP talked (its tenant was purged): then there is nothing to record it on.
+    still_there = result.rowcount == 1 or session.execute(
+        sa.select(_outbox.c.id).where(_outbox.c.id == row_id)).first() is not None
+    if still_there:
+        session.add(MailAttempt(mail_id=row_id, attempted_at=now, worker=worker,
+                                outcome="sent" if error is None else "error", error=error))
     session.commit()
     if result.rowcount != 1:
-        log.warning('{"event": "mail.lease_lost", "mail_id": %d}', row_id)
+        log.warning('{"event": "mail.lease_lost", "mail_id": %d, "row_gone": %s}', row_id,
+                    "false" if still_there else "true")
     log.info('{"event": "mail.%s", "mail_id": %d, "attempts": %d, "error": "%s"}', outcome, row_id, attempts,
              (error or "").split(":")[0])
     return outcome

@@ -180,6 +180,27 @@ def test_a_row_claimed_by_a_sender_that_died_is_taken_over_after_its_lease_and_s
     assert (row.status, row.attempts) == ("sent", 2)
 
 
+@pytest.mark.config(KANRI_MAIL_THREAD=False)
+def test_a_row_deleted_while_smtp_talks_is_not_an_error(app, smtp, monkeypatch):
+    """A tenant purge can delete an outbox row while a sender is mid-send: the sender records nothing and goes on."""
+    _queue_one(app)
+    real_send = mail_sender.mail.send
+
+    def send_then_purge(message):
+        real_send(message)
+        with db.engine.begin() as connection:  # another process deletes the row meanwhile
+            connection.execute(sa.delete(MailOutbox.__table__))
+
+    monkeypatch.setattr(mail_sender.mail, "send", send_then_purge)
+    assert deliver_pending(app) == 1  # SMTP took it; there is no row left to mark
+    assert len(smtp.sink.messages) == 1
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MailAttempt)).scalar_one() == 0
+    _queue_one(app, subject="次のメール")
+    monkeypatch.setattr(mail_sender.mail, "send", real_send)
+    assert deliver_pending(app) == 1  # the sender is still healthy
+
+
 def _worker_env(app, port: int, instance: Path) -> dict:
     env = dict(os.environ)
     env.update({
