@@ -69,6 +69,9 @@ def from_environment(instance_path: str) -> dict:
         "KANRI_PG_BIN": os.environ.get("KANRI_PG_BIN") or None,
         # While this file exists every instance answers 503 (flask backup restore); on storage all instances see.
         "KANRI_MAINTENANCE_FLAG": os.environ.get("KANRI_MAINTENANCE_FLAG") or str(instance / "maintenance.flag"),
+        # Maintenance windows (flask maintenance): banner lead time; per-process cache of the open windows.
+        "KANRI_MAINTENANCE_NOTICE_HOURS": _int("KANRI_MAINTENANCE_NOTICE_HOURS", 72),
+        "KANRI_MAINTENANCE_CACHE_SECONDS": _int("KANRI_MAINTENANCE_CACHE_SECONDS", 5),
         "KANRI_OPS_EMAIL": os.environ.get("KANRI_OPS_EMAIL", ""),
         # Unset: every installed plugin (entry points in the "kanri" group).
         "KANRI_PLUGINS": os.environ.get("KANRI_PLUGINS"),

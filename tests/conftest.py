@@ -42,6 +42,7 @@ def base_config(tmp_path_factory) -> dict:
         "KANRI_BACKUP_KEY_FILE": str(backup_key_file),
         "KANRI_BACKUP_SITES": f"{root / 'backups' / 'tokyo'},{root / 'backups' / 'osaka'}",
         "KANRI_MAINTENANCE_FLAG": str(root / "maintenance.flag"),
+        "KANRI_MAINTENANCE_CACHE_SECONDS": 0,  # every request reads the windows
         "KANRI_PLUGINS": TEST_PLUGINS,
         "BCRYPT_ROUNDS": 4,
         "RATELIMIT_ENABLED": False,

@@ -25,7 +25,7 @@ def test_login_page_has_no_header_navigation(client):
 
 
 def test_healthz(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "maintenance": False}
 
 
 def test_each_product_brings_its_own_stylesheet(app, client, make_tenant, outbox):

@@ -1,0 +1,80 @@
+"""Built-in plugin: transparency towards users — maintenance windows (``flask maintenance …``: the 503
+maintenance screen and the advance-notice banner) and the operation log.
+
+Registered like any product (``app.plugins.BUILTIN_PLUGINS``). The blueprint carries the templates;
+the maintenance decision itself lives in ``maintenance.py`` and is made per request from stored windows.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, has_request_context, render_template, request
+
+from app.hookspecs import hookimpl
+
+from . import maintenance
+
+bp = Blueprint("transparency", __name__, template_folder="templates")
+
+# Answer even during maintenance: load-balancer checks and static files (any blueprint's).
+_ALWAYS_SERVED = {"main.healthz", "static"}
+
+
+def _served_anyway() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint in _ALWAYS_SERVED or endpoint.endswith(".static")
+
+
+def _refuse_during_maintenance():
+    if _served_anyway():
+        return None
+    window = maintenance.active_window()
+    if window is None:
+        return None
+    now = maintenance.utcnow()
+    response = current_app.make_response(
+        (render_template("transparency/maintenance.html", window=window), 503))
+    response.headers["Retry-After"] = str(window.retry_after(now))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _report_on_health(response):
+    """``/healthz`` stays 200 and says whether maintenance is on."""
+    if request.endpoint == "main.healthz" and response.status_code == 200 and response.is_json:
+        body = response.get_json()
+        body["maintenance"] = maintenance.active_window() is not None
+        response.set_data(json.dumps(body))
+    return response
+
+
+def _banners():
+    if not has_request_context() or _served_anyway():
+        return {}
+    return {"page_banners": [
+        f"メンテナンスのお知らせ: {w.starts_jst} から {w.ends_jst} まで（{w.duration_label}）"
+        f"サービスを停止します。{w.message}" for w in maintenance.upcoming_notices()]}
+
+
+@hookimpl
+def register_blueprints(app):
+    """The templates, the per-request maintenance check (503), the banner and the health report."""
+    app.register_blueprint(bp)
+    app.before_request(_refuse_during_maintenance)
+    app.after_request(_report_on_health)
+    app.context_processor(_banners)
+
+
+@hookimpl
+def register_commands(cli):
+    """``flask maintenance on | off | schedule | cancel | status``."""
+    from .maintenance_cli import maintenance_cli
+
+    cli.add_command(maintenance_cli)
+
+
+@hookimpl
+def audit_action_labels():
+    """Japanese labels of the maintenance audit actions."""
+    return {"maintenance.on": "メンテナンス開始", "maintenance.off": "メンテナンス終了",
+            "maintenance.schedule": "メンテナンス予定登録", "maintenance.cancel": "メンテナンス予定取消"}
