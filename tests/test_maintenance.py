@@ -177,11 +177,19 @@ def test_audit_details_name_the_window(app, runner):
         assert json.loads(event.details)["message"] == "理由つき"
 
 
-def test_restore_flag_still_answers_503(app, runner, tmp_path):
+def test_restore_flag_still_answers_503_without_reading_windows(app, monkeypatch):
+    """During a restore the database is being replaced: the flag's 503 wins and no window is read."""
+    from app.builtins.transparency import maintenance
+
+    def _no_query(*_args, **_kwargs):
+        raise AssertionError("maintenance windows read during a restore")
+
     flag = app.config["KANRI_MAINTENANCE_FLAG"]
     open(flag, "w").close()
     try:
-        response = app.test_client().get("/login")
+        with monkeypatch.context() as patch:
+            patch.setattr(maintenance, "_open_rows", _no_query)
+            response = app.test_client().get("/login")
         assert response.status_code == 503 and "データの復元作業" in response.get_data(as_text=True)
     finally:
         import os

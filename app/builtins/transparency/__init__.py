@@ -48,17 +48,31 @@ def _report_on_health(response):
     return response
 
 
+class _Banners:
+    """The advance-notice banners, read only when a template iterates them (base.html does).
+
+    Lazy so that a page not built on base.html (the restore's 503 page, mail) never queries.
+    """
+
+    def __iter__(self):
+        for w in maintenance.upcoming_notices():
+            yield (f"メンテナンスのお知らせ: {w.starts_jst} から {w.ends_jst} まで（{w.duration_label}）"
+                   f"サービスを停止します。{w.message}")
+
+
 def _banners():
     if not has_request_context() or _served_anyway():
         return {}
-    return {"page_banners": [
-        f"メンテナンスのお知らせ: {w.starts_jst} から {w.ends_jst} まで（{w.duration_label}）"
-        f"サービスを停止します。{w.message}" for w in maintenance.upcoming_notices()]}
+    return {"page_banners": _Banners()}
 
 
-@hookimpl
+@hookimpl(trylast=True)
 def register_blueprints(app):
-    """The templates, the per-request maintenance check (503), the banner and the health report."""
+    """The templates, the per-request maintenance check (503), the banner and the health report.
+
+    trylast: the restore flag's check (lifecycle) runs first, so during a restore no window is read
+    from the database being replaced.
+    """
     app.register_blueprint(bp)
     app.before_request(_refuse_during_maintenance)
     app.after_request(_report_on_health)
