@@ -8,7 +8,7 @@ import pluggy
 
 from . import hookspecs
 
-BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle")
+BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.oplog")
 
 
 class PluginError(RuntimeError):
