@@ -8,7 +8,8 @@ import pluggy
 
 from . import hookspecs
 
-BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.transparency")
+BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.transparency",
+                   "app.builtins.oplog")
 
 
 class PluginError(RuntimeError):
