@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, g, has_request_context, render_template
+from flask import Flask, current_app, g, has_request_context, render_template
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,15 @@ MESSAGES = {
     429: ("しばらくお待ちください", "短時間に多くの操作がありました。時間をおいてから、もう一度お試しください。"),
     500: ("システムエラーが発生しました", "ご不便をおかけします。時間をおいてもう一度お試しください。"),
 }
+
+
+def maintenance_response(message: str, retry_after: int, ends_jst: str | None = None):
+    """The 503 maintenance page (message, expected end in JST) with Retry-After, never cached."""
+    response = current_app.make_response(
+        (render_template("errors/maintenance.html", message=message, ends_jst=ends_jst), 503))
+    response.headers["Retry-After"] = str(retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def render_error(status: int, detail: str | None = None):

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, request
 
+from app.errors import maintenance_response
 from app.hookspecs import hookimpl
 from app.products import MenuLink
 
 from . import purge  # noqa: F401 - maps the purge_receipts table
 
 RETRY_AFTER_SECONDS = 300
+RESTORE_MESSAGE = "データの復元作業を行っています。"
 
 bp = Blueprint("lifecycle", __name__, template_folder="templates")
 
@@ -27,10 +29,7 @@ def _refuse_during_restore():
                                                                            "maintenance.flag")
     if not os.path.exists(flag) or request.endpoint == "static":
         return None
-    response = current_app.make_response((render_template("lifecycle/maintenance.html"), 503))
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return maintenance_response(RESTORE_MESSAGE, RETRY_AFTER_SECONDS)
 
 
 @hookimpl

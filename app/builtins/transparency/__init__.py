@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, current_app, has_request_context, render_template, request
+from flask import Blueprint, has_request_context, request
 
+from app.errors import maintenance_response
 from app.hookspecs import hookimpl
 
 from . import maintenance
@@ -31,12 +32,8 @@ def _refuse_during_maintenance():
     window = maintenance.active_window()
     if window is None:
         return None
-    now = maintenance.utcnow()
-    response = current_app.make_response(
-        (render_template("transparency/maintenance.html", window=window), 503))
-    response.headers["Retry-After"] = str(window.retry_after(now))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return maintenance_response(window.message, window.retry_after(maintenance.utcnow()),
+                                window.ends_jst if window.ends_at else None)
 
 
 def _report_on_health(response):
