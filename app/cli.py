@@ -1,6 +1,7 @@
 """Operator commands under ``flask``: tenants, users, demo, keys, audit and mail."""
 from __future__ import annotations
 
+import getpass
 from datetime import timedelta
 
 import click
@@ -30,6 +31,16 @@ def tenant_or_fail(code: str) -> Tenant:
     if tenant is None:
         raise click.UsageError(f"会社コード {code!r} のテナントはありません。")
     return tenant
+
+
+def operator_name(given: str | None = None) -> str:
+    """Who runs an operator command, for receipts and audit records: ``--operator`` or the OS user."""
+    if given and given.strip():
+        return given.strip()
+    try:
+        return f"operator:{getpass.getuser()}"
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return "operator"
 
 
 def user_or_fail(tenant: Tenant, login_id: str) -> User:

@@ -2,7 +2,6 @@
 ``backup`` / ``purge``, print in Japanese."""
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 
@@ -10,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
+from app.cli import operator_name
 from app.extensions import db
 from app.mailer import send_mail
 from app.timeutil import format_jst, to_jst, utcnow
@@ -154,12 +154,6 @@ def backup_restore(backup_id, site_number, yes):
                "監査アンカーより後の監査ログは flask audit verify で欠落として報告されます。")
 
 
-def _operator_name() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (a container)
-        return "unknown"
-
 
 @click.command("purge-expired")
 @with_appcontext  # a plain click command added to a group gets no app context by itself
@@ -167,7 +161,7 @@ def _operator_name() -> str:
 @click.option("--operator", default=None, help="受領記録に残す実行者名（既定は OS のユーザー名）")
 def purge_expired_cmd(dry_run, operator):
     """Delete every row of each tenant whose contract has ended (JST); run daily. Keeps a receipt."""
-    operator = (operator or _operator_name()).strip() or "unknown"
+    operator = operator_name(operator)
     results = purge.purge_expired(operator, dry_run=dry_run)
     if not results:
         click.echo("契約終了により削除するテナントはありません。")

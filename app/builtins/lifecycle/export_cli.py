@@ -1,26 +1,16 @@
 """``flask tenant export | export-requests | export-reject``: parse arguments, call ``export``, print in Japanese."""
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
-from app.cli import tenant_or_fail
+from app.cli import operator_name, tenant_or_fail
 from app.models import Tenant
 from app.timeutil import format_jst
 
 from . import export
-
-
-def _operator(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return f"operator:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "operator"
 
 
 @click.command("export")
@@ -34,7 +24,7 @@ def _operator(name: str | None) -> str:
 def export_command(code, out, request_id, note, operator):
     """Write everything tenant CODE owns (CSV + JSON per table, decrypted, manifest) to a 0600 zip."""
     tenant = tenant_or_fail(code)
-    operator = _operator(operator)
+    operator = operator_name(operator)
     if request_id is not None:
         try:
             status, owner = export.find_request(request_id)
@@ -102,7 +92,7 @@ def export_reject_command(request_id, reason, operator):
     if not reason or len(reason) > export.NOTE_MAX:
         raise click.UsageError(f"理由を {export.NOTE_MAX} 文字以内で指定してください。")
     try:
-        export.reject_request(request_id, reason, _operator(operator))
+        export.reject_request(request_id, reason, operator_name(operator))
     except export.ExportError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(f"OK: 書き出し申請 {request_id} を却下し、管理者にメールを送りました。")

@@ -5,23 +5,13 @@ fit the current state (``off`` with no maintenance running) exits 1.
 """
 from __future__ import annotations
 
-import getpass
-
 import click
 from flask.cli import with_appcontext
 
+from app.cli import operator_name
 from app.timeutil import format_jst, utcnow
 
 from . import maintenance
-
-
-def _operator(name: str | None) -> str:
-    if name:
-        return name
-    try:
-        return f"operator:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "operator"
 
 
 def _run(action, *args):
@@ -52,7 +42,7 @@ def maintenance_cli():
 @with_appcontext
 def on_command(message, until, operator):
     """Start maintenance now."""
-    window = _run(maintenance.turn_on, message, until, _operator(operator))
+    window = _run(maintenance.turn_on, message, until, operator_name(operator))
     click.echo(f"メンテナンスを開始しました。{_describe(window)}")
 
 
@@ -61,7 +51,7 @@ def on_command(message, until, operator):
 @with_appcontext
 def off_command(operator):
     """End the current maintenance now."""
-    window = _run(maintenance.turn_off, _operator(operator))
+    window = _run(maintenance.turn_off, operator_name(operator))
     click.echo(f"メンテナンスを終了しました（番号 {window.id}）。")
 
 
@@ -73,7 +63,7 @@ def off_command(operator):
 @with_appcontext
 def schedule_command(start, end, message, operator):
     """Announce a maintenance window; it turns on and off by itself."""
-    window = _run(maintenance.schedule, start, end, message, _operator(operator))
+    window = _run(maintenance.schedule, start, end, message, operator_name(operator))
     click.echo(f"メンテナンスを予定しました。{_describe(window)}")
 
 
@@ -83,7 +73,7 @@ def schedule_command(start, end, message, operator):
 @with_appcontext
 def cancel_command(window_id, operator):
     """Remove an upcoming maintenance window."""
-    _run(maintenance.cancel, window_id, _operator(operator))
+    _run(maintenance.cancel, window_id, operator_name(operator))
     click.echo(f"メンテナンス予定 番号 {window_id} を取り消しました。")
 
 
