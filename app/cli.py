@@ -1,7 +1,6 @@
 """Operator commands under ``flask``: tenants, users, demo, keys, audit and mail."""
 from __future__ import annotations
 
-import getpass
 from datetime import timedelta
 
 import click
@@ -13,6 +12,7 @@ from . import audit, audit_anchor, keys, mail_queue, tenants
 from .accounts import create_user, unlock
 from .extensions import db
 from .models import ROLE_GENERAL, STATUS_ACTIVE, Tenant, User
+from .operator import operator_name  # noqa: F401  (re-exported for commands that import it from here)
 from .passwords import generate_temporary_password
 from .products import demo_tenants
 from .tenancy import tenant_scope
@@ -31,16 +31,6 @@ def tenant_or_fail(code: str) -> Tenant:
     if tenant is None:
         raise click.UsageError(f"会社コード {code!r} のテナントはありません。")
     return tenant
-
-
-def operator_name(given: str | None = None) -> str:
-    """Who runs an operator command, for receipts and audit records: ``--operator`` or the OS user."""
-    if given and given.strip():
-        return given.strip()
-    try:
-        return f"operator:{getpass.getuser()}"
-    except (KeyError, OSError):  # no name for this uid (a container)
-        return "operator"
 
 
 def user_or_fail(tenant: Tenant, login_id: str) -> User:

@@ -79,7 +79,7 @@ def test_on_and_off_for_anonymous_and_logged_in_users(app, runner, make_tenant):
     assert anonymous.get("/healthz").get_json() == {"status": "ok", "maintenance": False}
     assert _run(runner, "off").exit_code == 1
     assert "予定はありません" in cli_output(_run(runner, "status"))
-    assert _actions(app) == [("maintenance.on", 0, "ops-taro"), ("maintenance.off", 0, "ops-taro")]
+    assert _actions(app) == [("maintenance.on", 0, "operator:ops-taro"), ("maintenance.off", 0, "operator:ops-taro")]
 
 
 def test_on_without_end_uses_default_retry_after(app, runner):

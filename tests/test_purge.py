@@ -183,7 +183,7 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
         assert result.exit_code == 0, cli_output(result)
         for code in GONE.values():
             assert f"{code}（" in result.output
-        assert "実行者 ops-suzuki" in result.output
+        assert "実行者 operator:ops-suzuki" in result.output
 
         with app.app_context():
             # The scan: no table with a tenant_id keeps a row of a purged tenant.
@@ -207,7 +207,7 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
                 assert (tomb.status, tomb.product, tomb.contract_end.isoformat()) == ("purged", product, today)
                 assert tomb.purged_at is not None
                 receipt = receipts[code]
-                assert receipt.operator == "ops-suzuki" and receipt.product == product
+                assert receipt.operator == "operator:ops-suzuki" and receipt.product == product
                 mine = receipt.counts
                 assert mine["users"] == 4 and receipt.total == sum(mine.values())
                 assert receipt.mailed_to == 2

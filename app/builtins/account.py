@@ -18,6 +18,7 @@ def audit_action_labels():
     """Japanese labels of the core's audit actions."""
     return {
         "login.success": "ログイン成功",
+        "operator.access": "運用担当者による操作",
         "login.failure": "ログイン失敗",
         "login.refused": "ログイン拒否",
         "login.password_ok": "パスワード認証成功",
