@@ -303,7 +303,8 @@ def _worker_cycle() -> None:
 @click.option("--once", is_flag=True, help="送信予定のメールを一度送って終了する")
 @click.option("--poll", type=float, default=None, help="キューを見る間隔（秒; 既定 KANRI_MAIL_POLL_SECONDS）")
 def mail_worker(once, poll):
-    """Deliver queued mail until stopped (SIGTERM/SIGINT end it after the current message)."""
+    """Deliver queued mail until stopped (SIGTERM/SIGINT end it after the current message); each cycle first runs
+    the plugins' due work (``worker_cycle``: scheduled notices)."""
     import signal
     import threading
 
