@@ -97,3 +97,23 @@ def purge_tenant(tenant):
 @hookspec
 def audit_action_labels():
     """Return a dict of audit action → Japanese label for the operation log screens."""
+
+
+@hookspec
+def deliver_notice(tenant, notice):
+    """Deliver a published お知らせ to ``tenant`` (e.g. queue mail with ``app.mailer.send_mail``); return how many
+    mails were queued (an int) or None.
+
+    Called once per tenant, in the tenant's scope and in the transaction that records the delivery, when the
+    notice becomes published (``notice.title``, ``notice.body`` Markdown, ``notice.body_html`` sanitised,
+    ``notice.audience``). Optional: a product that only lists notices on its screens need not implement it.
+    """
+
+
+@hookspec
+def worker_cycle():
+    """Do small, due, idempotent work once per cycle of ``flask mail worker`` (e.g. publish scheduled notices).
+
+    Runs in an application context, before the outbox is delivered, in every worker process: implementations must
+    be safe when several workers call them at once. Errors are logged and the worker goes on.
+    """

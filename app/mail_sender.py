@@ -18,6 +18,7 @@ import smtplib
 import socket
 import threading
 import weakref
+from collections.abc import Callable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -281,10 +282,18 @@ def stop_all() -> None:
         sender.stop()
 
 
-def run_worker(worker: str, poll: float, once: bool, stop_event: threading.Event) -> int:
-    """The loop of `flask mail worker`: deliver, wait `poll` seconds, again until stopped; returns mails sent."""
+def run_worker(worker: str, poll: float, once: bool, stop_event: threading.Event,
+               each_cycle: Callable[[], object] | None = None) -> int:
+    """The loop of `flask mail worker`: `each_cycle()` (other due work, which may queue mail), deliver, wait `poll`
+    seconds, again until stopped; returns mails sent."""
     sent = 0
     while not stop_event.is_set():
+        if each_cycle is not None:
+            try:
+                each_cycle()
+            except Exception:  # noqa: BLE001 - other work failing must not stop the mail
+                log.exception('{"event": "mail.worker_cycle_error"}')
+                db.session.rollback()
         try:
             sent += deliver_due(worker, stop_event)
         except Exception:  # noqa: BLE001 - a database restart must not end the worker

@@ -16,6 +16,7 @@ import time_machine
 
 from app.builtins.lifecycle import purge
 from app.builtins.lifecycle.purge import PurgeReceipt
+from app.builtins.transparency import incidents, notices
 from app.crypto import EncryptedText
 from app.extensions import db
 from app.mailer import MailAttempt, MailOutbox, send_mail
@@ -73,6 +74,13 @@ def _seed(app, code: str, product: str, outbox) -> None:
                 seed_demo(tenant)
             send_mail(admin.email, "お知らせ", "password_changed", user=admin, tenant=tenant, changed_at=utcnow())
             db.session.commit()
+        notice = notices.create_notice(title="お知らせ", body="本文", product=product, tenants=[tenant],
+                                       operator="operator:test")                 # notice_targets
+        db.session.commit()
+        notice_id = notice.id
+        incidents.notify(subject="インシデント", body="本文", tenant_codes=[code], operator="operator:test",
+                         reason="テスト")                                          # incident_recipients
+    assert client.get(f"/notices/{notice_id}").status_code == 200                   # notice_reads
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@
 The core imports the screens (``PRODUCT.views``) once the plugins are loaded, as for MAMA: they and
 the services they use read ``PRODUCT`` from this module, so it must be complete before they load.
 """
-from markupsafe import Markup
-
 from app.hookspecs import hookimpl
 from app.products import DemoTenant, MenuLink, Panel, Product
 
@@ -55,10 +53,12 @@ def menu_links(tenant, user):
 
 @hookimpl
 def dashboard_panels(tenant, user):
-    """The place for お知らせ; notices arrive with a later release, so it says there are none."""
-    if not PRODUCT.owns(tenant):
+    """重調@CITY delivers お知らせ on the dashboard: the newest ones, 未読 per user, a link to the list."""
+    if not PRODUCT.owns(tenant) or user is None:
         return []
-    return [Panel("お知らせ", Markup('<p class="lead" data-testid="notices">現在、お知らせはありません。</p>'), order=10)]
+    from app.builtins.transparency.notice_views import notice_panel
+
+    return [Panel("お知らせ", notice_panel(user), order=10)]
 
 
 @hookimpl

@@ -110,6 +110,16 @@ def dashboard_panels(tenant, user):
 
 
 @hookimpl
+def deliver_notice(tenant, notice):
+    """MAMA delivers お知らせ by mail to every active admin of the tenant (through the outbox)."""
+    if not PRODUCT.owns(tenant):
+        return None
+    from .notify import mail_notice
+
+    return mail_notice(tenant, notice)
+
+
+@hookimpl
 def tenant_created(tenant, admin):
     """Give the first admin a registration code, since no browser is approved yet; return lines to print."""
     if not PRODUCT.owns(tenant):

@@ -29,3 +29,16 @@ def mail_device_request(device: MamaDevice, requester: User) -> int:
                   requester=requester, tenant=requester.tenant, link=link)
         sent += 1
     return sent
+
+
+def mail_notice(tenant, notice) -> int:
+    """Queue a お知らせ to every active admin of the tenant (one message each); returns how many."""
+    sent = 0
+    link = external_url("transparency.notice_detail", notice_id=notice.id)
+    subject = f"【MAMAシステム】お知らせ: {notice.title}（{tenant.name}）"
+    for admin in tenant_admins():
+        if not admin.email:
+            continue
+        send_mail(admin.email, subject, "mama/email/notice", admin=admin, tenant=tenant, notice=notice, link=link)
+        sent += 1
+    return sent

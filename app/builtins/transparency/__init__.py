@@ -1,5 +1,6 @@
 """Built-in plugin: transparency towards users — maintenance windows (``flask maintenance …``: the 503
-maintenance screen and the advance-notice banner) and the operation log.
+maintenance screen and the advance-notice banner), お知らせ (``flask notice …``, the /notices screens, delivery
+through the products' ``deliver_notice`` hook) and security incidents (``flask incident …``).
 
 Registered like any product (``app.plugins.BUILTIN_PLUGINS``). The blueprint carries the templates;
 the maintenance decision itself lives in ``maintenance.py`` and is made per request from stored windows.
@@ -12,8 +13,9 @@ from flask import Blueprint, has_request_context, request
 
 from app.errors import maintenance_response
 from app.hookspecs import hookimpl
+from app.products import MenuLink
 
-from . import maintenance
+from . import incidents, maintenance, notices  # noqa: F401  (incidents: maps its tables)
 
 bp = Blueprint("transparency", __name__, template_folder="templates")
 
@@ -78,14 +80,43 @@ def register_blueprints(app):
 
 @hookimpl
 def register_commands(cli):
-    """``flask maintenance on | off | schedule | cancel | status``."""
+    """``flask maintenance on | off | schedule | cancel | status``, ``flask notice …`` and ``flask incident …``."""
+    from .incident_cli import incident_cli
     from .maintenance_cli import maintenance_cli
+    from .notice_cli import notice_cli
 
     cli.add_command(maintenance_cli)
+    cli.add_command(notice_cli)
+    cli.add_command(incident_cli)
+
+
+@hookimpl
+def menu_links(tenant, user):
+    """「お知らせ」 in the account menu, for every user of every product."""
+    if tenant is None or user is None:
+        return []
+    return [MenuLink("お知らせ", "transparency.notice_list", menu_id="transparency.notices", section="account",
+                     description="運営からのお知らせ", order=5)]
+
+
+@hookimpl
+def worker_cycle():
+    """Deliver the notices whose publication time has come (each tenant once, whatever the number of workers)."""
+    from app.extensions import db
+
+    try:
+        notices.deliver_due()
+    finally:
+        db.session.remove()
 
 
 @hookimpl
 def audit_action_labels():
-    """Japanese labels of the maintenance audit actions."""
+    """Japanese labels of the maintenance, notice and incident audit actions."""
     return {"maintenance.on": "メンテナンス開始", "maintenance.off": "メンテナンス終了",
-            "maintenance.schedule": "メンテナンス予定登録", "maintenance.cancel": "メンテナンス予定取消"}
+            "maintenance.schedule": "メンテナンス予定登録", "maintenance.cancel": "メンテナンス予定取消",
+            "notice.post": "お知らせ登録", "notice.withdraw": "お知らせ取下げ", "notice.deliver": "お知らせ配信",
+            "incident.notify": "セキュリティインシデントの通知"}
+
+
+from . import notice_views  # noqa: E402,F401  (routes register on bp)

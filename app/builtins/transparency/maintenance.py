@@ -25,6 +25,8 @@ from app import audit
 from app.extensions import db
 from app.timeutil import JST, UTCDateTime, format_jst, utcnow
 
+from . import notices
+
 DEFAULT_RETRY_AFTER = 600
 MESSAGE_MAX = 500
 INPUT_FORMAT = "%Y-%m-%d %H:%M"
@@ -171,8 +173,36 @@ def schedule(start: str, end: str, message: str, operator: str) -> MaintenanceWi
     db.session.add(window)
     db.session.flush()
     _changed("maintenance.schedule", window, operator)
+    notice = _announce(window, operator)
     db.session.commit()
+    if notice is not None:
+        notices.deliver_due(notice_id=notice.id)  # MAMA mails its admins now; a failure is retried by the worker
     return window
+
+
+def notice_title(window: MaintenanceWindow) -> str:
+    """「メンテナンスのお知らせ（YYYY-MM-DD HH:MM〜HH:MM）」 in Japan time (the end with its date when it differs)."""
+    start, end = window.starts_at.astimezone(JST), window.ends_at.astimezone(JST)
+    until = end.strftime("%H:%M") if end.date() == start.date() else end.strftime("%Y-%m-%d %H:%M")
+    return f"メンテナンスのお知らせ（{start.strftime('%Y-%m-%d %H:%M')}〜{until}）"
+
+
+def notice_source(window: MaintenanceWindow) -> str:
+    """What a window's notice records as its source (the start time too: SQLite may reuse a deleted row's id)."""
+    return f"maintenance:{window.id}:{window.starts_at.astimezone(UTC):%Y%m%d%H%M}"
+
+
+def _announce(window: MaintenanceWindow, operator: str):
+    """Post the window as a notice to every active tenant of every product (none when there is no tenant)."""
+    tenants = notices.target_tenants(None)
+    if not tenants:
+        return None
+    copy = _copy(window)
+    body = (f"メンテナンスのため、次の日時にサービスを停止します。\n\n"
+            f"- 開始: {copy.starts_jst}\n- 終了: {copy.ends_jst}（{copy.duration_label}）\n\n"
+            f"{window.message}\n\nメンテナンス中は画面にメンテナンス中である旨が表示されます。")
+    return notices.create_notice(title=notice_title(window), body=body, product=None, tenants=tenants,
+                                 operator=operator, source=notice_source(window))
 
 
 def turn_off(operator: str) -> MaintenanceWindow:
@@ -187,8 +217,8 @@ def turn_off(operator: str) -> MaintenanceWindow:
     return current
 
 
-def cancel(window_id: int, operator: str) -> MaintenanceWindow:
-    """Remove an upcoming (not yet started) window."""
+def cancel(window_id: int, operator: str) -> list[int]:
+    """Remove an upcoming (not yet started) window and withdraw its notice; returns the withdrawn notices' ids."""
     now = utcnow()
     row = db.session.get(MaintenanceWindow, window_id)
     if row is None or row.ended_at is not None or (row.ends_at is not None and row.ends_at <= now):
@@ -196,9 +226,12 @@ def cancel(window_id: int, operator: str) -> MaintenanceWindow:
     if row.starts_at <= now:
         raise MaintenanceError(f"番号 {window_id} は既に始まっています。終えるには flask maintenance off を使ってください。")
     _changed("maintenance.cancel", row, operator)
+    withdrawn = [notice.id for notice in notices.by_source(notice_source(row)) if notice.withdrawn_at is None]
+    for notice_id in withdrawn:
+        notices.withdraw(notice_id, operator, None)
     db.session.delete(row)
     db.session.commit()
-    return row
+    return withdrawn
 
 
 def open_windows() -> list[MaintenanceWindow]:

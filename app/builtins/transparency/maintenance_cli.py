@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 from app.cli import operator_name
 from app.timeutil import format_jst, utcnow
 
-from . import maintenance
+from . import maintenance, notices
 
 
 def _run(action, *args):
@@ -65,6 +65,8 @@ def schedule_command(start, end, message, operator):
     """Announce a maintenance window; it turns on and off by itself."""
     window = _run(maintenance.schedule, start, end, message, operator_name(operator))
     click.echo(f"メンテナンスを予定しました。{_describe(window)}")
+    for notice in notices.by_source(maintenance.notice_source(window)):
+        click.echo(f"お知らせ番号 {notice.id}「{notice.title}」を全製品のテナントに掲載しました。")
 
 
 @maintenance_cli.command("cancel")
@@ -73,8 +75,10 @@ def schedule_command(start, end, message, operator):
 @with_appcontext
 def cancel_command(window_id, operator):
     """Remove an upcoming maintenance window."""
-    _run(maintenance.cancel, window_id, operator_name(operator))
+    withdrawn = _run(maintenance.cancel, window_id, operator_name(operator))
     click.echo(f"メンテナンス予定 番号 {window_id} を取り消しました。")
+    for notice_id in withdrawn:
+        click.echo(f"お知らせ番号 {notice_id} を取り下げました。")
 
 
 @maintenance_cli.command("status")
