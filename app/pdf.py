@@ -175,6 +175,16 @@ def inline_markup(token) -> str:
     return "".join(parts)
 
 
+def column_widths(rows: list[list[Paragraph]], width: float) -> list[float]:
+    """Widths sharing ``width`` by each column's longest text (a short column still gets 40% of the mean)."""
+    columns = len(rows[0]) if rows else 1
+    longest = [max((len(row[i].getPlainText()) for row in rows), default=1) or 1 for i in range(columns)]
+    floor = 0.4 * sum(longest) / columns
+    weights = [max(length, floor) for length in longest]
+    total = sum(weights)
+    return [width * weight / total for weight in weights]
+
+
 def _table(tokens, start: int, styles, width: float) -> tuple[Table, int]:
     rows: list[list[Paragraph]] = []
     header_rows = 0
@@ -193,7 +203,7 @@ def _table(tokens, start: int, styles, width: float) -> tuple[Table, int]:
         index += 1
     columns = max((len(r) for r in rows), default=1)
     rows = [r + [Paragraph("", styles["cell"])] * (columns - len(r)) for r in rows]
-    table = Table(rows, colWidths=[width / columns] * columns, repeatRows=header_rows, hAlign="LEFT")
+    table = Table(rows, colWidths=column_widths(rows, width), repeatRows=header_rows, hAlign="LEFT")
     commands = [("FONTNAME", (0, 0), (-1, -1), styles["cell"].fontName), ("GRID", (0, 0), (-1, -1), 0.5, LINE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]
     if header_rows:

@@ -22,8 +22,15 @@ def register_blueprints(app):
 
 @hookimpl
 def menu_links(tenant, user):
-    """「よくある質問」 in the help links, for every logged-in user."""
-    return [LINK] if tenant is not None and user is not None else []
+    """「よくある質問」 in the help links, for the users of a product that has a FAQ."""
+    if tenant is None or user is None:
+        return []
+    from app.products import all_products
+
+    from .content import groups_of
+
+    product = all_products().get(tenant.product)
+    return [LINK] if product is not None and groups_of(product) else []
 
 
 @hookimpl

@@ -19,11 +19,12 @@ def _products_with_faq() -> list:
 
 @bp.route("/faq")
 def index():
-    """A logged-in user goes to their product's FAQ; anyone else chooses a product."""
+    """A logged-in user goes to their product's FAQ; anyone else (or a product without one) chooses a product."""
     tenant = current_tenant() if current_user.is_authenticated else None
-    if tenant is not None:
+    products = _products_with_faq()
+    if tenant is not None and any(product.code == tenant.product for product in products):
         return redirect(url_for("faq.product", code=tenant.product))
-    return render_template("faq/choose.html", products=_products_with_faq())
+    return render_template("faq/choose.html", products=products)
 
 
 @bp.route("/faq/<code>")
