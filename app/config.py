@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 INSECURE_SECRET_KEYS = {"dev", "development", "secret", "changeme", "change-me", "secret-key", "test"}
 MIN_SECRET_KEY_LENGTH = 32
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+DEVELOPMENT_SUPPORT_CONTACT = "support@example.invalid"
 # Outside production a developer's browser may say localhost or 127.0.0.1 whatever the base URL says.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 
@@ -97,7 +98,11 @@ def from_environment(instance_path: str) -> dict:
         "KANRI_MAIL_RETRY_MAX_SECONDS": _number("KANRI_MAIL_RETRY_MAX_SECONDS", 3600),
         "KANRI_MAIL_CLAIM_SECONDS": _number("KANRI_MAIL_CLAIM_SECONDS", 600),
         "KANRI_MAIL_POLL_SECONDS": _number("KANRI_MAIL_POLL_SECONDS", 1),
-        "KANRI_SUPPORT_CONTACT": os.environ.get("KANRI_SUPPORT_CONTACT", "support@kanri.example"),
+        # The service desk shown on the お問い合わせ page (several lines: e-mail, phone); required in production.
+        "KANRI_SUPPORT_CONTACT": os.environ.get("KANRI_SUPPORT_CONTACT") or ("" if production else DEVELOPMENT_SUPPORT_CONTACT),
+        # A TrueType Japanese font to embed in PDFs (manuals); unset: IPAex Gothic when installed, else a CID font.
+        "KANRI_PDF_FONT": os.environ.get("KANRI_PDF_FONT") or None,
+        "KANRI_MANUAL_MAX_BYTES": _int("KANRI_MANUAL_MAX_BYTES", 50 * 1024 * 1024),
         "KANRI_BASE_URL": os.environ.get("KANRI_BASE_URL", "").strip(),
         "KANRI_EXTRA_HOSTS": os.environ.get("KANRI_EXTRA_HOSTS", ""),
     }
@@ -188,6 +193,10 @@ def check_production(config: dict) -> None:
             and Path(backup_file).resolve() == Path(config["KANRI_KEYSET_FILE"]).resolve():
         raise ConfigError("バックアップ鍵は鍵セットとは別のファイルにしてください "
                           "(KANRI_BACKUP_KEY_FILE must not be the keyset file)")
+    contact = (config.get("KANRI_SUPPORT_CONTACT") or "").strip()
+    if not contact or contact == DEVELOPMENT_SUPPORT_CONTACT:
+        raise ConfigError("KANRI_SUPPORT_CONTACT（お問い合わせ窓口: メールアドレス・電話番号）が設定されていません "
+                          "(KANRI_SUPPORT_CONTACT is missing: the お問い合わせ page shows it)")
     if config.get("KANRI_COOKIE_NAME_PREFIX", True):
         config["SESSION_COOKIE_NAME"] = "__Host-kanri"
         config["SESSION_COOKIE_SECURE"] = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Blueprint, current_app
 from markupsafe import Markup
@@ -17,6 +18,10 @@ class Product:
     ``blueprint``); the core imports and registers it once the plugins are loaded. ``stylesheet``
     names a file in that blueprint's static folder; every page a tenant of the product sees links it
     after the core stylesheet.
+
+    Help for the product's users (all optional): ``guide`` is a Markdown file (``flask manual build`` makes the
+    first 操作マニュアル from it), ``faq`` a folder of Markdown files (the よくある質問 page), both relative to
+    the plugin package that registers the product; ``support_hours`` is shown on the お問い合わせ page.
     """
 
     code: str
@@ -24,6 +29,9 @@ class Product:
     description: str = ""
     stylesheet: str = ""
     views: str = ""
+    guide: str = ""
+    faq: str = ""
+    support_hours: str = ""
 
     def owns(self, tenant) -> bool:
         """True when ``tenant`` is a tenant of this product (False for no tenant)."""
@@ -99,6 +107,28 @@ def all_products() -> dict[str, Product]:
         for product in batch or ():
             products[product.code] = product
     return products
+
+
+def plugin_folder(code: str) -> Path | None:
+    """The folder of the plugin package that registers product ``code`` (None when no plugin does)."""
+    folders = current_app.extensions.setdefault("kanri_plugin_folders", {})
+    if code not in folders:
+        folders[code] = None
+        for impl in plugin_manager().hook.register_products.get_hookimpls():
+            if any(product.code == code for product in impl.function() or ()):
+                folders[code] = Path(impl.plugin.__file__).resolve().parent
+                break
+    return folders[code]
+
+
+def product_file(product: Product, relative: str) -> Path | None:
+    """``relative`` (a Product's ``guide`` or ``faq``) inside the product's plugin package; None when unset,
+    missing, or pointing outside the package."""
+    root = plugin_folder(product.code) if relative else None
+    if root is None:
+        return None
+    path = (root / relative).resolve()
+    return path if path.is_relative_to(root) and path.exists() else None
 
 
 def product_name(code: str) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, has_request_context, render_template
+from flask import Blueprint, Flask, current_app, has_request_context, render_template
 from flask_login import current_user, login_required
 
 from .extensions import db
@@ -24,6 +24,22 @@ def dashboard():
                            panels=dashboard_panels(tenant, current_user))
 
 
+@bp.route("/contact")
+def contact():
+    """お問い合わせ: the service desk (KANRI_SUPPORT_CONTACT) and support hours — the user's product's, or every product's."""
+    products = all_products()
+    tenant = current_tenant() if current_user.is_authenticated else None
+    shown = [products[tenant.product]] if tenant is not None and tenant.product in products else list(products.values())
+    return render_template("contact.html", contact_lines=support_contact_lines(),
+                           hours=[(product.name, product.support_hours) for product in shown if product.support_hours])
+
+
+def support_contact_lines() -> list[str]:
+    """KANRI_SUPPORT_CONTACT as lines (a real line break or a written \\n separates them)."""
+    text = (current_app.config.get("KANRI_SUPPORT_CONTACT") or "").replace("\\n", "\n")
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 @bp.route("/healthz")
 def healthz():
     """Liveness and database reachability for load balancers."""
@@ -39,6 +55,7 @@ def _navigation():
     product = all_products().get(tenant.product) if tenant else None
     return {
         "nav_links": menu_links(tenant, current_user),
+        "help_links": menu_links(tenant, current_user, section="help"),
         "account_links": menu_links(tenant, current_user, section="account"),
         "nav_tenant": tenant,
         "nav_product": product.name if product else (tenant.product if tenant else ""),

@@ -52,6 +52,7 @@ def base_config(tmp_path_factory) -> dict:
         "SERVER_NAME": None,
         "KANRI_BASE_URL": "http://localhost",  # the test client's host: links in mail start with it
         "KANRI_ENV": "testing",
+        "KANRI_SUPPORT_CONTACT": "kanri サポートデスク\nsupport@kanri-test.example.jp\n03-1234-5678",
     }
 
 

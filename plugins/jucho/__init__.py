@@ -10,7 +10,8 @@ from .demo import seed_demo
 from .emailcode import FACTOR, void_open_codes
 
 PRODUCT = Product("jucho", "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン",
-                  stylesheet="jucho.css", views="plugins.jucho.views")
+                  stylesheet="jucho.css", views="plugins.jucho.views", guide="docs/guide.md", faq="faq",
+                  support_hours="平日 9:30〜17:30（土日祝日・年末年始を除く）")
 
 
 @hookimpl

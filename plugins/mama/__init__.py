@@ -9,7 +9,8 @@ from app.products import DemoTenant, MenuLink, Panel, Product
 from . import models  # noqa: F401  (tables join the metadata before the core labels encrypted columns)
 
 PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン", stylesheet="mama.css",
-                  views="plugins.mama.views")
+                  views="plugins.mama.views", guide="docs/guide.md", faq="faq",
+                  support_hours="平日 9:00〜18:00（土日祝日・年末年始を除く）")
 
 
 @hookimpl
