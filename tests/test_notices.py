@@ -14,9 +14,9 @@ import sqlalchemy as sa
 import time_machine
 
 from app.builtins.transparency import notices
-from app.builtins.transparency.rendering import render_markdown
 from app.extensions import db
 from app.models import AuditEvent
+from app.richtext import markdown_html
 from app.timeutil import JST, utcnow
 from tests import mama_helpers
 from tests.conftest import cli_output, login
@@ -85,7 +85,7 @@ def _mama_world(make_tenant, add_user, app, codes=("mama1", "mama2")):
 # --- safe Markdown -------------------------------------------------------------------------------
 
 def test_markdown_is_rendered_and_every_kind_of_script_is_neutralised():
-    html = str(render_markdown(
+    html = str(markdown_html(
         "# 見出し\n\n<script>alert(1)</script>\n\n[踏む](javascript:alert(1)) [vb](vbscript:msgbox) "
         "[ok](https://example.jp/x)\n\n<img src=x onerror=alert(2)>\n\n<a href=\"https://e.jp\" onclick=\"steal()\">生</a>"
         "\n\n<iframe src=\"https://evil.example\"></iframe>\n\n- 一\n- 二\n\n`<b>code</b>`"))

@@ -23,10 +23,9 @@ from app.extensions import db
 from app.models import STATUS_ACTIVE, Tenant
 from app.operator import record_access
 from app.products import all_products, plugin_manager, product_name
+from app.richtext import markdown_html
 from app.tenancy import TenantScoped, all_tenants, tenant_scope
 from app.timeutil import JST, UTCDateTime, format_jst, utcnow
-
-from .rendering import render_markdown
 
 log = logging.getLogger("kanri.notices")
 
@@ -69,7 +68,7 @@ class Notice(db.Model):
     @property
     def body_html(self):
         """The body as sanitised HTML (Markup)."""
-        return render_markdown(self.body)
+        return markdown_html(self.body)
 
     @property
     def publish_jst(self) -> str:
