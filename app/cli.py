@@ -14,7 +14,7 @@ from .extensions import db
 from .models import ROLE_GENERAL, STATUS_ACTIVE, Tenant, User
 from .operator import operator_name  # noqa: F401  (re-exported for commands that import it from here)
 from .passwords import generate_temporary_password
-from .products import demo_tenants
+from .products import demo_tenants, plugin_manager
 from .tenancy import tenant_scope
 from .timeutil import format_jst, jst_today
 
@@ -141,6 +141,7 @@ def demo():
     if not demos:
         click.echo("デモテナントを提供する製品プラグインが有効になっていません。")
         return
+    created = []
     for spec in demos:
         if db.session.execute(sa.select(Tenant.id).where(Tenant.code == spec.code)).first():
             click.echo(f"{spec.code}: 作成済みです（ログイン情報は作成時に表示しました。やり直すには instance/ を削除）。")
@@ -156,6 +157,7 @@ def demo():
                         password=user_password)
             lines = list(lines) + list((spec.seed(tenant) if spec.seed else None) or ())
             db.session.commit()
+        created.append(tenant)
         click.echo("=" * 64)
         click.echo(f"{spec.name}  会社コード: {spec.code}")
         click.echo(f"  管理者  ログインID: admin  パスワード: {admin_password}")
@@ -163,6 +165,10 @@ def demo():
         for line in lines:
             click.echo(f"  {line}")
     click.echo("=" * 64)
+    if created:
+        for batch in plugin_manager().hook.demo_seeded(tenants=created):
+            for line in batch or ():
+                click.echo(line)
 
 
 def _reencrypt_with_progress() -> int:

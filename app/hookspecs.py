@@ -69,6 +69,14 @@ def demo_tenant():
 
 
 @hookspec
+def demo_seeded(tenants):
+    """Add platform-wide demo content after ``flask demo`` created ``tenants`` (e.g. a manual, a notice).
+
+    Called once per ``flask demo`` run that created at least one tenant; return lines to print (or None).
+    """
+
+
+@hookspec
 def user_created(tenant, user, actor):
     """React to a new user in ``tenant`` (``actor`` is the admin or None for the CLI)."""
 

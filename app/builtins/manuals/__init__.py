@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.hookspecs import hookimpl
-from app.products import MenuLink
+from app.products import MenuLink, all_products
 
 from . import models  # noqa: F401  (the manuals table joins the metadata)
 
@@ -37,6 +37,21 @@ def menu_links(tenant, user):
         return []
     return [MenuLink("マニュアル", "manuals.index", menu_id="manuals", section="help",
                      description="操作マニュアル（PDF）のダウンロード", order=10)]
+
+
+@hookimpl
+def demo_seeded(tenants):
+    """A first manual (version 1.0, built from the guide) for each demo product that has a guide and none yet."""
+    from .service import build_and_publish, versions
+
+    lines = []
+    for code in sorted({tenant.product for tenant in tenants}):
+        product = all_products().get(code)
+        if product is None or not product.guide or versions(code):
+            continue
+        manual = build_and_publish(code, "1.0", operator="operator:demo")
+        lines.append(f"マニュアル: {product.name} 第{manual.version}版を公開しました（メニュー「マニュアル」）。")
+    return lines
 
 
 @hookimpl

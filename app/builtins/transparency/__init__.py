@@ -120,4 +120,25 @@ def audit_action_labels():
             "incident.notify": "セキュリティインシデントの通知"}
 
 
+DEMO_NOTICE_TITLE = "kanri デモ環境へようこそ"
+DEMO_NOTICE_BODY = """このテナントはデモ用です。お知らせは運用担当者が `flask notice post` で掲載します。
+
+- **マニュアル**: 画面右上の「マニュアル」から操作マニュアル（PDF）をダウンロードできます。
+- **よくある質問**: 「よくある質問」に、端末の登録・認証コード・パスワード・ロックについての回答があります。
+- **お問い合わせ**: 各画面の下の「お問い合わせ」に窓口と受付時間があります。
+"""
+
+
+@hookimpl
+def demo_seeded(tenants):
+    """A welcome notice for the new demo tenants, delivered at once (MAMA mails it, 重調@CITY shows it)."""
+    notice = notices.create_notice(title=DEMO_NOTICE_TITLE, body=DEMO_NOTICE_BODY, product=None,
+                                   tenants=list(tenants), operator="operator:demo")
+    from app.extensions import db
+
+    db.session.commit()
+    notices.deliver_due(notice_id=notice.id)
+    return [f"お知らせ: 「{DEMO_NOTICE_TITLE}」を{len(tenants)}テナントに掲載しました（メニュー「お知らせ」）。"]
+
+
 from . import notice_views  # noqa: E402,F401  (routes register on bp)

@@ -1,0 +1,61 @@
+"""`flask demo` (and so `make run`) gives each product a manual to download, a notice and a FAQ to open."""
+from __future__ import annotations
+
+import re
+
+from tests.conftest import cli_output
+from tests.jucho_helpers import jucho_login
+from tests.mama_helpers import login_with_code
+
+DEMO_TITLE = "kanri デモ環境へようこそ"
+
+
+def _demo_logins(runner) -> dict[tuple[str, str], str]:
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, cli_output(result)
+    assert "マニュアル: MAMAシステム 第1.0版を公開しました" in result.output
+    assert "マニュアル: 重調@CITY 第1.0版を公開しました" in result.output
+    assert f"お知らせ: 「{DEMO_TITLE}」を2テナントに掲載しました" in result.output
+    logins, company = {}, None
+    for line in result.output.splitlines():
+        found = re.search(r"会社コード: (\S+)", line)
+        if found:
+            company = found.group(1)
+        found = re.search(r"ログインID: (\w+)\s+パスワード: (\S+)", line)
+        if found:
+            logins[(company, found.group(1))] = found.group(2)
+    return logins
+
+
+def test_jucho_demo_user_sees_the_notice_unread_downloads_the_manual_and_opens_the_faq(app, client, runner, outbox):
+    logins = _demo_logins(runner)
+    jucho_login(client, outbox, "demo-jucho", "staff", logins[("demo-jucho", "staff")])
+    page = client.get("/").get_data(as_text=True)
+    assert DEMO_TITLE in page and "未読" in page
+
+    manuals = client.get("/manual").get_data(as_text=True)
+    link = re.search(r'href="(/manual/\d+/download)"', manuals)
+    assert link, manuals
+    pdf = client.get(link.group(1))
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF-")
+
+    faq = client.get("/faq/jucho")
+    assert faq.status_code == 200 and "認証コード" in faq.get_data(as_text=True)
+
+
+def test_mama_demo_admin_was_mailed_the_notice_and_sees_it_listed(app, client, runner, outbox):
+    logins = _demo_logins(runner)
+    mailed = [m for m in outbox if DEMO_TITLE in m.subject]
+    assert [m.recipients for m in mailed] == [["admin@demo-mama.example.jp"]]
+    assert not [m for m in outbox if "staff@demo-mama" in m.recipients[0] and DEMO_TITLE in m.subject]
+
+    login_with_code(client, app, "demo-mama", "admin", logins[("demo-mama", "admin")])
+    listing = client.get("/notices", follow_redirects=True).get_data(as_text=True)
+    assert DEMO_TITLE in listing
+
+
+def test_a_second_demo_run_adds_no_second_notice_or_manual(app, runner, outbox):
+    _demo_logins(runner)
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code == 0, cli_output(again)
+    assert "マニュアル:" not in again.output and "お知らせ:" not in again.output
