@@ -12,6 +12,7 @@ import getpass
 import os
 
 import click
+import sqlalchemy as sa
 
 from . import audit
 from .audit import clean
@@ -40,23 +41,63 @@ def is_operator_login(actor_login: str | None) -> bool:
     return bool(actor_login) and (actor_login == "operator" or actor_login.startswith(OPERATOR_PREFIX))
 
 
-def _check_reason(_ctx, _param, value):
+def check_reason(value: str | None) -> str:
+    """The reason stripped, or click.UsageError (exit 2) when it is missing, empty, too long or has control characters."""
     text = (value or "").strip()
     if not text:
-        raise click.BadParameter("理由を入力してください（例: --reason \"問い合わせ #123 の調査\"）。")
+        raise click.UsageError("理由（--reason）を入力してください（例: --reason \"問い合わせ #123 の調査\"）。")
     if len(text) > REASON_MAX:
-        raise click.BadParameter(f"理由は{REASON_MAX}文字以内にしてください。")
+        raise click.UsageError(f"理由（--reason）は{REASON_MAX}文字以内にしてください。")
     if any(ord(ch) < 32 or 0x7f <= ord(ch) <= 0x9f for ch in text):
-        raise click.BadParameter("理由に制御文字は使えません。")
+        raise click.UsageError("理由（--reason）に制御文字は使えません。")
     return text
 
 
+def operator_login_clause(column):
+    """SQL: ``column`` (an ``actor_login``) names an operator — the query counterpart of ``is_operator_login``.
+
+    The constants stay literal in the SQL text so the partial index on operator events (same predicate)
+    can be matched by SQLite as well as PostgreSQL.
+    """
+    return sa.or_(column == sa.literal_column("'operator'"), column.like(sa.literal_column("'operator:%'")))
+
+
+def operator_display_name(actor_login: str | None) -> str:
+    """The operator's name without the ``operator:`` prefix (``運用担当者`` when none was recorded)."""
+    if not actor_login or actor_login == "operator":
+        return "運用担当者"
+    return actor_login[len(OPERATOR_PREFIX):] if actor_login.startswith(OPERATOR_PREFIX) else actor_login
+
+
+def _check_reason(_ctx, _param, value):
+    return check_reason(value)
+
+
+def _check_optional_reason(_ctx, _param, value):
+    return None if value is None else check_reason(value)
+
+
 reason_option = click.option(
-    "--reason", required=True, callback=_check_reason,
+    "--reason", default=None, callback=_check_reason,
     help="この操作の理由（必須。対象テナントの操作ログに「運用担当者による操作」として残ります）")
 operator_option = click.option(
     "--operator", default=None,
     help="記録に残す担当者名（省略時は環境変数 KANRI_OPERATOR、なければ OS のユーザー名）")
+optional_reason_option = click.option(
+    "--reason", default=None, callback=_check_optional_reason,
+    help="この操作の理由（テナントを指定するときは必須。そのテナントの操作ログに残ります）")
+
+
+def operator_command(function):
+    """Decorator: the command takes a required ``--reason`` and an ``--operator`` (both passed on as arguments)."""
+    return reason_option(operator_option(function))
+
+
+def require_reason(reason: str | None, why: str) -> str:
+    """``reason`` when given; else stop the command (exit 2) saying why a reason is needed here."""
+    if reason is None:
+        raise click.UsageError(f"{why}には --reason \"理由\" が必要です（対象テナントの操作ログに残ります）。")
+    return reason
 
 
 def record_access(tenant, command: str, reason: str, operator: str, **details) -> None:

@@ -16,7 +16,7 @@ from app.models import Tenant
 from app.tenancy import tenant_scope
 from tests.conftest import csrf_from, login
 
-ROW = re.compile(r'<tr data-seq="(\d+)">')
+ROW = re.compile(r'<tr data-seq="(\d+)"')
 
 
 def _record(app, code, *events, at=None, monkeypatch=None):
