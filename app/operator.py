@@ -96,7 +96,7 @@ def operator_command(function):
 def require_reason(reason: str | None, why: str) -> str:
     """``reason`` when given; else stop the command (exit 2) saying why a reason is needed here."""
     if reason is None:
-        raise click.UsageError(f"{why}には --reason \"理由\" が必要です（対象テナントの操作ログに残ります）。")
+        raise click.UsageError(f"{why}には理由（--reason）を入力してください（対象テナントの操作ログに残ります）。")
     return reason
 
 

@@ -300,9 +300,16 @@ def test_keys_rotate_reencrypts_everything(app, tenants, own_keyset_app):
 
     row_keys = _raw(app, "SELECT id, row_key FROM users ORDER BY id")
 
-    result = rotating.test_cli_runner().invoke(args=["keys", "rotate", "--reason", "テスト"])
+    result = rotating.test_cli_runner().invoke(args=["keys", "rotate", "--reason", "定期の鍵更新",
+                                                     "--operator", "ops-kato"])
     assert result.exit_code == 0, result.output
     assert "k2" in result.output
+    # Every tenant's 操作ログ says an operator touched its encrypted data, and why.
+    accesses = _raw(app, "SELECT chain_id, actor_login, details FROM audit_events WHERE action = 'operator.access'"
+                         " ORDER BY chain_id")
+    assert [(chain, actor) for chain, actor, _ in accesses] == [(a.id, "operator:ops-kato"), (b.id, "operator:ops-kato")]
+    assert all(json.loads(details)["command"] == "keys rotate" and json.loads(details)["reason"] == "定期の鍵更新"
+               and json.loads(details)["key_id"] == "k2" for _, _, details in accesses)
 
     saved = json.loads(keyset_file.read_text())
     assert saved["aead"]["primary"] == "k2"
