@@ -136,9 +136,9 @@ class UserSession(TenantScoped, db.Model):
         return self.ended_at is None
 
 
-# The predicate of app.operator.operator_login_clause, word for word: queries for operator events alone
+# The predicate of app.operator.operator_event_clause, word for word: queries for operator events alone
 # (the 操作ログ filter 「運用担当者による操作のみ」) page on this small partial (chain_id, seq) index.
-OPERATOR_EVENTS_PREDICATE = "actor_login = 'operator' OR actor_login LIKE 'operator:%'"
+OPERATOR_EVENTS_PREDICATE = "actor_id IS NULL AND (actor_login = 'operator' OR actor_login LIKE 'operator:%')"
 
 
 class AuditEvent(TenantScoped, db.Model):

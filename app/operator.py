@@ -41,25 +41,25 @@ def is_operator_login(actor_login: str | None) -> bool:
     return bool(actor_login) and (actor_login == "operator" or actor_login.startswith(OPERATOR_PREFIX))
 
 
-def check_reason(value: str | None) -> str:
-    """The reason stripped, or click.UsageError (exit 2) when it is missing, empty, too long or has control characters."""
-    text = (value or "").strip()
-    if not text:
-        raise click.UsageError("理由（--reason）を入力してください（例: --reason \"問い合わせ #123 の調査\"）。")
-    if len(text) > REASON_MAX:
-        raise click.UsageError(f"理由（--reason）は{REASON_MAX}文字以内にしてください。")
-    if any(ord(ch) < 32 or 0x7f <= ord(ch) <= 0x9f for ch in text):
-        raise click.UsageError("理由（--reason）に制御文字は使えません。")
-    return text
+def looks_like_operator(login_id: str | None) -> bool:
+    """True when a login id typed by anybody (e.g. on the login form) could pass for an operator's name."""
+    return is_operator_login((login_id or "").strip().lower())
 
 
-def operator_login_clause(column):
-    """SQL: ``column`` (an ``actor_login``) names an operator — the query counterpart of ``is_operator_login``.
+def is_operator_event(actor_login: str | None, actor_id: int | None) -> bool:
+    """True for an audit record an operator wrote: an operator's ``actor_login`` and no user behind it."""
+    return actor_id is None and is_operator_login(actor_login)
 
-    The constants stay literal in the SQL text so the partial index on operator events (same predicate)
-    can be matched by SQLite as well as PostgreSQL.
+
+def operator_event_clause(model):
+    """SQL: the audit record is an operator's — the query counterpart of ``is_operator_event``.
+
+    The constants stay literal in the SQL text, and the terms match the partial index
+    ``ix_audit_events_operator`` word for word, so SQLite as well as PostgreSQL page on that index.
     """
-    return sa.or_(column == sa.literal_column("'operator'"), column.like(sa.literal_column("'operator:%'")))
+    return sa.and_(model.actor_id.is_(None),
+                   sa.or_(model.actor_login == sa.literal_column("'operator'"),
+                          model.actor_login.like(sa.literal_column("'operator:%'"))))
 
 
 def operator_display_name(actor_login: str | None) -> str:
@@ -67,6 +67,18 @@ def operator_display_name(actor_login: str | None) -> str:
     if not actor_login or actor_login == "operator":
         return "運用担当者"
     return actor_login[len(OPERATOR_PREFIX):] if actor_login.startswith(OPERATOR_PREFIX) else actor_login
+
+
+def check_reason(value: str | None) -> str:
+    """The reason stripped, or click.UsageError (exit 2) when it is missing, empty, too long or has control characters."""
+    text = (value or "").strip()
+    if not text:
+        raise click.UsageError("理由（--reason）を入力してください（例: --reason \"問い合わせ #123 の調査\"）。")
+    if len(text) > REASON_MAX:
+        raise click.UsageError(f"理由（--reason）は{REASON_MAX}文字以内にしてください。")
+    if any(ord(ch) < 32 or 0x7f <= ord(ch) <= 0x9f or ch in "\u2028\u2029" for ch in text):
+        raise click.UsageError("理由（--reason）に制御文字は使えません。")
+    return text
 
 
 def _check_reason(_ctx, _param, value):

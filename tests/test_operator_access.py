@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import AuditEvent, Tenant, User
 from app.tenancy import tenant_scope
 from app.timeutil import jst_today, utcnow
-from tests.conftest import cli_output, login
+from tests.conftest import cli_output, login, password_step
 
 REASON = "問い合わせ #123 の調査"
 ROW = re.compile(r'<tr data-seq="(\d+)"( class="operator-row" data-operator="1")?>')
@@ -240,3 +240,23 @@ def test_purge_keeps_the_reason_in_the_receipt_the_system_event_and_the_mail(app
         assert json.loads(event.details)["reason"] == "契約終了による定期削除"
     [mail] = [m for m in outbox if "データ削除" in m.subject]
     assert "理由: 契約終了による定期削除" in mail.body and "ops-tanaka" in mail.body
+
+
+def test_nobody_can_pass_for_an_operator_in_the_log(app, runner, world, add_user):
+    """A stranger typing an operator's name at the login form, or a tenant user whose login id is "operator",
+    never shows up as the service team: no badge, and not under 運用担当者による操作のみ."""
+    add_user("acme", "operator")
+    stranger = app.test_client()
+    for typed in ("operator:ops-tanaka", "OPERATOR:ops-tanaka", "operator"):
+        password_step(stranger, "acme", typed, "wrong password " * 2)
+    login(app.test_client(), "acme", "operator")  # a real user called "operator" logs in
+    admin = app.test_client()
+    login(admin, "acme", "admin")
+    html = _table(_oplog(admin))
+    assert "user:operator:ops-tanaka" in html and "user:OPERATOR:ops-tanaka" in html  # the attempts are logged
+    for row in re.findall(r"<tr data-seq=.*?</tr>", html, re.S):
+        if "ログイン" in row:
+            assert "badge operator" not in row
+    only = _table(_oplog(admin, "?operators=y"))
+    assert "ログイン" not in only and "ops-tanaka" not in only
+    assert [label for label in re.findall(r"<td>([^<]+)</td>", only) if label in ("テナント作成",)] == ["テナント作成"]

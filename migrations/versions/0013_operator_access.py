@@ -11,7 +11,7 @@ down_revision = "0009_maintenance"
 branch_labels = None
 depends_on = None
 
-OPERATOR_EVENTS_PREDICATE = "actor_login = 'operator' OR actor_login LIKE 'operator:%'"
+OPERATOR_EVENTS_PREDICATE = "actor_id IS NULL AND (actor_login = 'operator' OR actor_login LIKE 'operator:%')"
 
 
 def upgrade():

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.audit import details_of
 from app.extensions import db
 from app.models import AuditEvent
-from app.operator import OPERATOR_ACTION, is_operator_login, operator_display_name, operator_login_clause
+from app.operator import OPERATOR_ACTION, is_operator_event, operator_display_name, operator_event_clause
 from app.timeutil import JST, UTC, jst_day_end_utc
 
 PER_PAGE = 50
@@ -51,7 +51,7 @@ def filtered(chain_id: int, filters: Filters):
     if filters.user:
         query = query.where(AuditEvent.actor_login == filters.user)
     if filters.operators:
-        query = query.where(operator_login_clause(AuditEvent.actor_login))
+        query = query.where(operator_event_clause(AuditEvent))
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
     if filters.result == "success":
@@ -128,7 +128,7 @@ class OperatorInfo:
 
 def operator_info(event: AuditEvent) -> OperatorInfo | None:
     """The operator behind an event (None for a tenant user's event); command and reason from its details."""
-    if not is_operator_login(event.actor_login):
+    if not is_operator_event(event.actor_login, event.actor_id):
         return None
     info = details_of(event)
     command = info.get("command") if event.action == OPERATOR_ACTION else ""
