@@ -104,11 +104,12 @@ def active_admins() -> list[User]:
         sa.select(User).where(User.role == ROLE_ADMIN, User.status == STATUS_ACTIVE)).scalars())
 
 
-def unlock(user: User, actor=None) -> None:
-    """Lift a lockout and reset the failure counter."""
+def unlock(user: User, actor=None, actor_login: str | None = None) -> None:
+    """Lift a lockout and reset the failure counter (``actor_login`` names an operator when no user acts)."""
     user.locked_until = None
     user.failed_logins = 0
-    audit.record("account.unlock", tenant=user.tenant, actor=actor, target=f"user:{user.login_id}")
+    audit.record("account.unlock", tenant=user.tenant, actor=actor, actor_login=actor_login,
+                 target=f"user:{user.login_id}")
 
 
 def set_status(user: User, status: str, actor=None) -> None:

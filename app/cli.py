@@ -12,7 +12,7 @@ from . import audit, audit_anchor, keys, mail_queue, tenants
 from .accounts import create_user, unlock
 from .extensions import db
 from .models import ROLE_GENERAL, STATUS_ACTIVE, Tenant, User
-from .operator import operator_name  # noqa: F401  (re-exported for commands that import it from here)
+from .operator import operator_command, operator_name, optional_reason_option, record_access, require_reason
 from .passwords import generate_temporary_password
 from .products import demo_tenants, plugin_manager
 from .tenancy import tenant_scope
@@ -86,17 +86,19 @@ def tenant_list():
 
 @tenant_cli.command("suspend")
 @click.argument("code")
-def tenant_suspend(code):
+@operator_command
+def tenant_suspend(code, reason, operator):
     """Suspend a tenant: its users can no longer log in and live sessions stop working."""
-    tenant = tenants.suspend_tenant(tenant_or_fail(code))
+    tenant = tenants.suspend_tenant(tenant_or_fail(code), reason, operator_name(operator))
     click.echo(f"テナント {tenant.code} を停止しました。")
 
 
 @tenant_cli.command("resume")
 @click.argument("code")
-def tenant_resume(code):
+@operator_command
+def tenant_resume(code, reason, operator):
     """Resume a suspended tenant."""
-    tenant = tenants.resume_tenant(tenant_or_fail(code))
+    tenant = tenants.resume_tenant(tenant_or_fail(code), reason, operator_name(operator))
     click.echo(f"テナント {tenant.code} を再開しました。")
 
 
@@ -104,7 +106,8 @@ def tenant_resume(code):
 @click.argument("code")
 @click.option("--on", "end", required=True, help="契約終了日（JST, YYYY-MM-DD）。この日の翌日からログインできません")
 @click.option("--yes", is_flag=True, help="過去の日付でも確認せずに設定します")
-def tenant_terminate(code, end, yes):
+@operator_command
+def tenant_terminate(code, end, yes, reason, operator):
     """Set the contract end (JST); the day after it nobody can log in and purge-expired deletes the data."""
     tenant = tenant_or_fail(code)
     try:
@@ -113,7 +116,7 @@ def tenant_terminate(code, end, yes):
         if day < jst_today() and not yes:
             click.confirm(f"契約終了日 {day.isoformat()} は過去の日付です。{tenant.code} は直ちにログインできなくなり、"
                           f"次回の flask tenant purge-expired で全データが削除されます。設定しますか？", abort=True)
-        before, after = tenants.terminate_tenant(tenant, day)
+        before, after = tenants.terminate_tenant(tenant, day, reason, operator_name(operator))
     except tenants.TenantError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"テナント {tenant.code} の契約終了日を {before.isoformat()} から {after.isoformat()}（JST）に変更しました。"
@@ -124,11 +127,14 @@ def tenant_terminate(code, end, yes):
 @user_cli.command("unlock")
 @click.option("--tenant", "tenant_code", required=True, help="会社コード")
 @click.option("--login", "login_id", required=True, help="ログインID")
-def user_unlock(tenant_code, login_id):
+@operator_command
+def user_unlock(tenant_code, login_id, reason, operator):
     """Lift a user's lockout."""
     tenant = tenant_or_fail(tenant_code)
+    operator = operator_name(operator)
     with tenant_scope(tenant):
-        unlock(user_or_fail(tenant, login_id), actor=None)
+        unlock(user_or_fail(tenant, login_id), actor_login=operator)
+        record_access(tenant, "user unlock", reason, operator, login_id=login_id)
         db.session.commit()
     click.echo(f"{tenant.code} / {login_id} のロックを解除しました。")
 
@@ -171,27 +177,38 @@ def demo():
                 click.echo(line)
 
 
-def _reencrypt_with_progress() -> int:
+def _reencrypt_with_progress(command: str, reason: str, operator: str) -> int:
+    """Re-encrypt everything, then record the access (rows and primary key) in every live tenant's log."""
     with click.progressbar(length=keys.count_encrypted_rows(), label="再暗号化", show_pos=True) as bar:
-        return keys.reencrypt_all(progress=bar.update)
+        per_tenant = keys.reencrypt_all(progress=bar.update)
+    primary = current_app.extensions["kanri_keyset"].primary
+    for tenant in db.session.execute(sa.select(Tenant).where(Tenant.purged_at.is_(None))
+                                     .order_by(Tenant.id)).scalars().all():
+        with tenant_scope(tenant):
+            record_access(tenant, command, reason, operator, rows=per_tenant.get(tenant.id, 0), key_id=primary)
+    db.session.commit()
+    return sum(per_tenant.values())
 
 
 @keys_cli.command("rotate")
-def keys_rotate():
+@operator_command
+def keys_rotate(reason, operator):
     """Add a new primary AEAD key, then re-encrypt every encrypted column (old keys still decrypt)."""
+    operator = operator_name(operator)
     try:
-        new = keys.rotate_keyset()
+        new = keys.rotate_keyset(operator)
     except keys.KeysError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"新しい主鍵 {new.primary} を追加しました（旧鍵 {', '.join(k for k in new.keys if k != new.primary)} は復号用に保持）。")
-    count = _reencrypt_with_progress()
+    count = _reencrypt_with_progress("keys rotate", reason, operator)
     click.echo(f"{count} 行を新しい主鍵で再暗号化しました。")
 
 
 @keys_cli.command("reencrypt")
-def keys_reencrypt():
+@operator_command
+def keys_reencrypt(reason, operator):
     """Re-encrypt every encrypted column under the current primary key."""
-    count = _reencrypt_with_progress()
+    count = _reencrypt_with_progress("keys reencrypt", reason, operator_name(operator))
     click.echo(f"{count} 行を再暗号化しました。")
 
 
@@ -225,9 +242,19 @@ def _anchor_problem_line(problem) -> str:
 
 @audit_cli.command("verify")
 @click.option("--tenant", "tenant_code", default=None, help="会社コード（省略時はすべて）")
-def audit_verify(tenant_code):
-    """Recompute the audit hash chain(s), compare them with the latest anchors; exit 1 on any problem."""
-    chain_id = tenant_or_fail(tenant_code).id if tenant_code else None
+@optional_reason_option
+@click.option("--operator", default=None, help="記録に残す担当者名（--tenant のとき。省略時は KANRI_OPERATOR、なければ OS のユーザー名）")
+def audit_verify(tenant_code, reason, operator):
+    """Recompute the audit hash chain(s), compare them with the latest anchors; exit 1 on any problem.
+
+    With ``--tenant`` it reads that tenant's log on an operator's request: ``--reason`` is then required
+    and the access is recorded in the tenant's log after the check. Without it, it is the daily platform
+    check of every chain (counts and positions only) and needs no reason.
+    """
+    tenant = tenant_or_fail(tenant_code) if tenant_code else None
+    if tenant is not None:
+        require_reason(reason, "テナントを指定した監査ログの検証")
+    chain_id = tenant.id if tenant is not None else None
     checked, broken = audit.verify(chain_id)
     failed = broken is not None
     if broken is None:
@@ -242,6 +269,11 @@ def audit_verify(tenant_code):
         click.echo(f"情報: テナント {gone.code}（id {gone.chain_id}）の監査ログは契約終了により "
                    f"{gone.purged_on.isoformat()}（JST）に削除済みです (purged on {gone.purged_on.isoformat()} JST)")
     failed = failed or bool(report.problems)
+    if tenant is not None and tenant.purged_at is None:
+        with tenant_scope(tenant):
+            record_access(tenant, "audit verify", reason, operator_name(operator), checked=checked,
+                          result="異常" if failed else "正常")
+            db.session.commit()
     if not report.exists and not report.problems:
         click.echo(f"警告: 監査アンカーがありません（{report.path}）。flask audit anchor を毎日実行してください "
                    f"(warning: no audit anchor exists)", err=True)

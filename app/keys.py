@@ -43,15 +43,16 @@ def count_encrypted_rows() -> int:
     return total
 
 
-def reencrypt_all(batch_size: int = 200, progress: Callable[[int], None] | None = None) -> int:
-    """Re-encrypt every encrypted column of every tenant under the primary key; returns rows done.
+def reencrypt_all(batch_size: int = 200, progress: Callable[[int], None] | None = None) -> dict[int, int]:
+    """Re-encrypt every encrypted column of every tenant under the primary key; returns rows done per tenant id.
 
     Works tenant by tenant in batches, committing each batch; ``progress(n)`` is told of each batch.
     """
     tenant_ids = db.session.execute(sa.select(Tenant.id).order_by(Tenant.id)).scalars().all()
     models = encrypted_models()
-    done = 0
+    done: dict[int, int] = {}
     for tenant_id in tenant_ids:
+        done[tenant_id] = 0
         with tenant_scope(db.session.get(Tenant, tenant_id)):
             for cls, attrs in models:
                 last_id = 0
@@ -66,7 +67,7 @@ def reencrypt_all(batch_size: int = 200, progress: Callable[[int], None] | None 
                             flag_modified(row, attr)
                     db.session.commit()
                     last_id = rows[-1].id
-                    done += len(rows)
+                    done[tenant_id] += len(rows)
                     if progress is not None:
                         progress(len(rows))
                     # One session across tenants must not hand back another tenant's rows from its identity map.
@@ -74,7 +75,7 @@ def reencrypt_all(batch_size: int = 200, progress: Callable[[int], None] | None 
     return done
 
 
-def rotate_keyset() -> Keyset:
+def rotate_keyset(operator: str = "operator") -> Keyset:
     """Write a keyset with a new primary key to KANRI_KEYSET_FILE and use it; audited. Re-encrypt afterwards."""
     config = current_app.config
     if config.get("KANRI_KEYSET"):
@@ -83,6 +84,6 @@ def rotate_keyset() -> Keyset:
     new = current_app.extensions["kanri_keyset"].rotated()
     save_keyset(Path(config["KANRI_KEYSET_FILE"]), new)
     current_app.extensions["kanri_keyset"] = new
-    audit.record("keys.rotate", actor_login="operator", target="keyset", new_primary=new.primary)
+    audit.record("keys.rotate", actor_login=operator, target="keyset", new_primary=new.primary)
     db.session.commit()
     return new

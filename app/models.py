@@ -136,11 +136,20 @@ class UserSession(TenantScoped, db.Model):
         return self.ended_at is None
 
 
+# The predicate of app.operator.operator_event_clause, word for word: queries for operator events alone
+# (the 操作ログ filter 「運用担当者による操作のみ」) page on this small partial (chain_id, seq) index.
+OPERATOR_EVENTS_PREDICATE = "actor_id IS NULL AND (actor_login = 'operator' OR actor_login LIKE 'operator:%')"
+
+
 class AuditEvent(TenantScoped, db.Model):
     """One append-only audit record, hash-chained per tenant (chain 0 holds system events)."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (sa.UniqueConstraint("chain_id", "seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("chain_id", "seq"),
+        sa.Index("ix_audit_events_operator", "chain_id", "seq",
+                 postgresql_where=sa.text(OPERATOR_EVENTS_PREDICATE), sqlite_where=sa.text(OPERATOR_EVENTS_PREDICATE)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Nullable: failed logins for an unknown company belong to no tenant. No foreign key,

@@ -11,6 +11,7 @@ from . import audit
 from .accounts import LOGIN_ID_PATTERN, create_user
 from .extensions import db
 from .models import ROLE_ADMIN, STATUS_ACTIVE, STATUS_PURGED, STATUS_SUSPENDED, Tenant, User
+from .operator import record_access
 from .products import all_products, plugin_manager
 from .tenancy import tenant_scope
 from .timeutil import jst_today
@@ -83,24 +84,25 @@ def create_tenant(*, code, name, product, contract_end, contract_start=None, adm
     return tenant, admin, password, lines
 
 
-def _set_status(tenant: Tenant, status: str, action: str) -> Tenant:
+def _set_status(tenant: Tenant, status: str, action: str, reason: str, operator: str) -> Tenant:
     before = tenant.status
     tenant.status = status
     with tenant_scope(tenant):
-        audit.record(action, tenant=tenant, actor_login="operator", target=f"tenant:{tenant.code}",
+        audit.record(action, tenant=tenant, actor_login=operator, target=f"tenant:{tenant.code}",
                      before={"status": before}, after={"status": status})
+        record_access(tenant, f"tenant {action.split('.')[1]}", reason, operator)
     db.session.commit()
     return tenant
 
 
-def suspend_tenant(tenant: Tenant) -> Tenant:
-    """Stop the tenant's logins (live sessions end at their next request); audited, commits."""
-    return _set_status(tenant, STATUS_SUSPENDED, "tenant.suspend")
+def suspend_tenant(tenant: Tenant, reason: str, operator: str) -> Tenant:
+    """Stop the tenant's logins (live sessions end at their next request); audited with the operator's reason, commits."""
+    return _set_status(tenant, STATUS_SUSPENDED, "tenant.suspend", reason, operator)
 
 
-def resume_tenant(tenant: Tenant) -> Tenant:
-    """Allow the tenant's logins again; audited, commits."""
-    return _set_status(tenant, STATUS_ACTIVE, "tenant.resume")
+def resume_tenant(tenant: Tenant, reason: str, operator: str) -> Tenant:
+    """Allow the tenant's logins again; audited with the operator's reason, commits."""
+    return _set_status(tenant, STATUS_ACTIVE, "tenant.resume", reason, operator)
 
 
 def check_contract_end(tenant: Tenant, end: date) -> None:
@@ -111,7 +113,7 @@ def check_contract_end(tenant: Tenant, end: date) -> None:
         raise TenantError(f"契約終了日 {end.isoformat()} は契約開始日 {tenant.contract_start.isoformat()} より前です。")
 
 
-def terminate_tenant(tenant: Tenant, end: date) -> tuple[date, date]:
+def terminate_tenant(tenant: Tenant, end: date, reason: str, operator: str) -> tuple[date, date]:
     """Set the tenant's contract end (a JST date): from the day after it nobody of the tenant can log in,
     and the daily ``flask tenant purge-expired`` deletes its rows. Returns (before, after); audited, commits.
 
@@ -122,7 +124,8 @@ def terminate_tenant(tenant: Tenant, end: date) -> tuple[date, date]:
     before = tenant.contract_end
     tenant.contract_end = end
     with tenant_scope(tenant):
-        audit.record("tenant.terminate", tenant=tenant, actor_login="operator", target=f"tenant:{tenant.code}",
+        audit.record("tenant.terminate", tenant=tenant, actor_login=operator, target=f"tenant:{tenant.code}",
                      before={"contract_end": before.isoformat()}, after={"contract_end": end.isoformat()})
+        record_access(tenant, "tenant terminate", reason, operator, contract_end=end.isoformat())
     db.session.commit()
     return before, end

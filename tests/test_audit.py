@@ -105,9 +105,9 @@ def test_verify_ok(audited, runner):
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 0, cli_output(result)
     assert result.output.startswith("OK")
-    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b"])
+    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b", "--reason", "テスト"])
     assert result.exit_code == 0 and result.output.startswith("OK")
-    result = runner.invoke(args=["audit", "verify", "--tenant", "nope-co"])
+    result = runner.invoke(args=["audit", "verify", "--tenant", "nope-co", "--reason", "テスト"])
     assert result.exit_code == 2
 
 
@@ -129,10 +129,10 @@ def test_verify_detects_edited_row(audited, runner):
     assert result.exit_code != 0
     assert "verify-b" in text and "seq 3" in text
     assert "OK" not in result.output
-    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b"])
+    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b", "--reason", "テスト"])
     assert result.exit_code != 0 and "seq 3" in cli_output(result)
     # the other tenant's chain is untouched and still verifies
-    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-a"])
+    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-a", "--reason", "テスト"])
     assert result.exit_code == 0 and result.output.startswith("OK")
 
 
@@ -155,7 +155,7 @@ def test_rewriting_the_last_row_with_a_recomputed_plain_hash_is_detected(audited
         db.session.execute(sa.text("UPDATE audit_events SET details = :d, hash = :h WHERE id = :id"),
                            {"d": row["details"], "h": forged, "id": row["id"]})
         db.session.commit()
-    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-a"])
+    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-a", "--reason", "テスト"])
     assert result.exit_code != 0 and f"seq {last_seq}" in cli_output(result)
 
 
@@ -165,7 +165,7 @@ def test_verify_detects_deleted_middle_row(audited, runner):
     with app.app_context():
         db.session.execute(sa.text("DELETE FROM audit_events WHERE id = :id"), {"id": ids[2]})
         db.session.commit()
-    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b"])
+    result = runner.invoke(args=["audit", "verify", "--tenant", "verify-b", "--reason", "テスト"])
     text = cli_output(result)
     assert result.exit_code != 0
     assert "verify-b" in text

@@ -91,9 +91,9 @@ def test_truncating_a_tenant_chain_is_reported_with_the_number_of_missing_events
     # the chain alone still verifies: the truncation is only visible through the anchor
     assert "OK: 監査ログ" in result.output
 
-    result, text = _invoke(runner, "verify", "--tenant", "anchor-b")
+    result, text = _invoke(runner, "verify", "--tenant", "anchor-b", "--reason", "テスト")
     assert result.exit_code == 1 and "3 events missing" in text
-    result, text = _invoke(runner, "verify", "--tenant", "anchor-a")
+    result, text = _invoke(runner, "verify", "--tenant", "anchor-a", "--reason", "テスト")
     assert result.exit_code == 0, text
 
 

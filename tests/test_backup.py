@@ -158,14 +158,28 @@ def test_restore_drill_brings_back_exactly_the_backed_up_rows(sited, runner, cli
         original(manifest, dump)
 
     monkeypatch.setattr(backup, "_restore_live", restore_while_a_request_arrives)
-    refused = runner.invoke(args=["backup", "restore", backup_id], input="n\n")
+    refused = runner.invoke(args=["backup", "restore", backup_id, "--reason", "テスト"], input="n\n")
     assert refused.exit_code != 0 and not seen  # no --yes: asks, and "n" changes nothing
-    result = runner.invoke(args=["backup", "restore", backup_id, "--yes"])
+    result = runner.invoke(args=["backup", "restore", backup_id, "--yes", "--reason", "障害 #7 からの復旧",
+                                 "--operator", "ops-sato"])
     assert result.exit_code == 0, cli_output(result)
     assert seen and seen[0][0] == 503 and seen[0][1] == "300" and "メンテナンス中" in seen[0][2]
     assert not Path(app.config["KANRI_MAINTENANCE_FLAG"]).exists()
     with app.app_context():
-        assert _all_rows() == before
+        after = _all_rows()
+        # Exactly the backed-up rows, plus one event per tenant saying who restored which generation and why.
+        assert {k: v for k, v in after.items() if k != "audit_events"} == {
+            k: v for k, v in before.items() if k != "audit_events"}
+        assert set(before["audit_events"]) <= set(after["audit_events"])
+        added = db.session.execute(sa.text(
+            "SELECT t.code, e.actor_login, e.details FROM audit_events e JOIN tenants t ON t.id = e.chain_id"
+            " WHERE e.action = 'operator.access' ORDER BY t.code")).all()
+        assert len(after["audit_events"]) - len(before["audit_events"]) == len(added) == 2
+        assert [(code, actor) for code, actor, _ in added] == [("acme", "operator:ops-sato"), ("beta", "operator:ops-sato")]
+        for _, _, details in added:
+            info = json.loads(details)
+            assert info["command"] == "backup restore" and info["reason"] == "障害 #7 からの復旧"
+            assert info["backup"] == backup_id and info["backup_created_at"] == manifest["created_at"]
         acme = db.session.execute(sa.select(Tenant).where(Tenant.code == "acme")).scalar_one()
         with tenant_scope(acme):  # encrypted columns decrypt again with the (unchanged) keyset
             assert sorted(note.body for note in db.session.execute(sa.select(SampleNote)).scalars()) == [
@@ -202,7 +216,7 @@ def test_a_flipped_byte_or_a_truncated_file_is_found_by_verify_and_refused_by_re
     with app.app_context():
         changed = _all_rows()
     for site in ("1", "2"):
-        refused = runner.invoke(args=["backup", "restore", backup_id, "--site", site, "--yes"])
+        refused = runner.invoke(args=["backup", "restore", backup_id, "--site", site, "--yes", "--reason", "テスト"])
         assert refused.exit_code == 1
         assert "検証に失敗したため復元しません" in cli_output(refused)
     with app.app_context():
@@ -272,7 +286,7 @@ def test_each_site_keeps_seven_generations_and_list_flags_a_missing_one(sited, r
     assert result.exit_code == 1 and "この世代がありません" in cli_output(result)
 
     for hostile in ("../../etc/passwd", "20261130-030000-123456\n"):
-        result = runner.invoke(args=["backup", "restore", hostile, "--yes"])
+        result = runner.invoke(args=["backup", "restore", hostile, "--yes", "--reason", "テスト"])
         assert result.exit_code == 1 and "バックアップ ID の形式が正しくありません" in cli_output(result)
     result = runner.invoke(args=["backup", "verify", ids[0], "--site", "3"])
     assert result.exit_code == 1 and "バックアップ先 3 はありません" in cli_output(result)
@@ -356,7 +370,7 @@ def test_an_s3_site_gets_every_generation_and_verifies(sited, runner, tmp_path, 
 
     newest = [key for key in keys if key.endswith(".json")][-1][len("daily/kanri-"):-len(".json")]
     _change_everything(app, add_user)
-    result = runner.invoke(args=["backup", "restore", newest, "--site", "2", "--yes"])
+    result = runner.invoke(args=["backup", "restore", newest, "--site", "2", "--yes", "--reason", "テスト"])
     assert result.exit_code == 0, cli_output(result)
 
     app.config["KANRI_BACKUP_SITES"] = f"{tmp_path / 'tokyo'},s3://no-such-bucket/x?region=ap-northeast-1"

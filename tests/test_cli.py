@@ -111,7 +111,7 @@ def test_tenant_list(app, runner, make_tenant):
     assert result.exit_code == 0 and "テナントはありません" in result.output
     make_tenant("alpha-co")
     make_tenant("beta-co")
-    runner.invoke(args=["tenant", "suspend", "beta-co"])
+    runner.invoke(args=["tenant", "suspend", "beta-co", "--reason", "テスト"])
     result = runner.invoke(args=["tenant", "list"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
@@ -128,7 +128,7 @@ def test_suspend_blocks_login_and_live_sessions_then_resume(app, runner, make_te
     login(live, "susp-co", "admin")
     assert live.get("/").status_code == 200
 
-    result = runner.invoke(args=["tenant", "suspend", "susp-co"])
+    result = runner.invoke(args=["tenant", "suspend", "susp-co", "--reason", "テスト"])
     assert result.exit_code == 0 and "susp-co" in result.output
 
     # the live session stops working on its next request and is ended on the server
@@ -148,7 +148,7 @@ def test_suspend_blocks_login_and_live_sessions_then_resume(app, runner, make_te
     response = password_step(fresh, "susp-co", "admin", "wrong password " * 2)
     assert "ご契約が停止されている" not in response.get_data(as_text=True)
 
-    result = runner.invoke(args=["tenant", "resume", "susp-co"])
+    result = runner.invoke(args=["tenant", "resume", "susp-co", "--reason", "テスト"])
     assert result.exit_code == 0
     assert login(fresh, "susp-co", "admin").status_code == 302
     assert fresh.get("/").status_code == 200
@@ -158,7 +158,7 @@ def test_suspend_blocks_login_and_live_sessions_then_resume(app, runner, make_te
 
 
 def test_suspend_unknown_tenant(runner):
-    result = runner.invoke(args=["tenant", "suspend", "ghost-co"])
+    result = runner.invoke(args=["tenant", "suspend", "ghost-co", "--reason", "テスト"])
     assert result.exit_code == 2 and "ghost-co" in cli_output(result)
 
 
@@ -171,7 +171,7 @@ def test_user_unlock(app, runner, make_tenant, add_user):
     response = password_step(client, "lock-co", "staff", PASSWORD)
     assert response.status_code == 200  # locked: the right password is refused
 
-    result = runner.invoke(args=["user", "unlock", "--tenant", "lock-co", "--login", "staff"])
+    result = runner.invoke(args=["user", "unlock", "--tenant", "lock-co", "--login", "staff", "--reason", "テスト"])
     assert result.exit_code == 0, cli_output(result)
     assert "lock-co" in result.output and "staff" in result.output
     assert login(client, "lock-co", "staff").status_code == 302
@@ -183,7 +183,7 @@ def test_user_unlock(app, runner, make_tenant, add_user):
                                                          ("lock-co", "ghost", "ghost")])
 def test_user_unlock_unknown(app, runner, make_tenant, tenant_code, login_id, message):
     make_tenant("lock-co")
-    result = runner.invoke(args=["user", "unlock", "--tenant", tenant_code, "--login", login_id])
+    result = runner.invoke(args=["user", "unlock", "--tenant", tenant_code, "--login", login_id, "--reason", "テスト"])
     assert result.exit_code == 2 and message in cli_output(result)
 
 

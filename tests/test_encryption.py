@@ -300,9 +300,16 @@ def test_keys_rotate_reencrypts_everything(app, tenants, own_keyset_app):
 
     row_keys = _raw(app, "SELECT id, row_key FROM users ORDER BY id")
 
-    result = rotating.test_cli_runner().invoke(args=["keys", "rotate"])
+    result = rotating.test_cli_runner().invoke(args=["keys", "rotate", "--reason", "定期の鍵更新",
+                                                     "--operator", "ops-kato"])
     assert result.exit_code == 0, result.output
     assert "k2" in result.output
+    # Every tenant's 操作ログ says an operator touched its encrypted data, and why.
+    accesses = _raw(app, "SELECT chain_id, actor_login, details FROM audit_events WHERE action = 'operator.access'"
+                         " ORDER BY chain_id")
+    assert [(chain, actor) for chain, actor, _ in accesses] == [(a.id, "operator:ops-kato"), (b.id, "operator:ops-kato")]
+    assert all(json.loads(details)["command"] == "keys rotate" and json.loads(details)["reason"] == "定期の鍵更新"
+               and json.loads(details)["key_id"] == "k2" for _, _, details in accesses)
 
     saved = json.loads(keyset_file.read_text())
     assert saved["aead"]["primary"] == "k2"
@@ -348,7 +355,7 @@ def test_keys_reencrypt_keeps_the_row_binding(app, tenants, runner):
     note = _add_note(app, a.id, "再暗号化のノート")
     before = _raw(app, "SELECT id, row_key, name, email FROM users ORDER BY id")
 
-    result = runner.invoke(args=["keys", "reencrypt"])
+    result = runner.invoke(args=["keys", "reencrypt", "--reason", "テスト"])
     assert result.exit_code == 0, result.output
     assert "5 行を再暗号化しました" in result.output  # four users and one note
 
@@ -374,7 +381,7 @@ def test_keys_rotate_refused_when_keyset_comes_from_environment(app, base_config
     before = keyset_file.read_text()
     env_app = create_app({**base_config, "KANRI_KEYSET": before, "KANRI_KEYSET_FILE": str(keyset_file)})
     try:
-        result = env_app.test_cli_runner().invoke(args=["keys", "rotate"])
+        result = env_app.test_cli_runner().invoke(args=["keys", "rotate", "--reason", "テスト"])
     finally:
         with env_app.app_context():
             db.session.remove()

@@ -57,7 +57,7 @@ def _seed_jucho(app, make_tenant, add_user):
 
 def _export(runner, tmp_path, code="mamaco", *extra):
     out = tmp_path / f"{code}.zip"
-    result = runner.invoke(args=["tenant", "export", code, "--out", str(out), *extra])
+    result = runner.invoke(args=["tenant", "export", code, "--out", str(out), *extra, "--reason", "テスト"])
     return result, out
 
 
@@ -137,10 +137,10 @@ def test_export_refuses_to_overwrite_and_unknown_tenant(app, runner, make_tenant
     make_tenant("acme")
     out = tmp_path / "x.zip"
     out.write_bytes(b"keep me")
-    result = runner.invoke(args=["tenant", "export", "acme", "--out", str(out)])
+    result = runner.invoke(args=["tenant", "export", "acme", "--out", str(out), "--reason", "テスト"])
     assert result.exit_code != 0 and "上書きはしません" in cli_output(result)
     assert out.read_bytes() == b"keep me"
-    result = runner.invoke(args=["tenant", "export", "nope", "--out", str(tmp_path / "y.zip")])
+    result = runner.invoke(args=["tenant", "export", "nope", "--out", str(tmp_path / "y.zip"), "--reason", "テスト"])
     assert result.exit_code != 0 and not (tmp_path / "y.zip").exists()
 
 
@@ -187,7 +187,7 @@ def test_request_screen_fulfil_flow(app, runner, make_tenant, add_user, outbox, 
     # no CSRF token, no request
     assert client.post(EXPORT_PAGE, data={"note": "x"}).status_code == 400
 
-    listing = runner.invoke(args=["tenant", "export-requests"])
+    listing = runner.invoke(args=["tenant", "export-requests", "--reason", "テスト"])
     assert listing.exit_code == 0 and "acme" in listing.output and str(request_id) in listing.output
     assert "CD-Rで受け取りたい" in listing.output      # the admin's note, decrypted for the operator
 

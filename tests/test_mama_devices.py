@@ -350,15 +350,15 @@ def test_tenant_create_prints_the_admin_registration_code(app, runner):
 
 def test_device_code_command(app, runner, make_tenant, add_user):
     mama_tenant(make_tenant)
-    result = runner.invoke(args=["user", "device-code", "--tenant", "mama1", "--login", "admin"])
+    result = runner.invoke(args=["user", "device-code", "--tenant", "mama1", "--login", "admin", "--reason", "テスト"])
     assert result.exit_code == 0, result.output
     code = result.output.strip().rsplit(": ", 1)[1]
     client = app.test_client()
     password_step(client, "mama1", "admin")
     assert enter_code(client, code).status_code == 302
-    bad = runner.invoke(args=["user", "device-code", "--tenant", "mama1", "--login", "nobody"])
+    bad = runner.invoke(args=["user", "device-code", "--tenant", "mama1", "--login", "nobody", "--reason", "テスト"])
     assert bad.exit_code != 0 and "nobody" in bad.output
-    assert runner.invoke(args=["user", "device-code", "--tenant", "nope", "--login", "admin"]).exit_code != 0
+    assert runner.invoke(args=["user", "device-code", "--tenant", "nope", "--login", "admin", "--reason", "テスト"]).exit_code != 0
 
 
 def test_password_reset_can_revoke_every_device(app, client, make_tenant, add_user):

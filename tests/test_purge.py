@@ -163,12 +163,12 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
 
     today = jst_today().isoformat()
     for code in GONE.values():
-        result = runner.invoke(args=["tenant", "terminate", code, "--on", today])
+        result = runner.invoke(args=["tenant", "terminate", code, "--on", today, "--reason", "テスト"])
         assert result.exit_code == 0, cli_output(result)
         assert f"契約終了日を 2099-12-31 から {today}（JST）に変更しました" in result.output
 
     # The contract end day itself is still within the contract: nothing to purge yet.
-    result = runner.invoke(args=["tenant", "purge-expired"])
+    result = runner.invoke(args=["tenant", "purge-expired", "--reason", "テスト"])
     assert result.exit_code == 0 and "削除するテナントはありません" in result.output
 
     with time_machine.travel(_tomorrow(), tick=True):
@@ -178,7 +178,7 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
 
         with app.app_context():
             before_gone = _rows(gone_ids)  # terminate and the refused login added audit events
-        dry = runner.invoke(args=["tenant", "purge-expired", "--dry-run"])
+        dry = runner.invoke(args=["tenant", "purge-expired", "--dry-run", "--reason", "テスト"])
         assert dry.exit_code == 0, cli_output(dry)
         with app.app_context():
             assert _rows(gone_ids) == before_gone  # --dry-run changes nothing
@@ -187,7 +187,7 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
             assert f"[dry-run] {code}" in dry.output
         assert "  users: 4" in dry.output
 
-        result = runner.invoke(args=["tenant", "purge-expired", "--operator", "ops-suzuki"])
+        result = runner.invoke(args=["tenant", "purge-expired", "--operator", "ops-suzuki", "--reason", "テスト"])
         assert result.exit_code == 0, cli_output(result)
         for code in GONE.values():
             assert f"{code}（" in result.output
@@ -251,7 +251,7 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
         assert {c: sorted(v) for c, v in by_code.items()} == addresses  # active admins only, read before the purge
 
         # A second run does nothing.
-        again = runner.invoke(args=["tenant", "purge-expired"])
+        again = runner.invoke(args=["tenant", "purge-expired", "--reason", "テスト"])
         assert again.exit_code == 0 and "削除するテナントはありません" in again.output
         with app.app_context():
             assert db.session.execute(sa.select(sa.func.count()).select_from(PurgeReceipt)).scalar_one() == 3
@@ -283,9 +283,9 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
 
 def test_a_kept_tenants_truncated_chain_is_still_an_alarm_after_a_purge(app, runner, world):
     assert runner.invoke(args=["audit", "anchor"]).exit_code == 0
-    assert runner.invoke(args=["tenant", "terminate", GONE["sample"], "--on", jst_today().isoformat()]).exit_code == 0
+    assert runner.invoke(args=["tenant", "terminate", GONE["sample"], "--on", jst_today().isoformat(), "--reason", "テスト"]).exit_code == 0
     with time_machine.travel(_tomorrow(), tick=True):
-        assert runner.invoke(args=["tenant", "purge-expired"]).exit_code == 0
+        assert runner.invoke(args=["tenant", "purge-expired", "--reason", "テスト"]).exit_code == 0
         with app.app_context():
             table = AuditEvent.__table__
             kept = world[KEPT["sample"]]
@@ -300,7 +300,7 @@ def test_a_kept_tenants_truncated_chain_is_still_an_alarm_after_a_purge(app, run
 
 def test_a_failing_tenant_is_rolled_back_and_reported_and_the_others_still_go(app, runner, world, monkeypatch):
     for code in GONE.values():
-        assert runner.invoke(args=["tenant", "terminate", code, "--on", jst_today().isoformat()]).exit_code == 0
+        assert runner.invoke(args=["tenant", "terminate", code, "--on", jst_today().isoformat(), "--reason", "テスト"]).exit_code == 0
     real = purge.plugin_manager
 
     class _Hooks:
@@ -320,7 +320,7 @@ def test_a_failing_tenant_is_rolled_back_and_reported_and_the_others_still_go(ap
     with time_machine.travel(_tomorrow(), tick=True):
         with app.app_context():
             before = _rows([world[GONE["mama"]]])
-        result = runner.invoke(args=["tenant", "purge-expired"])
+        result = runner.invoke(args=["tenant", "purge-expired", "--reason", "テスト"])
         assert result.exit_code == 1
         assert f"NG: {GONE['mama']}（mama）の削除に失敗しました" in cli_output(result)
         assert "OSError: upload directory not removable" in cli_output(result)
@@ -331,7 +331,7 @@ def test_a_failing_tenant_is_rolled_back_and_reported_and_the_others_still_go(ap
         assert sorted(sample_product.PURGED) == [GONE["jucho"], GONE["sample"]]  # the hook has its caller (every tenant)
 
         monkeypatch.setattr(purge, "plugin_manager", real)
-        retry = runner.invoke(args=["tenant", "purge-expired"])
+        retry = runner.invoke(args=["tenant", "purge-expired", "--reason", "テスト"])
         assert retry.exit_code == 0 and f"{GONE['mama']}（mama）" in retry.output
         with app.app_context():
             assert _tenant(GONE["mama"]).status == "purged"
@@ -341,19 +341,19 @@ def test_terminate_refuses_a_date_before_the_contract_start_and_confirms_a_past_
     with app.app_context():
         create_tenant(code="old-co", name="旧株式会社", product="sample", contract_start="2026-01-05",
                       contract_end="2099-12-31", admin_login="admin", admin_email="admin@old.example.jp")
-    result = runner.invoke(args=["tenant", "terminate", "old-co", "--on", "2026-01-04"])
+    result = runner.invoke(args=["tenant", "terminate", "old-co", "--on", "2026-01-04", "--reason", "テスト"])
     assert result.exit_code == 2 and "契約開始日 2026-01-05 より前です" in cli_output(result)
-    result = runner.invoke(args=["tenant", "terminate", "old-co", "--on", "2026-13-01"])
+    result = runner.invoke(args=["tenant", "terminate", "old-co", "--on", "2026-13-01", "--reason", "テスト"])
     assert result.exit_code == 2 and "YYYY-MM-DD 形式の日付ではありません" in cli_output(result)
-    result = runner.invoke(args=["tenant", "terminate", "nobody", "--on", "2026-02-01"])
+    result = runner.invoke(args=["tenant", "terminate", "nobody", "--on", "2026-02-01", "--reason", "テスト"])
     assert result.exit_code == 2
 
     past = (jst_today() - timedelta(days=1)).isoformat()
-    declined = runner.invoke(args=["tenant", "terminate", "old-co", "--on", past], input="n\n")
+    declined = runner.invoke(args=["tenant", "terminate", "old-co", "--on", past, "--reason", "テスト"], input="n\n")
     assert declined.exit_code == 1 and "過去の日付です" in declined.output
     with app.app_context():
         assert _tenant("old-co").contract_end.isoformat() == "2099-12-31"
-    accepted = runner.invoke(args=["tenant", "terminate", "old-co", "--on", past], input="y\n")
+    accepted = runner.invoke(args=["tenant", "terminate", "old-co", "--on", past, "--reason", "テスト"], input="y\n")
     assert accepted.exit_code == 0, cli_output(accepted)
     with app.app_context():
         tenant = _tenant("old-co")
@@ -362,15 +362,15 @@ def test_terminate_refuses_a_date_before_the_contract_start_and_confirms_a_past_
             event = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "tenant.terminate")).scalar_one()
         details = json.loads(event.details)
         assert details == {"before": {"contract_end": "2099-12-31"}, "after": {"contract_end": past}}
-    assert runner.invoke(args=["tenant", "terminate", "old-co", "--on", "2026-03-01", "--yes"]).exit_code == 0
+    assert runner.invoke(args=["tenant", "terminate", "old-co", "--on", "2026-03-01", "--yes", "--reason", "テスト"]).exit_code == 0
 
 
 def test_a_purged_tenant_cannot_be_terminated_again(app, runner, make_tenant):
     make_tenant("short-co")
-    assert runner.invoke(args=["tenant", "terminate", "short-co", "--on", jst_today().isoformat()]).exit_code == 0
+    assert runner.invoke(args=["tenant", "terminate", "short-co", "--on", jst_today().isoformat(), "--reason", "テスト"]).exit_code == 0
     with time_machine.travel(_tomorrow(), tick=True):
-        assert runner.invoke(args=["tenant", "purge-expired", "--operator", "ops"]).exit_code == 0
-        result = runner.invoke(args=["tenant", "terminate", "short-co", "--on", "2099-01-01", "--yes"])
+        assert runner.invoke(args=["tenant", "purge-expired", "--operator", "ops", "--reason", "テスト"]).exit_code == 0
+        result = runner.invoke(args=["tenant", "terminate", "short-co", "--on", "2099-01-01", "--yes", "--reason", "テスト"])
         assert result.exit_code == 2 and "削除済み" in cli_output(result)
 
 

@@ -10,6 +10,7 @@ from flask import current_app
 from .. import audit
 from ..extensions import db
 from ..models import STATUS_ACTIVE, Tenant, User
+from ..operator import looks_like_operator
 from ..passwords import burn_equivalent_work, verify_password
 from ..products import plugin_manager
 from ..tenancy import set_current_tenant
@@ -38,7 +39,10 @@ def _find_user(login_id: str) -> User | None:
 
 
 def _fail(reason: str, login_id: str, tenant=None, user=None, **details) -> LoginResult:
-    audit.record("login.failure", outcome="failure", tenant=tenant, actor=user, actor_login=login_id,
+    # A typed id that could pass for an operator ("operator:ops-tanaka") stays in the target only: the
+    # 操作ログ must never show a stranger's failed login as the service team's access.
+    actor_login = None if user is None and looks_like_operator(login_id) else login_id
+    audit.record("login.failure", outcome="failure", tenant=tenant, actor=user, actor_login=actor_login,
                  target=f"user:{login_id}", reason=reason, **details)
     db.session.commit()
     return LoginResult(message=GENERIC_FAILURE)

@@ -10,6 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 from app.cli import user_or_fail
 from app.extensions import db
 from app.models import Tenant
+from app.operator import operator_command, operator_name, record_access
 from app.tenancy import tenant_scope
 from app.timeutil import jst_today
 
@@ -37,12 +38,16 @@ def _mama_tenant(code: str) -> Tenant:
 @with_appcontext
 @click.option("--tenant", "tenant_code", required=True, help="会社コード")
 @click.option("--login", "login_id", required=True, help="ログインID")
-def device_code(tenant_code, login_id):
+@operator_command
+def device_code(tenant_code, login_id, reason, operator):
     """Issue a one-time device registration code (24 h) for a MAMA user, e.g. an admin who lost every device."""
     tenant = _mama_tenant(tenant_code)
+    operator = operator_name(operator)
     with tenant_scope(tenant):
         user = user_or_fail(tenant, login_id)
-        code = devices.issue_code(user, "operator")
+        code = devices.issue_code(user, operator)
+        record_access(tenant, "user device-code", reason, operator, login_id=login_id,
+                      valid_hours=devices.CODE_HOURS)
         db.session.commit()
     click.echo(f"{tenant.code} / {login_id} の端末登録コード（{devices.CODE_HOURS}時間有効・1回限り・この一度だけ表示）: {code}")
 
@@ -83,10 +88,12 @@ def add_sample_associations(count: int) -> int:
 @mama_cli.command("seed")
 @click.option("--tenant", "tenant_code", required=True, help="会社コード")
 @click.option("--count", default=30, show_default=True, type=click.IntRange(1, 50_000), help="作成する件数")
-def seed(tenant_code, count):
+@operator_command
+def seed(tenant_code, count, reason, operator):
     """Add sample associations (codes after the highest existing sample code) to a MAMA tenant."""
     tenant = _mama_tenant(tenant_code)
     with tenant_scope(tenant):
         add_sample_associations(count)
+        record_access(tenant, "mama seed", reason, operator_name(operator), added=count)
         db.session.commit()
     click.echo(f"{tenant.code} にサンプルの管理組合を{count}件登録しました。")

@@ -11,7 +11,8 @@ from that site and its checksum matched. One failing site never stops the others
 restores it into a scratch database (a temporary SQLite file, or a scratch PostgreSQL database),
 runs the integrity checks and compares row counts and audit chain heads with the manifest.
 ``restore()`` verifies first, then replaces the live database while the maintenance flag makes
-every instance answer 503.
+every instance answer 503; ``record_restored()`` then writes the operator's access (who, why, which
+generation) into every live tenant's chain of the restored database.
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.extensions import db
+from app.models import Tenant
+from app.operator import record_access
+from app.tenancy import tenant_scope
 from app.timeutil import to_jst, utcnow
 
 from . import stream
@@ -612,3 +616,21 @@ def restore(backup_id: str, site_number: int | None = None, progress=None) -> Ve
             flag.unlink(missing_ok=True)
         step("done")
     return result
+
+
+def record_restored(result: Verification, reason: str, operator: str) -> int:
+    """Record in every live tenant's chain of the restored database that ``operator`` restored ``result``'s
+    generation, and why; returns how many tenants. Commits.
+
+    Runs after ``restore()``: the rows written before the restore are gone with the old database, so
+    the session starts afresh on the restored one.
+    """
+    db.session.remove()
+    manifest = result.manifest or {}
+    tenants = db.session.execute(sa.select(Tenant).where(Tenant.purged_at.is_(None)).order_by(Tenant.id)).scalars().all()
+    for tenant in tenants:
+        with tenant_scope(tenant):
+            record_access(tenant, "backup restore", reason, operator, backup=result.backup_id,
+                          backup_created_at=manifest.get("created_at"), site=result.number)
+    db.session.commit()
+    return len(tenants)

@@ -12,6 +12,7 @@ from flask.cli import AppGroup, with_appcontext
 from app.cli import operator_name
 from app.extensions import db
 from app.mailer import send_mail
+from app.operator import operator_command
 from app.timeutil import format_jst, to_jst, utcnow
 
 from . import backup, purge
@@ -134,8 +135,10 @@ def backup_verify(backup_id, site_number):
 @click.argument("backup_id")
 @click.option("--site", "site_number", type=int, default=None, help="バックアップ先の番号（省略時は最初に見つかった所）")
 @click.option("--yes", is_flag=True, help="確認せずに実行する")
-def backup_restore(backup_id, site_number, yes):
-    """Replace the whole database with a verified backup (the service answers 503 meanwhile)."""
+@operator_command
+def backup_restore(backup_id, site_number, yes, reason, operator):
+    """Replace the whole database with a verified backup (the service answers 503 meanwhile); every tenant's
+    log of the restored database then records who restored which generation, and why."""
     if not yes:
         click.confirm(f"データベース全体をバックアップ {backup_id} の内容で置き換えます。"
                       "それ以降の変更はすべて失われます。続けますか?", abort=True)
@@ -150,19 +153,21 @@ def backup_restore(backup_id, site_number, yes):
         log.error(json.dumps({"event": "backup.restore_refused", "backup": backup_id}, ensure_ascii=False))
         raise SystemExit(1) from None
     log.warning(json.dumps({"event": "backup.restored", "backup": backup_id, "site": result.number}))
+    recorded = backup.record_restored(result, reason, operator_name(operator))
     click.echo(f"OK: バックアップ {backup_id}（{result.site}）を復元しました。"
                "監査アンカーより後の監査ログは flask audit verify で欠落として報告されます。")
+    click.echo(f"{recorded} テナントの操作ログに復元（理由: {reason}）を記録しました。")
 
 
 
 @click.command("purge-expired")
 @with_appcontext  # a plain click command added to a group gets no app context by itself
 @click.option("--dry-run", is_flag=True, help="削除せず、削除される件数（テーブルごと）だけを表示します")
-@click.option("--operator", default=None, help="受領記録に残す実行者名（既定は OS のユーザー名）")
-def purge_expired_cmd(dry_run, operator):
-    """Delete every row of each tenant whose contract has ended (JST); run daily. Keeps a receipt."""
+@operator_command
+def purge_expired_cmd(dry_run, reason, operator):
+    """Delete every row of each tenant whose contract has ended (JST); run daily. Keeps a receipt with the reason."""
     operator = operator_name(operator)
-    results = purge.purge_expired(operator, dry_run=dry_run)
+    results = purge.purge_expired(operator, reason, dry_run=dry_run)
     if not results:
         click.echo("契約終了により削除するテナントはありません。")
         return
@@ -182,7 +187,7 @@ def purge_expired_cmd(dry_run, operator):
             receipt = result.receipt
             click.echo(f"削除受領記録 #{receipt.id}: {receipt.tenant_code}（{receipt.product}）契約終了日 "
                        f"{receipt.contract_end.isoformat()} / 削除 {format_jst(receipt.purged_at, seconds=True)} / "
-                       f"実行者 {receipt.operator} / 合計 {receipt.total} 行 / 通知メール {receipt.mailed_to} 通")
+                       f"実行者 {receipt.operator} / 理由 {receipt.reason} / 合計 {receipt.total} 行 / 通知メール {receipt.mailed_to} 通")
         for table, number in sorted(result.counts.items()):
             click.echo(f"  {table}: {number}")
     if failed:

@@ -36,6 +36,7 @@ from app.csv_export import csv_lines
 from app.extensions import db
 from app.mailer import send_mail
 from app.models import ROLE_ADMIN, STATUS_ACTIVE, Tenant, User
+from app.operator import record_access
 from app.products import product_name
 from app.tenancy import TenantScoped, tenant_models, tenant_scope
 from app.timeutil import UTCDateTime, format_jst, to_jst, utcnow
@@ -327,9 +328,10 @@ def request_export(tenant: Tenant, user: User, note: str | None) -> ExportReques
     return item
 
 
-def open_requests_all_tenants() -> list[dict]:
+def open_requests_all_tenants(reason: str, operator: str) -> list[dict]:
     """Every tenant's open requests, oldest first: id, created_at, requested_login, tenant code and the
-    admin's note (decrypted inside that request's own tenant scope)."""
+    admin's note (decrypted inside that request's own tenant scope). The operator's reading is recorded in
+    each listed tenant's log. Commits."""
     rows = db.session.execute(
         sa.select(ExportRequest.id, ExportRequest.created_at, ExportRequest.requested_login, Tenant)
         .join(Tenant, Tenant.id == ExportRequest.tenant_id)
@@ -339,8 +341,10 @@ def open_requests_all_tenants() -> list[dict]:
     for request_id, created_at, login, tenant in rows:
         with tenant_scope(tenant):
             note = db.session.get(ExportRequest, request_id).note
+            record_access(tenant, "tenant export-requests", reason, operator[:64], export_request=request_id)
         found.append({"id": request_id, "created_at": created_at, "requested_login": login, "tenant": tenant.code,
                       "note": note})
+    db.session.commit()
     return found
 
 
@@ -373,11 +377,13 @@ def _decide(tenant: Tenant, request_id: int, status: str, operator: str, note: s
     return item
 
 
-def record_export(tenant: Tenant, result: ExportResult, *, request_id: int | None = None,
+def record_export(tenant: Tenant, result: ExportResult, *, reason: str, request_id: int | None = None,
                   operator: str = "operator", note: str | None = None) -> None:
-    """Audit ``tenant.export`` (counts only) in the tenant's chain; with request_id mark it fulfilled and
-    mail the tenant's admins. Commits."""
+    """Audit ``tenant.export`` (counts only) and the operator's access with the reason and the file's size in the
+    tenant's chain; with request_id mark it fulfilled and mail the tenant's admins. Commits."""
     with tenant_scope(tenant):
+        record_access(tenant, "tenant export", reason, operator[:64], rows=result.total,
+                      file_bytes=result.path.stat().st_size, export_request=request_id)
         item = None
         if request_id is not None:
             item = _decide(tenant, request_id, STATUS_FULFILLED, operator, note)
@@ -396,10 +402,11 @@ def record_export(tenant: Tenant, result: ExportResult, *, request_id: int | Non
 
 
 def reject_request(request_id: int, reason: str, operator: str = "operator") -> int:
-    """Reject an open request with a reason (audited, admins mailed). Commits."""
+    """Reject an open request with a reason (audited as the operator's access too, admins mailed). Commits."""
     _status, tenant = find_request(request_id)
     with tenant_scope(tenant):
         item = _decide(tenant, request_id, STATUS_REJECTED, operator, reason)
+        record_access(tenant, "tenant export-reject", reason, operator[:64], export_request=request_id)
         audit.record("export.reject", tenant=tenant, actor_login=operator[:64], target=f"export_request:{item.id}")
         addresses = _admin_addresses()
         if addresses:

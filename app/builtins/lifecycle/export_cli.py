@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from app.cli import operator_name, tenant_or_fail
 from app.models import Tenant
+from app.operator import operator_command
 from app.timeutil import format_jst
 
 from . import export
@@ -19,9 +20,9 @@ from . import export
               help="書き出す zip ファイル（既存のファイルは上書きしません）")
 @click.option("--request", "request_id", type=int, default=None, help="対応済みにする書き出し申請の番号")
 @click.option("--note", default=None, help="申請者への引き渡し方法などの連絡（--request のとき、メールに載ります）")
-@click.option("--operator", default=None, help="記録に残す担当者名（省略時は OS のユーザー名）")
+@operator_command
 @with_appcontext
-def export_command(code, out, request_id, note, operator):
+def export_command(code, out, request_id, note, reason, operator):
     """Write everything tenant CODE owns (CSV + JSON per table, decrypted, manifest) to a 0600 zip."""
     tenant = tenant_or_fail(code)
     operator = operator_name(operator)
@@ -52,7 +53,7 @@ def export_command(code, out, request_id, note, operator):
             bar.__exit__(None, None, None)
     tenant = Tenant.by_code(code)  # the export emptied the session
     try:
-        export.record_export(tenant, result, request_id=request_id, operator=operator, note=note)
+        export.record_export(tenant, result, reason=reason, request_id=request_id, operator=operator, note=note)
     except export.ExportError as exc:
         click.echo(f"NG: {exc}（ファイルは書き出し済みです: {out}）", err=True)
         raise SystemExit(1) from None
@@ -64,10 +65,11 @@ def export_command(code, out, request_id, note, operator):
 
 
 @click.command("export-requests")
+@operator_command
 @with_appcontext
-def export_requests_command():
-    """Open export requests of every tenant, oldest first."""
-    rows = export.open_requests_all_tenants()
+def export_requests_command(reason, operator):
+    """Open export requests of every tenant, oldest first (each listed tenant's log records the reading)."""
+    rows = export.open_requests_all_tenants(reason, operator_name(operator))
     if not rows:
         click.echo("（申請中のデータ書き出しはありません）")
         return
@@ -77,20 +79,16 @@ def export_requests_command():
                    f"{row['requested_login']}")
         if row["note"]:
             click.echo(f"        連絡事項: {' '.join(row['note'].split())}")
-    click.echo(f"対応: flask tenant export CODE --out FILE.zip --request 番号 / 却下: flask tenant export-reject 番号 "
-               f"--reason 理由（{len(rows)} 件）")
+    click.echo(f"対応: flask tenant export CODE --out FILE.zip --request 番号 --reason 理由 / 却下: "
+               f"flask tenant export-reject 番号 --reason 理由（{len(rows)} 件）")
 
 
 @click.command("export-reject")
 @click.argument("request_id", type=int)
-@click.option("--reason", required=True, help="却下の理由（管理者へのメールに載ります）")
-@click.option("--operator", default=None, help="記録に残す担当者名（省略時は OS のユーザー名）")
+@operator_command
 @with_appcontext
 def export_reject_command(request_id, reason, operator):
-    """Reject an open export request; the tenant's admins are mailed the reason."""
-    reason = reason.strip()
-    if not reason or len(reason) > export.NOTE_MAX:
-        raise click.UsageError(f"理由を {export.NOTE_MAX} 文字以内で指定してください。")
+    """Reject an open export request; the tenant's admins are mailed the reason (also kept in its 操作ログ)."""
     try:
         export.reject_request(request_id, reason, operator_name(operator))
     except export.ExportError as exc:

@@ -9,7 +9,7 @@ foreign key without a ``tenant_id`` of their own (mail attempts), children first
 are exact. Plugins delete what they keep outside the database (``purge_tenant`` hook). The tenant
 row stays as a tombstone (status ``purged``, ``purged_at``) so its code is never reused.
 
-A receipt (code, product, rows per table, time, operator; no personal data) is kept in
+A receipt (code, product, rows per table, time, operator and the operator's reason; no personal data) is kept in
 ``purge_receipts``, recorded as a ``tenant.purge`` event of the system audit chain and mailed to the
 tenant's active admins, whose addresses are read before their rows go.
 """
@@ -47,6 +47,7 @@ class PurgeReceipt(db.Model):
     contract_end: Mapped[date] = mapped_column(sa.Date)
     purged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     operator: Mapped[str] = mapped_column(sa.String(64))
+    reason: Mapped[str | None] = mapped_column(sa.String(200), nullable=True)  # the operator's --reason
     rows: Mapped[str] = mapped_column(sa.Text)  # JSON {table: count}
     total: Mapped[int] = mapped_column(sa.Integer)
     mailed_to: Mapped[int] = mapped_column(sa.Integer, default=0)  # how many admin addresses (not which)
@@ -140,7 +141,7 @@ def expired_tenants() -> list[Tenant]:
     ).scalars().all()
 
 
-def purge_tenant(tenant: Tenant, operator: str) -> PurgeResult:
+def purge_tenant(tenant: Tenant, operator: str, reason: str) -> PurgeResult:
     """Delete every row of one expired tenant, keep the tombstone, write the receipt; commits.
 
     Everything happens in one transaction: a failure (in a delete, in a plugin's ``purge_tenant``)
@@ -174,15 +175,16 @@ def purge_tenant(tenant: Tenant, operator: str) -> PurgeResult:
     total = sum(counts.values())
     receipt = PurgeReceipt(tenant_id=tenant_id, tenant_code=code, product=tenant.product,
                            contract_end=tenant.contract_end, purged_at=now, operator=operator[:64],
-                           rows=json.dumps(counts, sort_keys=True), total=total, mailed_to=len(addresses))
+                           reason=reason[:200], rows=json.dumps(counts, sort_keys=True), total=total, mailed_to=len(addresses))
     db.session.add(receipt)
     # System chain (no current tenant): the tenant's own chain is gone. Counts as "table=n" strings, so a
     # plugin's table name can never be mistaken for a secret detail key.
     audit.record("tenant.purge", actor_login=operator, target=f"tenant:{code}", product=tenant.product,
-                 contract_end=tenant.contract_end.isoformat(), total=total,
+                 contract_end=tenant.contract_end.isoformat(), total=total, reason=reason,
                  rows=[f"{name}={number}" for name, number in sorted(counts.items())])
     context = {"code": code, "product": tenant.product, "contract_end": tenant.contract_end.isoformat(),
-               "at": format_jst(now, seconds=True), "counts": sorted(counts.items()), "total": total}
+               "at": format_jst(now, seconds=True), "counts": sorted(counts.items()), "total": total,
+               "operator": operator, "reason": reason}
     for address in addresses:  # written with no current tenant: tenant_id NULL, never purged
         send_mail(address, f"ご契約終了に伴うデータ削除のお知らせ（{code}）", RECEIPT_TEMPLATE, **context)
     db.session.commit()
@@ -190,7 +192,7 @@ def purge_tenant(tenant: Tenant, operator: str) -> PurgeResult:
     return PurgeResult(code, tenant.product, counts, receipt)
 
 
-def purge_expired(operator: str, dry_run: bool = False) -> list[PurgeResult]:
+def purge_expired(operator: str, reason: str, dry_run: bool = False) -> list[PurgeResult]:
     """Purge every expired tenant, one transaction each; a failing tenant is rolled back and reported,
     the others still go. ``dry_run`` only counts."""
     results = []
@@ -200,7 +202,7 @@ def purge_expired(operator: str, dry_run: bool = False) -> list[PurgeResult]:
             results.append(PurgeResult(code, product, count_rows(tenant)))
             continue
         try:
-            results.append(purge_tenant(tenant, operator))
+            results.append(purge_tenant(tenant, operator, reason))
         except Exception as exc:  # noqa: BLE001 - one tenant's failure must not stop the others
             db.session.rollback()
             log.error(json.dumps({"event": "tenant.purge_failed", "tenant": code, "error": type(exc).__name__},

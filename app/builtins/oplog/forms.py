@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from wtforms import DateField, SelectField, StringField
+from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from app.forms import KanriForm, choices, max_length, strip_filter
@@ -13,7 +13,7 @@ RESULTS = choices([("", "すべて"), ("success", "成功"), ("failure", "失敗
 
 
 class FilterForm(KanriForm):
-    """操作者, 操作, 結果, 対象 (prefix), JST date range and free text."""
+    """操作者 (or operators only), 操作, 結果, 対象 (prefix), JST date range and free text."""
 
     class Meta:
         """A search form: read from the query string, no CSRF token."""
@@ -21,6 +21,7 @@ class FilterForm(KanriForm):
         csrf = False
 
     user = StringField("操作者（ログインID）", filters=[strip_filter], validators=[Optional(), max_length(64)])
+    operators = BooleanField("運用担当者による操作のみ")
     action = SelectField("操作", validate_choice=True, default="")
     result = SelectField("結果", choices=RESULTS, default="")
     target = StringField("対象（前方一致）", filters=[strip_filter], validators=[Optional(), max_length(200)])

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from app.audit import details_of
 from app.extensions import db
 from app.models import AuditEvent
+from app.operator import OPERATOR_ACTION, is_operator_event, operator_display_name, operator_event_clause
 from app.timeutil import JST, UTC, jst_day_end_utc
 
 PER_PAGE = 50
@@ -23,6 +24,7 @@ class Filters:
     """What the filter form asked for (empty values filter nothing)."""
 
     user: str = ""
+    operators: bool = False
     action: str = ""
     result: str = ""
     target: str = ""
@@ -32,7 +34,7 @@ class Filters:
 
     def args(self) -> dict:
         """The query-string arguments that keep these filters (for paging links and the CSV link)."""
-        values = {"user": self.user, "action": self.action, "result": self.result, "target": self.target,
+        values = {"user": self.user, "operators": "y" if self.operators else "", "action": self.action, "result": self.result, "target": self.target,
                   "date_from": self.date_from.isoformat() if self.date_from else "",
                   "date_to": self.date_to.isoformat() if self.date_to else "", "q": self.q}
         return {key: value for key, value in values.items() if value}
@@ -48,6 +50,8 @@ def filtered(chain_id: int, filters: Filters):
     query = sa.select(AuditEvent).where(AuditEvent.chain_id == chain_id)
     if filters.user:
         query = query.where(AuditEvent.actor_login == filters.user)
+    if filters.operators:
+        query = query.where(operator_event_clause(AuditEvent))
     if filters.action:
         query = query.where(AuditEvent.action == filters.action)
     if filters.result == "success":
@@ -113,6 +117,25 @@ def all_rows(chain_id: int, filters: Filters, batch: int = CSV_BATCH) -> Iterato
         before = rows[-1].seq
 
 
+@dataclass
+class OperatorInfo:
+    """Who of the service team acted (name without prefix), with which command and why (when recorded)."""
+
+    name: str
+    command: str = ""
+    reason: str = ""
+
+
+def operator_info(event: AuditEvent) -> OperatorInfo | None:
+    """The operator behind an event (None for a tenant user's event); command and reason from its details."""
+    if not is_operator_event(event.actor_login, event.actor_id):
+        return None
+    info = details_of(event)
+    command = info.get("command") if event.action == OPERATOR_ACTION else ""
+    return OperatorInfo(operator_display_name(event.actor_login), f"flask {command}" if command else "",
+                        str(info.get("reason") or ""))
+
+
 def _hidden(key: str) -> bool:
     return any(part in key.lower() for part in _HIDDEN_KEY_PARTS)
 
@@ -140,10 +163,12 @@ def changes(event: AuditEvent) -> list[tuple[str, str, str]]:
 
 
 def other_details(event: AuditEvent) -> list[tuple[str, str]]:
-    """The event's other scalar details (key, value), ciphertext-like keys left out."""
+    """The event's other scalar details (key, value), ciphertext-like keys left out (an operator's command and
+    reason are shown by ``operator_info``)."""
     info = details_of(event)
+    shown_apart = ("command", "reason") if operator_info(event) is not None else ()
     return [(key, _show(value)) for key, value in sorted(info.items())
-            if key not in ("before", "after") and not isinstance(value, dict) and not _hidden(key)]
+            if key not in ("before", "after", *shown_apart) and not isinstance(value, dict) and not _hidden(key)]
 
 
 def details_text(event: AuditEvent) -> str:

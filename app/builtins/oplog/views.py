@@ -16,7 +16,7 @@ from . import bp, service
 from .forms import FilterForm
 
 MAX_SEQ = 2_000_000_000
-CSV_HEADER = ["日時", "操作者", "操作", "操作コード", "対象", "結果", "IPアドレス", "詳細"]
+CSV_HEADER = ["日時", "操作者", "操作", "操作コード", "対象", "結果", "IPアドレス", "詳細", "運用担当者", "理由"]
 
 
 def _form(labels: dict) -> FilterForm:
@@ -26,7 +26,7 @@ def _form(labels: dict) -> FilterForm:
 
 
 def _filters(form: FilterForm) -> service.Filters:
-    return service.Filters(user=form.user.data or "", action=form.action.data or "", result=form.result.data or "",
+    return service.Filters(user=form.user.data or "", operators=bool(form.operators.data), action=form.action.data or "", result=form.result.data or "",
                            target=form.target.data or "", date_from=form.date_from.data, date_to=form.date_to.data,
                            q=form.q.data or "")
 
@@ -89,8 +89,10 @@ def export_csv():
     tenant_id = tenant.id
 
     def cells(event):
+        operator = service.operator_info(event)
         return [event.occurred_at, event.actor_login or "", labels.get(event.action, event.action), event.action,
-                event.target or "", outcome_ja(event.outcome), event.ip or "", service.details_text(event)]
+                event.target or "", outcome_ja(event.outcome), event.ip or "", service.details_text(event),
+                operator.name if operator else "", operator.reason if operator else ""]
 
     return csv_response(f"oplog_{tenant.code}", f"操作ログ_{tenant.code}", CSV_HEADER,
                         service.all_rows(tenant_id, filters), cells)
