@@ -404,7 +404,7 @@ def test_bad_input_is_refused_in_japanese_and_writes_nothing(app, runner, make_t
     assert no_reason.exit_code == 2 and "--reason" in cli_output(no_reason)
     blank = runner.invoke(args=["notice", "post", "--body-file", good, "--product", "jucho", "--title", "t",
                                 "--reason", " "])
-    assert blank.exit_code == 2 and "理由を入力してください" in cli_output(blank)
+    assert blank.exit_code == 2 and "理由（--reason）を入力してください" in cli_output(blank)
     assert _count(app, notices.Notice) == 0 and _count(app, notices.NoticeTarget) == 0
     assert _count(app, AuditEvent) == before
 
@@ -455,7 +455,7 @@ def test_export_holds_the_tenants_targets_and_read_marks_only(app, runner, make_
         jucho_login(client, outbox, code, "admin")
         assert client.get(f"/notices/{notice_id}").status_code == 200
     out = tmp_path / "juchoco.zip"
-    result = runner.invoke(args=["tenant", "export", "juchoco", "--out", str(out)])
+    result = runner.invoke(args=["tenant", "export", "juchoco", "--out", str(out), "--reason", "書き出しの確認"])
     assert result.exit_code == 0, cli_output(result)
     with zipfile.ZipFile(out) as archive, app.app_context():
         from app.models import Tenant
