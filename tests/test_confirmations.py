@@ -3,8 +3,8 @@
 request carrying a valid CSRF token — only shows that page again and changes nothing."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 import sqlalchemy as sa

@@ -14,7 +14,7 @@ from plugins.mama.models import MamaAssociation
 from tests.conftest import post_form
 from tests.jucho_helpers import jucho_login
 from tests.mama_helpers import admin_client, in_tenant
-from tests.test_jucho_properties import ASSOCIATION, BUILDING, create_association, create_building
+from tests.test_jucho_properties import ASSOCIATION, create_association, create_building
 from tests.test_mama_associations import GOOD
 from tests.test_migrations import PRODUCTION_PLUGINS, scratch_url  # noqa: F401 - the fixture
 

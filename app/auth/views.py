@@ -6,8 +6,8 @@ from flask_login import current_user, login_required, logout_user
 
 from .. import audit
 from ..accounts import new_password_errors, set_password
-from ..extensions import db, limiter
 from ..confirm import confirmation, confirmed
+from ..extensions import db, limiter
 from ..forms import ConfirmForm, require_confirm
 from ..mailer import send_mail
 from ..models import UserSession

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.searchtext import matching
 from app.models import User
+from app.searchtext import matching
 
 from .models import MamaAssociation, MamaUserAssociation
 from .permissions import settings_for

@@ -12,10 +12,10 @@ from app.confirm import confirmation, confirmed
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
 from app.forms import choices
-from app.softdelete import soft_delete, trash_days
 from app.listing import listing
 from app.queryargs import int_arg
 from app.routing import MAX_ROW_ID
+from app.softdelete import soft_delete, trash_days
 
 from .. import PRODUCT
 from ..forms import BuildingForm

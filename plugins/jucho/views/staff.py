@@ -8,8 +8,8 @@ from flask_login import current_user
 
 from app.accounts import login_id_taken
 from app.auth.guards import product_required
-from app.extensions import db
 from app.confirm import confirmation, confirmed
+from app.extensions import db
 from app.forms import ConfirmForm, require_confirm
 from app.listing import listing
 from app.models import STATUS_ACTIVE, STATUS_SUSPENDED, User

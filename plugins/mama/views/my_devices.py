@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth.guards import product_required
-from app.extensions import db
 from app.confirm import confirmed
+from app.extensions import db
 from app.forms import ConfirmForm
 
 from .. import PRODUCT, devices

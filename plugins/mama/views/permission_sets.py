@@ -5,8 +5,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
-from app.extensions import db
 from app.confirm import confirmation, confirmed
+from app.extensions import db
 from app.forms import ConfirmForm, choices
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.queryargs import choice_arg

@@ -5,13 +5,13 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 
 from app import audit
-from app.extensions import db
 from app.confirm import confirmation, confirmed
+from app.extensions import db
 from app.forms import ConfirmForm, require_confirm
-from app.searchtext import matching
 from app.models import User
 from app.queryargs import int_arg, int_list, text_arg
 from app.routing import MAX_ROW_ID
+from app.searchtext import matching
 
 from ..forms import ScopeModeForm
 from ..models import MamaAssociation, MamaUserAssociation, MamaUserSettings

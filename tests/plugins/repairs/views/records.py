@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, url_for
 
 from app import audit
 from app.auth.guards import product_required
-from app.extensions import db
 from app.confirm import confirmation, confirmed
+from app.extensions import db
 from app.listing import listing
 
 from ..forms import RecordForm
