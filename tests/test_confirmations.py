@@ -14,7 +14,7 @@ from app.models import STATUS_SUSPENDED, User, UserSession
 from plugins.mama.models import MamaAssociation, MamaDevice, MamaPermissionSet, MamaUserAssociation
 from tests.conftest import csrf_from, login, post_form
 from tests.jucho_helpers import jucho_login
-from tests.mama_helpers import admin_client, get_user, in_tenant, login_with_code
+from tests.mama_helpers import admin_client, audit_actions, get_user, in_tenant, login_with_code
 from tests.test_jucho_properties import create_association, create_building
 from tests.test_mama_associations import GOOD
 
@@ -27,6 +27,7 @@ class Case:
     url: str
     texts: tuple
     done: Callable[[], bool]
+    done_status: int = 302  # the MAMA password reset shows the new temporary password once (200)
 
 
 def _count(app, tenant: str, query) -> int:
@@ -105,6 +106,15 @@ def _mama_user_delete(app, make_tenant, add_user, outbox):
                 lambda: _count(app, "mama1", sa.select(sa.func.count()).select_from(User)) == 1)
 
 
+def _mama_user_reset(app, make_tenant, add_user, outbox):
+    _, admin = admin_client(app, make_tenant)
+    add_user("mama1", "staff")
+    with in_tenant(app, "mama1"):
+        uid = get_user("staff").id
+    return Case(admin, f"/mama/users/{uid}/reset-password", ("パスワード再発行", "staff", "セッションはすべて終了"),
+                lambda: "password.reset" in [a for a, _, _ in audit_actions(app, "mama1")], done_status=200)
+
+
 def _jucho_admin(app, make_tenant, outbox):
     make_tenant("juchoco", product="jucho")
     admin = app.test_client()
@@ -168,7 +178,7 @@ CASES = {
     "mama-association-delete": _mama_association, "mama-permission-set-delete": _mama_permission_set,
     "mama-device-revoke": _mama_device_revoke, "mama-device-revoke-all": _mama_device_revoke_all,
     "mama-own-device-revoke": _mama_my_device_revoke, "mama-scope-remove": _mama_scope_remove,
-    "mama-user-delete": _mama_user_delete, "jucho-staff-suspend": _jucho_suspend,
+    "mama-user-delete": _mama_user_delete, "mama-user-reset-password": _mama_user_reset, "jucho-staff-suspend": _jucho_suspend,
     "jucho-staff-reset-password": _jucho_reset_password, "jucho-association-delete": _jucho_association,
     "jucho-building-delete": _jucho_building, "core-end-other-sessions": _core_end_others,
     "core-end-one-session": _core_end_one,
@@ -196,7 +206,7 @@ def test_action_needs_its_confirmation_page(app, make_tenant, add_user, outbox, 
     assert not case.done()
 
     done = case.client.post(case.url, data={"csrf_token": token, "confirmed": "yes"})
-    assert done.status_code == 302
+    assert done.status_code == case.done_status
     assert case.done()
 
 
