@@ -94,7 +94,8 @@ def choices(pairs) -> list[SelectChoice]:
 
 
 class ConfirmForm(KanriForm):
-    """A form with only a CSRF token and a button (logout, end a session, delete, approve …)."""
+    """A form with only a CSRF token and a button (logout, approve, unlock …); destructive actions add the
+    confirmation step of ``app.confirm``."""
 
     submit = SubmitField("実行")
 

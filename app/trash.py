@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
-from flask import flash, render_template
+from flask import flash, render_template, request
 
 from . import audit
 from .extensions import db
@@ -48,8 +48,6 @@ def trash_page(model: type, *, title: str, columns: Iterable[tuple[str, str | Ca
                back_url: str, id_arg: str, query=None, endpoint: str | None = None, args: dict | None = None):
     """Render the 削除済み list: the given columns (attribute name or ``row → value``), when and by whom each row
     was deleted, when it will be purged, and a 元に戻す button posting to ``restore_endpoint``."""
-    from flask import request
-
     listing = deleted_listing(model, query)
     cells = [(label, (lambda row, name=getter: getattr(row, name)) if isinstance(getter, str) else getter)
              for label, getter in columns]
