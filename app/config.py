@@ -66,6 +66,7 @@ def from_environment(instance_path: str) -> dict:
         "KANRI_BACKUP_SITES": os.environ.get("KANRI_BACKUP_SITES")
         or f"{instance / 'backups' / 'tokyo'},{instance / 'backups' / 'osaka'}",
         "KANRI_BACKUP_GENERATIONS": _int("KANRI_BACKUP_GENERATIONS", 7),
+        "KANRI_TRASH_DAYS": _int("KANRI_TRASH_DAYS", 30),  # 削除済み rows stay restorable this long
         "KANRI_BACKUP_S3_ENDPOINT": os.environ.get("KANRI_BACKUP_S3_ENDPOINT") or None,
         "KANRI_PG_BIN": os.environ.get("KANRI_PG_BIN") or None,
         # While this file exists every instance answers 503 (flask backup restore); on storage all instances see.

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
 
 from .accounts import LOGIN_ID_PATTERN
+from .kana import KANA_LATIN_MESSAGE, KANA_MESSAGE, kana_error, normalize_kana  # noqa: F401 (re-exported)
 
 REQUIRED = "入力してください。"
 CONTROL_CHARACTERS = "使用できない文字（制御文字）が含まれています。"
@@ -93,7 +94,8 @@ def choices(pairs) -> list[SelectChoice]:
 
 
 class ConfirmForm(KanriForm):
-    """A form with only a CSRF token and a button (logout, end a session, delete, approve …)."""
+    """A form with only a CSRF token and a button (logout, approve, unlock …); destructive actions add the
+    confirmation step of ``app.confirm``."""
 
     submit = SubmitField("実行")
 
@@ -110,27 +112,12 @@ def max_length(n: int) -> Length:
 
 
 # --- カタカナ (フリガナ) ---------------------------------------------------------------------
-
-KANA_MESSAGE = "フリガナは全角カタカナで入力してください。"
-KANA_LATIN_MESSAGE = "フリガナにアルファベットは使えません。全角カタカナで入力してください。"
-# Katakana (with ・ ー ヽ ヾ), digits and spaces: what a フリガナ may hold once normalised.
-_KATAKANA = re.compile(r"^[\u30A1-\u30FA\u30FB\u30FC\u30FD\u30FE0-9\u3000 ]*$")
-_LATIN = re.compile(r"[A-Za-z]")
-
-
-def normalize_kana(text):
-    """The one kana normaliser: NFKC (half-width kana and full-width digits to their usual form),
-    trimmed, hiragana turned into katakana. None stays None."""
-    if not isinstance(text, str):
-        return text
-    text = unicodedata.normalize("NFKC", text).strip()
-    return "".join(chr(ord(ch) + 0x60) if "\u3041" <= ch <= "\u3096" or ch in "\u309d\u309e" else ch
-                   for ch in text)
+# The normaliser itself lives in app.kana (search uses it too); forms import it from here.
 
 
 def katakana(message: str = KANA_MESSAGE, latin_message: str = KANA_LATIN_MESSAGE):
-    """Validator factory: a フリガナ in full-width katakana (digits and spaces allowed; Latin letters
-    refused with their own message).
+    """Validator factory: a フリガナ in full-width katakana (spaces allowed; Latin letters and digits refused
+    with their own message).
 
     Use it with ``filters=[normalize_kana]`` so ｶﾅ and ひらがな are accepted and stored as カナ.
     """
@@ -138,10 +125,9 @@ def katakana(message: str = KANA_MESSAGE, latin_message: str = KANA_LATIN_MESSAG
     def _check(form, field) -> None:
         if not field.data:
             return
-        if _LATIN.search(field.data):
-            raise ValidationError(latin_message)
-        if not _KATAKANA.match(field.data):
-            raise ValidationError(message)
+        error = kana_error(field.data)
+        if error is not None:
+            raise ValidationError(latin_message if error == KANA_LATIN_MESSAGE else message)
 
     return _check
 

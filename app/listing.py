@@ -15,6 +15,7 @@ from flask_sqlalchemy.pagination import Pagination
 from .extensions import db
 from .forms import normalize_kana
 from .queryargs import choice_arg, int_arg, text_arg
+from .searchtext import matching
 
 PER_PAGE = 50
 MAX_WORDS = 5
@@ -97,11 +98,17 @@ class Listing:
 
 
 def listing(query, *, sorts: Mapping | None = None, default_sort: str | None = None, tiebreak=None,
-            columns: Iterable = (), kana: Iterable = (), prefix: Iterable = (), filters: dict | None = None,
-            per_page: int = PER_PAGE) -> Listing:
-    """Search (``q=``), sort (``sort=``/``dir=`` from the whitelist) and paginate (``page=``) a select."""
+            columns: Iterable = (), kana: Iterable = (), prefix: Iterable = (), searchable: type | None = None,
+            filters: dict | None = None, per_page: int = PER_PAGE) -> Listing:
+    """Search (``q=``), sort (``sort=``/``dir=`` from the whitelist) and paginate (``page=``) a select.
+
+    ``searchable`` (a ``app.searchtext.Searchable`` model) searches its ``search_text`` through
+    ``app.searchtext.matching``; ``columns``/``kana``/``prefix`` search plain columns (models without it)."""
     q = ""
-    if columns or kana or prefix:
+    if searchable is not None:
+        q = text_arg("q")
+        query = matching(query, searchable, q)
+    elif columns or kana or prefix:
         q = text_arg("q")
         query = search(query, q, columns, kana=kana, prefix=prefix)
     sort = None

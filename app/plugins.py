@@ -9,7 +9,7 @@ import pluggy
 from . import hookspecs
 
 BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.transparency",
-                   "app.builtins.oplog", "app.builtins.manuals", "app.builtins.faq")
+                   "app.builtins.oplog", "app.builtins.manuals", "app.builtins.faq", "app.builtins.trash")
 
 
 class PluginError(RuntimeError):

@@ -293,9 +293,9 @@ def test_associations_csv_decrypts_personal_fields(admin):
 def test_delete_is_for_admins_and_blocked_while_buildings_exist(app, admin, outbox, add_user):
     association_id = create_association(admin)
     building_id = create_building(admin, association_id)
-    response = post_form(admin, f"/jucho/associations/{association_id}/delete", {})
-    assert response.status_code == 302
-    assert "削除できません" in admin.get(response.headers["Location"]).get_data(as_text=True)
+    response = post_form(admin, f"/jucho/associations/{association_id}/delete", {"confirmed": "yes"})
+    assert response.status_code == 422 and "物件が1件登録されているため削除できません" in response.get_data(as_text=True)
+    assert admin.get(f"/jucho/associations/{association_id}/edit").status_code == 200
     add_user("juchoco", "hanako")
     general = app.test_client()
     jucho_login(general, outbox, "juchoco", "hanako")
@@ -305,10 +305,10 @@ def test_delete_is_for_admins_and_blocked_while_buildings_exist(app, admin, outb
         as_text=True)
     assert f"/jucho/buildings/{building_id}/delete" in admin.get(f"/jucho/buildings/{building_id}/edit").get_data(
         as_text=True)
-    response = post_form(admin, f"/jucho/buildings/{building_id}/delete", {})
+    response = post_form(admin, f"/jucho/buildings/{building_id}/delete", {"confirmed": "yes"})
     assert response.status_code == 302
     assert admin.get(f"/jucho/buildings/{building_id}/edit").status_code == 404
-    response = post_form(admin, f"/jucho/associations/{association_id}/delete", {})
+    response = post_form(admin, f"/jucho/associations/{association_id}/delete", {"confirmed": "yes"})
     assert response.status_code == 302 and response.headers["Location"].endswith("/jucho/associations")
     assert admin.get(f"/jucho/associations/{association_id}/edit").status_code == 404
 

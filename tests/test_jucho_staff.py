@@ -147,7 +147,7 @@ def test_last_active_admin_cannot_demote_or_suspend_themselves(app, admin, outbo
                          {"name": "管理 太郎", "email": "admin@juchoco.example.jp", "role": "general"})
     assert response.status_code == 200
     assert "有効な管理者が1人もいなくなる" in response.get_data(as_text=True)
-    response = post_form(admin, f"/jucho/staff/{admin_id}/edit", {}, action=f"/jucho/staff/{admin_id}/suspend")
+    response = post_form(admin, f"/jucho/staff/{admin_id}/edit", {"confirmed": "yes"}, action=f"/jucho/staff/{admin_id}/suspend")
     assert response.status_code == 302
     assert "停止できません" in admin.get(response.headers["Location"]).get_data(as_text=True)
     user = _user(app, "admin")
@@ -171,7 +171,7 @@ def test_suspension_ends_live_sessions_at_once_and_resume_allows_login(app, admi
     jucho_login(employee, outbox, "juchoco", "hanako")
     assert employee.get("/jucho/buildings").status_code == 200
     user_id = _user_id(app, "hanako")
-    response = post_form(admin, f"/jucho/staff/{user_id}/edit", {}, action=f"/jucho/staff/{user_id}/suspend")
+    response = post_form(admin, f"/jucho/staff/{user_id}/edit", {"confirmed": "yes"}, action=f"/jucho/staff/{user_id}/suspend")
     assert response.status_code == 302
     assert "停止しました" in admin.get(response.headers["Location"]).get_data(as_text=True)
     response = employee.get("/jucho/buildings")
@@ -192,7 +192,7 @@ def test_password_reset_by_admin_mails_a_new_temporary_password_and_ends_session
     jucho_login(employee, outbox, "juchoco", "hanako")
     outbox.clear()
     user_id = _user_id(app, "hanako")
-    response = post_form(admin, f"/jucho/staff/{user_id}/edit", {}, action=f"/jucho/staff/{user_id}/reset-password")
+    response = post_form(admin, f"/jucho/staff/{user_id}/edit", {"confirmed": "yes"}, action=f"/jucho/staff/{user_id}/reset-password")
     assert response.status_code == 302
     assert len(outbox) == 1 and outbox[0].recipients == ["hanako@example.co.jp"]
     temporary = re.search(r"仮パスワード: (\S+)", outbox[0].body).group(1)
@@ -225,7 +225,7 @@ def test_another_tenants_employee_is_404(app, admin, make_tenant, outbox):
         with tenant_scope(other):
             foreign_id = db.session.execute(sa.select(User.id)).scalar_one()
     assert admin.get(f"/jucho/staff/{foreign_id}/edit").status_code == 404
-    response = post_form(admin, "/jucho/staff", {}, action=f"/jucho/staff/{foreign_id}/suspend")
+    response = post_form(admin, "/jucho/staff", {"confirmed": "yes"}, action=f"/jucho/staff/{foreign_id}/suspend")
     assert response.status_code == 404
 
 

@@ -92,7 +92,10 @@ def test_edit_records_before_and_after(app, make_tenant):
 def test_delete(app, make_tenant):
     _, client = admin_client(app, make_tenant)
     aid = int(_create(client).headers["Location"].rsplit("/", 1)[1])
-    assert post_form(client, f"/mama/associations/{aid}", {}, action=f"/mama/associations/{aid}/delete").status_code == 302
+    confirm = post_form(client, f"/mama/associations/{aid}", {}, action=f"/mama/associations/{aid}/delete")
+    assert confirm.status_code == 200 and "管理組合を削除しますか？" in confirm.get_data(as_text=True)
+    assert client.get(f"/mama/associations/{aid}").status_code == 200  # the one-click POST changed nothing
+    assert post_form(client, f"/mama/associations/{aid}/delete", {"confirmed": "yes"}).status_code == 302
     assert client.get(f"/mama/associations/{aid}").status_code == 404
 
 

@@ -172,7 +172,7 @@ def test_revoked_device_is_refused(app, client, make_tenant, add_user):
     with in_tenant(app, "mama1"):
         device_id = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("staff").id)).scalar_one()
         staff_id = get_user("staff").id
-    response = post_form(admin, f"/mama/devices/users/{staff_id}", {}, action=f"/mama/devices/{device_id}/revoke")
+    response = post_form(admin, f"/mama/devices/users/{staff_id}", {"confirmed": "yes"}, action=f"/mama/devices/{device_id}/revoke")
     assert response.status_code == 302
     page = login(client, "mama1", "staff")
     assert page.status_code == 200 and "無効化" in page.get_data(as_text=True)
@@ -191,8 +191,8 @@ def test_user_revokes_own_device_and_cannot_touch_anothers(app, client, make_ten
         admins = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("admin").id)).scalar_one()
     page = client.get("/mama/account/devices")
     assert "このブラウザ" in page.get_data(as_text=True)
-    assert post_form(client, "/mama/account/devices", {}, action=f"/mama/account/devices/{admins}/revoke").status_code == 404
-    assert post_form(client, "/mama/account/devices", {}, action=f"/mama/account/devices/{own}/revoke").status_code == 302
+    assert post_form(client, "/mama/account/devices", {"confirmed": "yes"}, action=f"/mama/account/devices/{admins}/revoke").status_code == 404
+    assert post_form(client, "/mama/account/devices", {"confirmed": "yes"}, action=f"/mama/account/devices/{own}/revoke").status_code == 302
     assert client.get("/").status_code == 302  # revoking this browser's device ends this session too
     assert login(client, "mama1", "staff").status_code == 200
     assert client.get("/").status_code == 302
@@ -284,7 +284,7 @@ def test_admin_issues_code_shown_once_and_revokes_all(app, client, make_tenant, 
     password_step(staff, "mama1", "staff")
     assert enter_code(staff, code).status_code == 302
     assert code not in client.get(f"/mama/devices/users/{staff_id}").get_data(as_text=True)
-    response = post_form(client, f"/mama/devices/users/{staff_id}", {},
+    response = post_form(client, f"/mama/devices/users/{staff_id}", {"confirmed": "yes"},
                          action=f"/mama/devices/users/{staff_id}/revoke-all")
     assert response.status_code == 302
     assert _devices(app, "mama1", "staff")[0][0] == "revoked"
@@ -369,7 +369,7 @@ def test_password_reset_can_revoke_every_device(app, client, make_tenant, add_us
     login_with_code(staff, app, "mama1", "staff")
     with in_tenant(app, "mama1"):
         staff_id = get_user("staff").id
-    response = post_form(client, f"/mama/users/{staff_id}/reset-password", {"revoke_devices": "y"})
+    response = post_form(client, f"/mama/users/{staff_id}/reset-password", {"revoke_devices": "y", "confirmed": "yes"})
     assert response.status_code == 200 and "temporary-password" in response.get_data(as_text=True)
     assert staff.get("/").status_code == 302  # session ended
     assert _devices(app, "mama1", "staff")[0][0] == "revoked"

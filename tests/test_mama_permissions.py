@@ -147,8 +147,8 @@ def test_set_in_use_cannot_be_deleted_and_unused_can(app, make_tenant, add_user)
     used = _make_set(app, "mama1", "使用中", "general", ["mama.associations"])
     unused = _make_set(app, "mama1", "未使用", "general", [])
     _assign(app, "mama1", "staff", used)
-    post_form(client, "/mama/permissions", {}, action=f"/mama/permissions/{used}/delete")
-    post_form(client, "/mama/permissions", {}, action=f"/mama/permissions/{unused}/delete")
+    post_form(client, "/mama/permissions", {"confirmed": "yes"}, action=f"/mama/permissions/{used}/delete")
+    post_form(client, "/mama/permissions", {"confirmed": "yes"}, action=f"/mama/permissions/{unused}/delete")
     with in_tenant(app, "mama1"):
         names = db.session.execute(sa.select(MamaPermissionSet.name)).scalars().all()
     assert names == ["使用中"]
@@ -169,4 +169,4 @@ def test_other_tenants_permission_set_is_404(app, make_tenant):
     _, client = admin_client(app, make_tenant, "mama2")
     foreign = _make_set(app, "mama1", "よそ", "general", [])
     assert client.get(f"/mama/permissions/{foreign}/edit").status_code == 404
-    assert post_form(client, "/mama/permissions", {}, action=f"/mama/permissions/{foreign}/delete").status_code == 404
+    assert post_form(client, "/mama/permissions", {"confirmed": "yes"}, action=f"/mama/permissions/{foreign}/delete").status_code == 404

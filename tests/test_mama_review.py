@@ -137,7 +137,7 @@ def test_admin_revoking_a_device_ends_the_session_opened_from_it(app, make_tenan
     with in_tenant(app, "mama1"):
         device_id = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("staff").id)).scalar_one()
     staff_id = _ids(app)
-    post_form(admin, f"/mama/devices/users/{staff_id}", {}, action=f"/mama/devices/{device_id}/revoke")
+    post_form(admin, f"/mama/devices/users/{staff_id}", {"confirmed": "yes"}, action=f"/mama/devices/{device_id}/revoke")
     response = thief.get("/")
     assert response.status_code == 302 and response.headers["Location"].endswith("/login")
     assert "ログアウトしました" in thief.get("/login").get_data(as_text=True)
@@ -153,7 +153,7 @@ def test_revoke_all_ends_every_session_of_the_user(app, make_tenant, add_user):
     login_with_code(first, app, "mama1", "staff")
     login_with_code(second, app, "mama1", "staff")
     staff_id = _ids(app)
-    post_form(admin, f"/mama/devices/users/{staff_id}", {}, action=f"/mama/devices/users/{staff_id}/revoke-all")
+    post_form(admin, f"/mama/devices/users/{staff_id}", {"confirmed": "yes"}, action=f"/mama/devices/users/{staff_id}/revoke-all")
     assert first.get("/").status_code == 302 and second.get("/").status_code == 302
     assert _open_sessions(app, "staff") == 0
     assert sum(1 for action, _, _ in audit_actions(app, "mama1") if action == "session.end") >= 2
@@ -166,7 +166,7 @@ def test_user_revoking_this_browser_is_logged_out(app, make_tenant, add_user):
     login_with_code(client, app, "mama1", "staff")
     with in_tenant(app, "mama1"):
         own = db.session.execute(sa.select(MamaDevice.id).where(MamaDevice.user_id == get_user("staff").id)).scalar_one()
-    post_form(client, "/mama/account/devices", {}, action=f"/mama/account/devices/{own}/revoke")
+    post_form(client, "/mama/account/devices", {"confirmed": "yes"}, action=f"/mama/account/devices/{own}/revoke")
     assert client.get("/").status_code == 302
 
 

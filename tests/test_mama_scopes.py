@@ -84,7 +84,7 @@ def test_remove_from_scope(app, make_tenant, add_user):
     _grant(admin, app, "staff", [ids["A00001"]])
     with in_tenant(app, "mama1"):
         uid = get_user("staff").id
-    response = post_form(admin, f"/mama/scopes/{uid}", {}, action=f"/mama/scopes/{uid}/remove/{ids['A00001']}")
+    response = post_form(admin, f"/mama/scopes/{uid}", {"confirmed": "yes"}, action=f"/mama/scopes/{uid}/remove/{ids['A00001']}")
     assert response.status_code == 302
     assert staff.get(f"/mama/associations/{ids['A00001']}").status_code == 404
     assert {"mama.scope.add", "mama.scope.remove"} <= {a for a, _, _ in audit_actions(app, "mama1")}

@@ -136,7 +136,7 @@ def test_last_admin_cannot_demote_suspend_or_delete_themselves(app, make_tenant)
         response = post_form(client, f"/mama/users/{uid}/edit", {"name": "管理 太郎", "email": "", "role": role,
                                                                  "permission_set": "0", "status": status})
         assert response.status_code == 422 and "管理者が一人もいなくなる" in response.get_data(as_text=True)
-    response = post_form(client, f"/mama/users/{uid}/delete", {})
+    response = post_form(client, f"/mama/users/{uid}/delete", {"confirmed": "yes"})
     assert response.status_code == 422 and "自分自身は削除できません" in response.get_data(as_text=True)
     with in_tenant(app, "mama1"):
         user = get_user("admin")
@@ -161,7 +161,7 @@ def test_delete_user_keeps_audit_login_id(app, make_tenant, add_user):
     login_with_code(staff, app, "mama1", "staff")
     uid = _user_id(app, "staff")
     assert "削除しますか" in client.get(f"/mama/users/{uid}/delete").get_data(as_text=True)
-    assert post_form(client, f"/mama/users/{uid}/delete", {}).status_code == 302
+    assert post_form(client, f"/mama/users/{uid}/delete", {"confirmed": "yes"}).status_code == 302
     with in_tenant(app, "mama1"):
         assert db.session.execute(sa.select(User).where(User.login_id == "staff")).first() is None
     assert "staff" not in client.get("/mama/users").get_data(as_text=True).split("user-table")[1]
@@ -176,7 +176,7 @@ def test_reset_password_shows_temporary_password_once_and_ends_sessions(app, mak
     staff = app.test_client()
     login_with_code(staff, app, "mama1", "staff")
     uid = _user_id(app, "staff")
-    response = post_form(client, f"/mama/users/{uid}/reset-password", {})
+    response = post_form(client, f"/mama/users/{uid}/reset-password", {"confirmed": "yes"})
     html = response.get_data(as_text=True)
     temporary = _secret(html, "temporary-password")
     assert staff.get("/").status_code == 302
@@ -191,7 +191,7 @@ def test_reset_password_shows_temporary_password_once_and_ends_sessions(app, mak
 
 def test_admin_cannot_reset_own_password_here(app, make_tenant):
     _, client = admin_client(app, make_tenant)
-    response = post_form(client, f"/mama/users/{_user_id(app, 'admin')}/reset-password", {})
+    response = post_form(client, f"/mama/users/{_user_id(app, 'admin')}/reset-password", {"confirmed": "yes"})
     assert response.status_code == 422 and "パスワード変更" in response.get_data(as_text=True)
 
 

@@ -393,7 +393,7 @@ def test_jucho_admin_reset_voids_the_code_already_mailed(app, client, outbox, ma
     jucho_login(client, outbox, "juchoco", "admin")
     with app.app_context(), all_tenants():
         staff_id = db.session.execute(sa.text("SELECT id FROM users WHERE login_id = 'staff'")).scalar_one()
-    response = post_form(client, f"/jucho/staff/{staff_id}/edit", {},
+    response = post_form(client, f"/jucho/staff/{staff_id}/edit", {"confirmed": "yes"},
                          action=f"/jucho/staff/{staff_id}/reset-password")
     assert response.status_code == 302
     _refused(submit_code(thief, code), thief)

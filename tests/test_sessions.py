@@ -99,7 +99,7 @@ def test_user_sees_and_ends_own_sessions(make_tenant, app):
     page = laptop.get("/account/sessions").get_data(as_text=True)
     assert page.count("danger small") == 2 and "この端末" in page
     phone_session = _sessions(app)[1]
-    post_form(laptop, "/account/sessions", {}, action=f"/account/sessions/{phone_session.id}/end")
+    post_form(laptop, "/account/sessions", {"confirmed": "yes"}, action=f"/account/sessions/{phone_session.id}/end")
     assert phone.get("/").status_code == 302
     assert laptop.get("/").status_code == 200
 
@@ -109,7 +109,7 @@ def test_end_all_other_sessions(make_tenant, app):
     clients = [app.test_client() for _ in range(3)]
     for c in clients:
         login(c, "acme", "admin")
-    post_form(clients[0], "/account/sessions", {}, action="/account/sessions/end-others")
+    post_form(clients[0], "/account/sessions", {"confirmed": "yes"}, action="/account/sessions/end-others")
     assert clients[0].get("/").status_code == 200
     assert all(c.get("/").status_code == 302 for c in clients[1:])
 
@@ -123,7 +123,7 @@ def test_cannot_end_another_users_session(make_tenant, add_user, app):
     login(theirs, "acme", "admin")
     login(foreign, "other", "admin")
     for victim in _sessions(app)[1:]:
-        response = post_form(mine, "/account/sessions", {}, action=f"/account/sessions/{victim.id}/end")
+        response = post_form(mine, "/account/sessions", {"confirmed": "yes"}, action=f"/account/sessions/{victim.id}/end")
         assert response.status_code == 404
     assert theirs.get("/").status_code == 200 and foreign.get("/").status_code == 200
 

@@ -119,7 +119,7 @@ def test_records_form_list_search_sort_pages_and_confirm_delete(app, client):
     bad = post_form(client, NEW, record_form(title="", contractor_kana="yamada", contact_phone="電話なし"))
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "入力してください。" in html
-    assert "フリガナにアルファベットは使えません。" in html and "電話番号は数字とハイフンで" in html
+    assert "フリガナにアルファベットや数字は使えません。" in html and "電話番号は数字とハイフンで" in html
     assert 'value="山田建装"' in html and 'value="山田 一郎"' in html  # what was typed is kept
     with app.app_context(), all_tenants():
         assert db.session.execute(sa.select(sa.func.count()).select_from(RepairRecord)).scalar() == 0
@@ -154,8 +154,11 @@ def test_records_form_list_search_sort_pages_and_confirm_delete(app, client):
     page = client.get(f"/repairs/records/{target}/delete")
     assert page.status_code == 200 and "修繕記録を削除しますか？" in page.get_data(as_text=True)
     assert "工事07（改）" in page.get_data(as_text=True)
-    assert client.post(f"/repairs/records/{target}/delete").status_code == 400  # no CSRF token
-    assert post_form(client, f"/repairs/records/{target}/delete", {}).status_code == 302
+    assert client.post(f"/repairs/records/{target}/delete", data={"confirmed": "yes"}).status_code == 400  # no CSRF
+    one_click = post_form(client, f"/repairs/records/{target}/delete", {})  # no confirmation step: the page again
+    assert one_click.status_code == 200 and "修繕記録を削除しますか？" in one_click.get_data(as_text=True)
+    assert client.get(edit).status_code == 200
+    assert post_form(client, f"/repairs/records/{target}/delete", {"confirmed": "yes"}).status_code == 302
     assert client.get(edit).status_code == 404
     assert "工事07" not in client.get(RECORDS).get_data(as_text=True)
     actions = [action for action, _ in audit_actions(app, "repairs.record.")]
@@ -186,7 +189,7 @@ def test_other_tenants_general_users_and_other_products(app, client, add_user, m
     pin_login(client, "rep-b", "admin", pin_b)
     assert client.get(f"/repairs/records/{record_id}/edit").status_code == 404
     assert client.get(f"/repairs/records/{record_id}/delete").status_code == 404
-    assert post_form(client, RECORDS, {}, action=f"/repairs/records/{record_id}/delete").status_code == 404
+    assert post_form(client, RECORDS, {"confirmed": "yes"}, action=f"/repairs/records/{record_id}/delete").status_code == 404
     logout(client)
 
     # The admin issues the general user's 暗証番号 on the admin screen.
@@ -200,7 +203,7 @@ def test_other_tenants_general_users_and_other_products(app, client, add_user, m
     assert 'href="/repairs/records"' in home and "暗証番号の発行" not in home
     assert client.get(RECORDS).status_code == 200 and "削除</a>" not in client.get(RECORDS).get_data(as_text=True)
     assert client.get(f"/repairs/records/{record_id}/delete").status_code == 403
-    assert post_form(client, RECORDS, {}, action=f"/repairs/records/{record_id}/delete").status_code == 403
+    assert post_form(client, RECORDS, {"confirmed": "yes"}, action=f"/repairs/records/{record_id}/delete").status_code == 403
     assert client.get("/repairs/pins").status_code == 403
     assert ("access.denied", "failure") in audit_actions(app, "access.")
     logout(client)

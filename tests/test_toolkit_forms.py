@@ -50,7 +50,9 @@ def _form(app, **data) -> SampleForm:
     ("  サクラ　", "サクラ"),                      # trimmed, also the ideographic space
     ("ﾊﾟｰｸ･ﾋﾙｽﾞ", "パーク・ヒルズ"),
     ("ゔぁ", "ヴァ"),
-    ("ｻｸﾗ２", "サクラ2"),
+    ("ｻｸﾗ２", "サクラ2"),                        # normalised (the validator then refuses the digit)
+    ("ｺｰﾎﾟ", "コーポ"),                          # the long-vowel mark is kept
+    ("さくら　　ハイツ", "サクラ ハイツ"),
     (None, None),
 ])
 def test_normalize_kana(typed, stored):
@@ -59,7 +61,9 @@ def test_normalize_kana(typed, stored):
 
 def test_kana_field_accepts_every_spelling_and_refuses_the_rest(app):
     assert _form(app, kana="ぱーく ﾊｲﾂ").kana.data == "パーク ハイツ"
-    assert not _form(app, kana="さくら3").kana.errors
+    assert _form(app, kana="さくら3").kana.errors == [KANA_LATIN_MESSAGE]  # digits: write how they are read
+    assert _form(app, kana="さくら３").kana.errors == [KANA_LATIN_MESSAGE]
+    assert not _form(app, kana="さくらだい ー").kana.errors
     assert _form(app, kana="Park").kana.errors == [KANA_LATIN_MESSAGE]
     assert _form(app, kana="ＰＡＲＫ").kana.errors == [KANA_LATIN_MESSAGE]  # full-width Latin too
     assert _form(app, kana="山田").kana.errors == [KANA_MESSAGE]

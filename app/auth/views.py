@@ -6,6 +6,7 @@ from flask_login import current_user, login_required, logout_user
 
 from .. import audit
 from ..accounts import new_password_errors, set_password
+from ..confirm import confirmation, confirmed
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, require_confirm
 from ..mailer import send_mail
@@ -13,7 +14,7 @@ from ..models import UserSession
 from ..passwords import verify_password
 from ..products import audit_action_labels, login_links
 from ..security import is_safe_next
-from ..timeutil import utcnow
+from ..timeutil import format_jst, utcnow
 from . import bp
 from .factors import start_pending_login
 from .forms import LoginForm, PasswordChangeForm
@@ -105,17 +106,25 @@ def login_history():
                            labels=audit_action_labels(), reasons=audit.FAILURE_REASONS, details=audit.details_of)
 
 
-@bp.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@bp.route("/account/sessions/<int:session_id>/end", methods=["GET", "POST"])
 @login_required
 def end_one_session(session_id: int):
-    """End one of the user's own sessions (another user's id answers 404)."""
-    require_confirm()
+    """End one of the user's own sessions after the confirmation page (another user's id answers 404)."""
     record = db.session.get(UserSession, session_id)
-    if record is None or record.user_id != current_user.id:
+    if record is None or record.user_id != current_user.id or not record.is_open:
         abort(404)
+    this_one = record.id == current_user.current_session.id
+    if not confirmed():
+        consequences = ["そのブラウザはログアウトし、続けるにはもう一度ログインが必要になります。"]
+        if this_one:
+            consequences.append("いま使っているこのブラウザのセッションです。終了すると、ここでもログアウトします。")
+        return confirmation("セッションを終了しますか？", target=[
+            ("ログイン日時", format_jst(record.created_at)), ("最終操作", format_jst(record.last_seen_at)),
+            ("IPアドレス", record.ip), ("ブラウザ", record.user_agent)], consequences=consequences,
+            cancel_url=url_for("auth.sessions"), button="終了する", testid="confirm-end-session")
     end_session(record, "ended_by_user", actor=current_user)
     db.session.commit()
-    if record.id == current_user.current_session.id:
+    if this_one:
         logout_user()
         flash("このセッションを終了しました。", "info")
         return redirect(url_for("auth.login"))
@@ -123,11 +132,17 @@ def end_one_session(session_id: int):
     return redirect(url_for("auth.sessions"))
 
 
-@bp.route("/account/sessions/end-others", methods=["POST"])
+@bp.route("/account/sessions/end-others", methods=["GET", "POST"])
 @login_required
 def end_other_sessions():
-    """End every session of the user but this one."""
-    require_confirm()
+    """End every session of the user but this one, after the confirmation page."""
+    if not confirmed():
+        others = len(open_sessions(current_user)) - 1
+        return confirmation("この端末以外のセッションをすべて終了しますか？", target=[
+            ("ユーザー", current_user.login_id), ("終了するセッション", f"{max(others, 0)}件")],
+            consequences=["このブラウザ以外でログイン中の画面はすべてログアウトします。",
+                          "このブラウザはログインしたままです。"],
+            cancel_url=url_for("auth.sessions"), button="すべて終了する", testid="confirm-end-others")
     count = end_user_sessions(current_user, "ended_by_user", keep=current_user.current_session, actor=current_user)
     db.session.commit()
     flash(f"他のセッションを{count}件終了しました。", "success")

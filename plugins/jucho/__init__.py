@@ -90,9 +90,11 @@ def audit_action_labels():
         "jucho.reset.complete": "パスワード再設定",
         "jucho.association.create": "管理組合登録",
         "jucho.association.update": "管理組合編集",
-        "jucho.association.delete": "管理組合削除",
+        "jucho.association.delete": "管理組合削除（削除済みへ）",
+        "jucho.association.restore": "管理組合の復元（削除済みから）",
         "jucho.building.create": "物件登録",
         "jucho.building.update": "物件編集",
-        "jucho.building.delete": "物件削除",
+        "jucho.building.delete": "物件削除（削除済みへ）",
+        "jucho.building.restore": "物件の復元（削除済みから）",
         "jucho.export": "CSV出力",
     }

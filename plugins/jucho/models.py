@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.crypto import EncryptedText
 from app.extensions import db
+from app.searchtext import Searchable
+from app.softdelete import SoftDeletable
 from app.tenancy import TenantScoped
 from app.timeutil import UTCDateTime, utcnow
 
@@ -37,10 +39,14 @@ class JuchoLoginCode(TenantScoped, db.Model):
     void_reason: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
 
 
-class JuchoAssociation(TenantScoped, db.Model):
-    """管理組合: the owners' association whose building(s) a 重要事項調査報告書 describes."""
+class JuchoAssociation(TenantScoped, SoftDeletable, Searchable, db.Model):
+    """管理組合: the owners' association whose building(s) a 重要事項調査報告書 describes (deleted ones wait in
+    削除済み for 30 days)."""
 
     __tablename__ = "jucho_associations"
+    # Searched: the name and its kana. The contact person's fields are encrypted personal data and never go
+    # into the clear-text search_text.
+    __search_fields__ = ("name", "kana")
     __table_args__ = (
         sa.Index("ix_jucho_associations_tenant_name", "tenant_id", "name"),
         sa.Index("ix_jucho_associations_tenant_kana", "tenant_id", "kana"),
@@ -66,10 +72,13 @@ class JuchoAssociation(TenantScoped, db.Model):
         return MANAGEMENT_FORMS.get(self.management_form, self.management_form)
 
 
-class JuchoBuilding(TenantScoped, db.Model):
-    """物件: a building of one 管理組合, with the facts a 重要事項調査報告書 draws on."""
+class JuchoBuilding(TenantScoped, SoftDeletable, Searchable, db.Model):
+    """物件: a building of one 管理組合, with the facts a 重要事項調査報告書 draws on (deleted ones wait in
+    削除済み for 30 days)."""
 
     __tablename__ = "jucho_buildings"
+    # Searched: name, kana and the address (a plain column: where a building stands is not personal data).
+    __search_fields__ = ("name", "kana", "address")
     __table_args__ = (
         sa.Index("ix_jucho_buildings_tenant_name", "tenant_id", "name"),
         sa.Index("ix_jucho_buildings_tenant_kana", "tenant_id", "kana"),

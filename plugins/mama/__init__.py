@@ -170,6 +170,7 @@ def audit_action_labels():
         "mama.scope.remove": "参照物件の削除",
         "mama.association.create": "管理組合登録",
         "mama.association.update": "管理組合更新",
-        "mama.association.delete": "管理組合削除",
+        "mama.association.delete": "管理組合削除（削除済みへ）",
+        "mama.association.restore": "管理組合の復元（削除済みから）",
         "mama.association.export": "管理組合CSV出力",
     }

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.listing import search
 from app.models import User
+from app.searchtext import matching
 
 from .models import MamaAssociation, MamaUserAssociation
 from .permissions import settings_for
@@ -21,10 +21,6 @@ SORTS = {
     "updated": (MamaAssociation.updated_at, MamaAssociation.id),
 }
 DEFAULT_SORT = "code"
-# Searched columns (app.listing.search): codes from their start, names and cities anywhere, the kana
-# column with the normalised word. Contact fields are encrypted and never searched.
-SEARCH = {"prefix": (MamaAssociation.code,), "columns": (MamaAssociation.name, MamaAssociation.city),
-          "kana": (MamaAssociation.name_kana,)}
 # Fields an audit event may show before and after; the contact person's fields are personal data.
 PUBLIC_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city", "address_line",
                  "building_name", "units", "building_year", "fiscal_start_month", "notes")
@@ -62,7 +58,7 @@ def in_prefecture(user: User, prefecture: str = ""):
 
 def search_query(user: User, q: str = "", prefecture: str = ""):
     """A select of the user's associations matching the search words and prefecture."""
-    return search(in_prefecture(user, prefecture), q, **SEARCH)
+    return matching(in_prefecture(user, prefecture), MamaAssociation, q)
 
 
 def count_in_scope(user: User) -> int:
@@ -82,14 +78,14 @@ def changed_personal_fields(association: MamaAssociation, data: dict) -> list[st
 
 
 def code_taken(code: str, exclude_id: int | None = None) -> bool:
-    """True when another association of the tenant has this code."""
+    """True when another live association of the tenant has this code (deleted ones do not count)."""
     query = sa.select(MamaAssociation.id).where(MamaAssociation.code == code.upper())
     if exclude_id is not None:
         query = query.where(MamaAssociation.id != exclude_id)
     return db.session.execute(query).first() is not None
 
 
-def delete_association(association: MamaAssociation) -> None:
-    """Delete an association and the scope rows that name it."""
-    db.session.execute(sa.delete(MamaUserAssociation).where(MamaUserAssociation.association_id == association.id))
-    db.session.delete(association)
+def users_in_scope(association: MamaAssociation) -> int:
+    """How many users have the association in a chosen scope (物件参照権限)."""
+    return db.session.execute(sa.select(sa.func.count()).where(
+        MamaUserAssociation.association_id == association.id)).scalar_one()

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.crypto import EncryptedText
 from app.extensions import db
 from app.models import User
+from app.searchtext import Searchable
+from app.softdelete import SoftDeletable
 from app.tenancy import TenantScoped
 from app.timeutil import UTCDateTime, utcnow
 
@@ -107,12 +109,20 @@ class MamaUserSettings(TenantScoped, db.Model):
     permission_set: Mapped[MamaPermissionSet | None] = relationship(lazy="joined")
 
 
-class MamaAssociation(TenantScoped, db.Model):
-    """A 管理組合 (homeowners' association); the contact person's fields are encrypted."""
+class MamaAssociation(TenantScoped, SoftDeletable, Searchable, db.Model):
+    """A 管理組合 (homeowners' association); the contact person's fields are encrypted. Deleted ones wait in
+    削除済み for 30 days (``app.softdelete``)."""
 
     __tablename__ = "mama_associations"
+    # Searched: code, names, postcode and the address (plain columns, public facts about a building). The contact
+    # person's name, phone and e-mail are encrypted personal data and stay out of the clear-text search_text.
+    __search_fields__ = ("code", "name", "name_kana", "postal_code", ("prefecture", "city", "address_line"),
+                         "building_name")
     __table_args__ = (
-        sa.UniqueConstraint("tenant_id", "code"),
+        # A code is unique among live associations only: a deleted one keeps its code for 30 days without
+        # blocking a new record, and restoring it is refused while a live one holds the code.
+        sa.Index("uq_mama_associations_tenant_live_code", "tenant_id", "code", unique=True,
+                 sqlite_where=sa.text("deleted_at IS NULL"), postgresql_where=sa.text("deleted_at IS NULL")),
         sa.Index("ix_mama_associations_tenant_name", "tenant_id", "name"),
         sa.Index("ix_mama_associations_tenant_kana", "tenant_id", "name_kana"),
         sa.Index("ix_mama_associations_tenant_area", "tenant_id", "prefecture", "city"),

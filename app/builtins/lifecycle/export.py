@@ -138,7 +138,9 @@ def plan() -> tuple[list[TablePlan], list[dict]]:
 
 def count_rows(model) -> int:
     """Rows of the current tenant in the model's table."""
-    return db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+    # 削除済み rows are the tenant's data too: the export holds them (with deleted_at / deleted_by).
+    return db.session.execute(sa.select(sa.func.count()).select_from(model)
+                              .execution_options(include_deleted=True)).scalar_one()
 
 
 def iter_rows(table: TablePlan, batch: int = BATCH):
@@ -146,7 +148,8 @@ def iter_rows(table: TablePlan, batch: int = BATCH):
     key = sa.inspect(table.model).primary_key[0]
     last = None
     while True:
-        query = sa.select(table.model).options(lazyload("*")).order_by(key).limit(batch)
+        query = (sa.select(table.model).options(lazyload("*")).order_by(key).limit(batch)
+                 .execution_options(include_deleted=True))
         if last is not None:
             query = query.where(key > last)
         objects = db.session.execute(query).scalars().all()

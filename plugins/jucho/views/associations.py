@@ -5,12 +5,13 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app import audit
+from app import audit, trash
 from app.auth.guards import deny, product_required
+from app.confirm import confirmation, confirmed
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
-from app.forms import ConfirmForm
 from app.listing import listing
+from app.softdelete import soft_delete, trash_days
 
 from .. import PRODUCT
 from ..forms import AssociationForm
@@ -38,7 +39,7 @@ def association_list():
         JuchoAssociation.id, JuchoAssociation.name, JuchoAssociation.kana, JuchoAssociation.management_form,
         JuchoAssociation.updated_at))
     result = listing(query, sorts=SORTS, default_sort="kana", tiebreak=JuchoAssociation.id,
-                     columns=[JuchoAssociation.name], kana=[JuchoAssociation.kana])
+                     searchable=JuchoAssociation)
     counts = _building_counts([a.id for a in result.page.items])
     return render_template("jucho/associations/index.html", listing=result, counts=counts)
 
@@ -87,26 +88,56 @@ def association_edit(association_id: int):
     return render_template("jucho/associations/form.html", form=form, association=association, buildings=buildings)
 
 
+def admin_only(target: str) -> None:
+    """403 and an audit event for a user who is not 管理者."""
+    if not current_user.is_admin:
+        deny(target, reason="admin_only")
+
+
 @bp.route("/associations/<int:association_id>/delete", methods=["GET", "POST"])
 @product_required(PRODUCT.code)
 def association_delete(association_id: int):
-    """管理組合削除 (管理者; only when no 物件 belongs to it)."""
+    """管理組合削除 (管理者; only when no 物件 belongs to it), after the confirmation page: to 削除済み for 30 days."""
     association = db.get_or_404(JuchoAssociation, association_id)
-    if not current_user.is_admin:
-        deny(f"association:{association.id}", reason="admin_only")
+    admin_only(f"association:{association.id}")
     count = _building_counts([association.id]).get(association.id, 0)
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        if count:
-            flash(f"物件が{count}件登録されているため削除できません。先に物件を削除してください。", "error")
-            return redirect(url_for("jucho.association_edit", association_id=association.id))
-        audit.record("jucho.association.delete", target=f"association:{association.id}")
-        db.session.delete(association)
-        db.session.commit()
-        flash("管理組合を削除しました。", "success")
-        return redirect(url_for("jucho.association_list"))
-    return render_template("jucho/associations/delete.html", form=form, association=association, blocked=count,
-                           back=url_for("jucho.association_edit", association_id=association.id))
+    error = f"物件が{count}件登録されているため削除できません。先に物件を削除してください。" if count else None
+    if error or not confirmed():
+        return confirmation("管理組合を削除しますか？", target=[
+            ("管理組合名", association.name), ("フリガナ", association.kana), ("管理形態", association.management_form_label)],
+            consequences=["この管理組合は一覧・検索・CSV出力・物件の登録画面に表示されなくなります。",
+                          f"削除後{trash_days()}日間は管理者が「削除済みの管理組合」から元に戻せます。"
+                          f"{trash_days()}日を過ぎると完全に削除され、元に戻せません。"],
+            cancel_url=url_for("jucho.association_edit", association_id=association.id), error=error,
+            testid="confirm-delete")
+    soft_delete(association, current_user.login_id)
+    audit.record("jucho.association.delete", target=f"association:{association.id}")
+    db.session.commit()
+    flash(f"管理組合「{association.name}」を削除しました（{trash_days()}日間は削除済みの一覧から元に戻せます）。", "success")
+    return redirect(url_for("jucho.association_list"))
+
+
+@bp.route("/associations/trash")
+@product_required(PRODUCT.code)
+def association_trash():
+    """削除済みの管理組合 (管理者)."""
+    admin_only("associations:trash")
+    return trash.trash_page(JuchoAssociation, title="削除済みの管理組合", columns=[
+        ("管理組合名", "name"), ("フリガナ", "kana"), ("管理形態", "management_form_label")],
+        restore_endpoint="jucho.association_restore", id_arg="association_id",
+        back_url=url_for("jucho.association_list"))
+
+
+@bp.route("/associations/trash/<int:association_id>/restore", methods=["POST"])
+@product_required(PRODUCT.code)
+def association_restore(association_id: int):
+    """Bring a deleted 管理組合 back (管理者)."""
+    admin_only(f"association:{association_id}")
+    association = trash.deleted_or_404(JuchoAssociation, association_id)
+    trash.restore_from_trash(association, refusal=None, action="jucho.association.restore",
+                             target=f"association:{association.id}",
+                             done=f"管理組合「{association.name}」を元に戻しました。")
+    return redirect(url_for("jucho.association_trash"))
 
 
 @bp.route("/associations.csv")

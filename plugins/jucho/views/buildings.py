@@ -6,19 +6,22 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from app import audit
-from app.auth.guards import deny, product_required
+from app import audit, trash
+from app.auth.guards import product_required
+from app.confirm import confirmation, confirmed
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
-from app.forms import ConfirmForm, choices
+from app.forms import choices
 from app.listing import listing
 from app.queryargs import int_arg
 from app.routing import MAX_ROW_ID
+from app.softdelete import soft_delete, trash_days
 
 from .. import PRODUCT
 from ..forms import BuildingForm
 from ..models import FEE_BASES, MANAGEMENT_FORMS, JuchoAssociation, JuchoBuilding
 from . import bp
+from .associations import admin_only
 
 SORTS = {
     "kana": JuchoBuilding.kana, "name": JuchoBuilding.name, "completed": JuchoBuilding.completion_date,
@@ -59,7 +62,7 @@ def building_list():
         query = query.where(JuchoBuilding.association_id == association_id)
     association = db.session.get(JuchoAssociation, association_id) if association_id is not None else None
     result = listing(query, sorts=SORTS, default_sort="kana", tiebreak=JuchoBuilding.id,
-                     columns=[JuchoBuilding.name, JuchoBuilding.address], kana=[JuchoBuilding.kana],
+                     searchable=JuchoBuilding,
                      filters={"association": association.id} if association is not None else None)
     return render_template("jucho/buildings/index.html", listing=result, association=association)
 
@@ -103,19 +106,46 @@ def building_edit(building_id: int):
 @bp.route("/buildings/<int:building_id>/delete", methods=["GET", "POST"])
 @product_required(PRODUCT.code)
 def building_delete(building_id: int):
-    """物件削除 (管理者)."""
+    """物件削除 (管理者), after the confirmation page: to 削除済み for 30 days."""
     building = db.get_or_404(JuchoBuilding, building_id)
-    if not current_user.is_admin:
-        deny(f"building:{building.id}", reason="admin_only")
-    form = ConfirmForm()
-    if form.validate_on_submit():
-        audit.record("jucho.building.delete", target=f"building:{building.id}")
-        db.session.delete(building)
-        db.session.commit()
-        flash("物件を削除しました。", "success")
-        return redirect(url_for("jucho.building_list"))
-    return render_template("jucho/buildings/delete.html", form=form, building=building,
-                           back=url_for("jucho.building_edit", building_id=building.id))
+    admin_only(f"building:{building.id}")
+    if not confirmed():
+        return confirmation("物件を削除しますか？", target=[
+            ("物件名", building.name), ("所在地", building.address), ("管理組合", building.association.name)],
+            consequences=["この物件は一覧・検索・CSV出力に表示されなくなります。",
+                          f"削除後{trash_days()}日間は管理者が「削除済みの物件」から元に戻せます。"
+                          f"{trash_days()}日を過ぎると完全に削除され、元に戻せません。"],
+            cancel_url=url_for("jucho.building_edit", building_id=building.id), testid="confirm-delete")
+    soft_delete(building, current_user.login_id)
+    audit.record("jucho.building.delete", target=f"building:{building.id}")
+    db.session.commit()
+    flash(f"物件「{building.name}」を削除しました（{trash_days()}日間は削除済みの一覧から元に戻せます）。", "success")
+    return redirect(url_for("jucho.building_list"))
+
+
+@bp.route("/buildings/trash")
+@product_required(PRODUCT.code)
+def building_trash():
+    """削除済みの物件 (管理者)."""
+    admin_only("buildings:trash")
+    return trash.trash_page(JuchoBuilding, title="削除済みの物件", columns=[
+        ("物件名", "name"), ("所在地", "address"), ("管理組合", lambda b: b.association.name)],
+        restore_endpoint="jucho.building_restore", id_arg="building_id", back_url=url_for("jucho.building_list"))
+
+
+@bp.route("/buildings/trash/<int:building_id>/restore", methods=["POST"])
+@product_required(PRODUCT.code)
+def building_restore(building_id: int):
+    """Bring a deleted 物件 back (管理者); refused while its 管理組合 is itself deleted."""
+    admin_only(f"building:{building_id}")
+    building = trash.deleted_or_404(JuchoBuilding, building_id)
+    refusal = None
+    if db.session.get(JuchoAssociation, building.association_id) is None:
+        refusal = (f"物件「{building.name}」の管理組合は削除済みのため、元に戻せません。"
+                   "先に「削除済みの管理組合」から管理組合を元に戻してください。")
+    trash.restore_from_trash(building, refusal=refusal, action="jucho.building.restore",
+                             target=f"building:{building.id}", done=f"物件「{building.name}」を元に戻しました。")
+    return redirect(url_for("jucho.building_trash"))
 
 
 def _cells(building: JuchoBuilding) -> list:

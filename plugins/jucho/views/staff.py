@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from app.accounts import login_id_taken
 from app.auth.guards import product_required
+from app.confirm import confirmation, confirmed
 from app.extensions import db
 from app.forms import ConfirmForm, require_confirm
 from app.listing import listing
@@ -76,9 +77,7 @@ def staff_edit(user_id: int):
     return render_template("jucho/staff/form.html", form=form, user=user, actions=ConfirmForm())
 
 
-def _set_status(user_id: int, status: str, done: str):
-    require_confirm()
-    user = db.get_or_404(User, user_id)
+def _set_status(user: User, status: str, done: str):
     try:
         staff.set_staff_status(user, status, actor=current_user)
     except UserAdminError as refused:
@@ -89,26 +88,44 @@ def _set_status(user_id: int, status: str, done: str):
     return redirect(url_for("jucho.staff_edit", user_id=user.id))
 
 
-@bp.route("/staff/<int:user_id>/suspend", methods=["POST"])
+def _target(user: User) -> list[tuple[str, str]]:
+    return [("ログインID", user.login_id), ("氏名", user.name), ("権限", user.role_label)]
+
+
+@bp.route("/staff/<int:user_id>/suspend", methods=["GET", "POST"])
 @admin_required
 def staff_suspend(user_id: int):
-    """停止: the employee can no longer log in and every session ends at once."""
-    return _set_status(user_id, STATUS_SUSPENDED, "{name} さんを停止しました。ログイン中のセッションはすべて終了しました。")
+    """停止, after the confirmation page: the employee can no longer log in and every session ends at once."""
+    user = db.get_or_404(User, user_id)
+    if not confirmed():
+        return confirmation("社員を停止しますか？", target=_target(user), consequences=[
+            f"{user.name} さんはログインできなくなります。",
+            "ログイン中のセッションはすべてすぐに終了し、送信済みのログインコードも使えなくなります。",
+            "あとで「再開する」でいつでも元に戻せます。登録内容は消えません。"],
+            cancel_url=url_for("jucho.staff_edit", user_id=user.id), button="停止する", testid="confirm-suspend")
+    return _set_status(user, STATUS_SUSPENDED, "{name} さんを停止しました。ログイン中のセッションはすべて終了しました。")
 
 
 @bp.route("/staff/<int:user_id>/resume", methods=["POST"])
 @admin_required
 def staff_resume(user_id: int):
     """再開: the employee may log in again."""
-    return _set_status(user_id, STATUS_ACTIVE, "{name} さんを再開しました。")
+    require_confirm()
+    return _set_status(db.get_or_404(User, user_id), STATUS_ACTIVE, "{name} さんを再開しました。")
 
 
-@bp.route("/staff/<int:user_id>/reset-password", methods=["POST"])
+@bp.route("/staff/<int:user_id>/reset-password", methods=["GET", "POST"])
 @admin_required
 def staff_reset_password(user_id: int):
-    """パスワード再発行: a new temporary password is mailed to the employee; their sessions end."""
-    require_confirm()
+    """パスワード再発行, after the confirmation page: a new temporary password is mailed; their sessions end."""
     user = db.get_or_404(User, user_id)
+    if not confirmed():
+        return confirmation("仮パスワードを再発行しますか？", target=_target(user), consequences=[
+            f"新しい仮パスワードを {user.name} さんのメールアドレスに送ります（72時間有効）。",
+            "いまのパスワードは使えなくなり、ログイン中のセッションはすべて終了します。",
+            "次にログインしたとき、パスワードの変更が必要になります。"],
+            cancel_url=url_for("jucho.staff_edit", user_id=user.id), button="再発行してメール送信",
+            class_="primary", testid="confirm-reset-password")
     try:
         staff.reissue_password(user, actor=current_user)
     except UserAdminError as refused:  # one's own password is changed on パスワード変更

@@ -4,11 +4,13 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from app import audit
+from app import audit, trash
+from app.auth.guards import deny
+from app.confirm import confirmation, confirmed
 from app.extensions import db
-from app.forms import ConfirmForm, require_confirm
 from app.listing import listing
 from app.queryargs import choice_arg, text_arg
+from app.softdelete import soft_delete, trash_days
 
 from .. import associations as assoc
 from ..csv_export import associations_csv
@@ -33,7 +35,7 @@ def associations_index():
     prefecture = _prefecture()
     result = listing(assoc.in_prefecture(current_user, prefecture), sorts=assoc.SORTS,
                      default_sort=assoc.DEFAULT_SORT, filters={"prefecture": prefecture}, per_page=assoc.PER_PAGE,
-                     **assoc.SEARCH)
+                     searchable=MamaAssociation)
     return render_template("mama/associations/index.html", listing=result, prefectures=PREFECTURES,
                            total_in_scope=assoc.count_in_scope(current_user))
 
@@ -90,7 +92,7 @@ def associations_new():
 def associations_show(association_id: int):
     """One association (404 outside the user's scope)."""
     association = assoc.get_in_scope(association_id, current_user)
-    return render_template("mama/associations/show.html", association=association, form=ConfirmForm())
+    return render_template("mama/associations/show.html", association=association)
 
 
 @bp.route("/associations/<int:association_id>/edit", methods=["GET", "POST"])
@@ -115,15 +117,57 @@ def associations_edit(association_id: int):
         422 if form.errors else 200
 
 
-@bp.route("/associations/<int:association_id>/delete", methods=["POST"])
+@bp.route("/associations/<int:association_id>/delete", methods=["GET", "POST"])
 @menu_required(MENU_ASSOCIATIONS)
 def associations_delete(association_id: int):
-    """Delete an association (404 outside the user's scope)."""
-    require_confirm()
+    """Move an association to 削除済み after the confirmation page (404 outside the user's scope)."""
     association = assoc.get_in_scope(association_id, current_user)
+    if not confirmed():
+        users = assoc.users_in_scope(association)
+        return confirmation("管理組合を削除しますか？", target=[
+            ("組合コード", association.code), ("管理組合名", association.name), ("所在地", association.address)],
+            consequences=[
+                "この管理組合は一覧・検索・CSV出力・物件参照権限の画面に表示されなくなります。",
+                f"この管理組合を参照できるユーザー（{users}人）の物件参照権限からも外れます（元に戻すと参照権限も戻ります）。",
+                f"削除後{trash_days()}日間は管理者が「削除済みの管理組合」から元に戻せます。"
+                f"{trash_days()}日を過ぎると完全に削除され、元に戻せません。",
+            ], cancel_url=url_for("mama.associations_show", association_id=association.id),
+            testid="confirm-delete")
     before = assoc.public_values(association)
-    assoc.delete_association(association)
+    soft_delete(association, current_user.login_id)
     audit.record("mama.association.delete", target=f"association:{before['code']}", before=before)
     db.session.commit()
-    flash(f"管理組合「{before['name']}」を削除しました。", "success")
+    flash(f"管理組合「{before['name']}」を削除しました（{trash_days()}日間は削除済みの一覧から元に戻せます）。", "success")
     return redirect(url_for("mama.associations_index"))
+
+
+def _admin_only(target: str) -> None:
+    if not current_user.is_admin:
+        deny(target, reason="admin_only")
+
+
+@bp.route("/associations/trash")
+@menu_required(MENU_ASSOCIATIONS)
+def associations_trash():
+    """削除済みの管理組合 (管理者): restorable for 30 days."""
+    _admin_only("associations:trash")
+    return trash.trash_page(MamaAssociation, title="削除済みの管理組合", columns=[
+        ("組合コード", "code"), ("管理組合名", "name"), ("所在地", "address")],
+        restore_endpoint="mama.associations_restore", id_arg="association_id",
+        back_url=url_for("mama.associations_index"))
+
+
+@bp.route("/associations/trash/<int:association_id>/restore", methods=["POST"])
+@menu_required(MENU_ASSOCIATIONS)
+def associations_restore(association_id: int):
+    """Bring a deleted association back (管理者); refused while a live association holds its code."""
+    _admin_only(f"association:{association_id}")
+    association = trash.deleted_or_404(MamaAssociation, association_id)
+    refusal = None
+    if assoc.code_taken(association.code):
+        refusal = (f"組合コード「{association.code}」は登録中の別の管理組合が使っているため、元に戻せません。"
+                   "先にそちらの組合コードを変更してください。")
+    trash.restore_from_trash(association, refusal=refusal, action="mama.association.restore",
+                             target=f"association:{association.code}", after=assoc.public_values(association),
+                             done=f"管理組合「{association.name}」を元に戻しました。")
+    return redirect(url_for("mama.associations_trash"))

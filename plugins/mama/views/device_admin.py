@@ -5,12 +5,13 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from app.confirm import confirmation, confirmed
 from app.extensions import db
 from app.forms import ConfirmForm, require_confirm
 from app.models import User
 
 from .. import devices
-from ..models import DEVICE_APPROVED, MamaDevice
+from ..models import DEVICE_APPROVED, DEVICE_PENDING, MamaDevice
 from ..permissions import MENU_DEVICES, menu_required
 from . import bp
 
@@ -69,30 +70,53 @@ def devices_user(user_id: int):
                            form=ConfirmForm())
 
 
-@bp.route("/devices/<int:device_id>/revoke", methods=["POST"])
+def revoke_confirmation(device: MamaDevice, cancel_url: str, this_browser: bool = False):
+    """The confirmation page of revoking one device (admin screen and the user's own 登録端末)."""
+    consequences = [
+        "この端末からはログインできなくなります。もう一度使うには端末登録をやり直してください。",
+        "この端末でのログイン中のセッションも終了します。",
+    ]
+    if this_browser:
+        consequences.append("いま使っているこのブラウザの端末です。無効にすると、このブラウザもログアウトします。")
+    return confirmation("端末を無効にしますか？", target=[
+        ("ユーザー", f"{device.user.login_id}（{device.user.name}）"), ("端末", device.name),
+        ("状態", device.status_label), ("ブラウザ情報", device.user_agent or "—")],
+        consequences=consequences, cancel_url=cancel_url, button="無効にする", testid="confirm-revoke")
+
+
+@bp.route("/devices/<int:device_id>/revoke", methods=["GET", "POST"])
 @menu_required(MENU_DEVICES)
 def device_revoke(device_id: int):
-    """Revoke one device of any user of the tenant."""
-    require_confirm()
+    """Revoke one device of any user of the tenant, after the confirmation page."""
     device = db.get_or_404(MamaDevice, device_id)
+    back = url_for("mama.devices_user", user_id=device.user_id)
+    if not confirmed():
+        return revoke_confirmation(device, back)
     if devices.revoke(device, current_user):
         db.session.commit()
         flash(f"端末「{device.name}」を無効にしました。", "success")
     else:
         flash("この端末は既に無効です。", "warning")
-    return redirect(url_for("mama.devices_user", user_id=device.user_id))
+    return redirect(back)
 
 
-@bp.route("/devices/users/<int:user_id>/revoke-all", methods=["POST"])
+@bp.route("/devices/users/<int:user_id>/revoke-all", methods=["GET", "POST"])
 @menu_required(MENU_DEVICES)
 def devices_revoke_all(user_id: int):
-    """Revoke every device of a user."""
-    require_confirm()
+    """Revoke every device of a user, after the confirmation page."""
     user = db.get_or_404(User, user_id)
+    back = url_for("mama.devices_user", user_id=user.id)
+    if not confirmed():
+        open_count = sum(1 for d in devices.devices_of(user) if d.status in (DEVICE_APPROVED, DEVICE_PENDING))
+        return confirmation("この利用者の端末をすべて無効にしますか？", target=[
+            ("ユーザー", f"{user.login_id}（{user.name}）"), ("対象の端末", f"{open_count}台（承認済み・承認待ち）")],
+            consequences=["どの端末からもログインできなくなります。もう一度使うには端末登録をやり直してください。",
+                          "この利用者のログイン中のセッションもすべて終了します。"],
+            cancel_url=back, button="すべて無効にする", testid="confirm-revoke-all")
     count = devices.revoke_all(user, current_user, reason="admin")
     db.session.commit()
     flash(f"{user.login_id} の端末を{count}台無効にしました。", "success")
-    return redirect(url_for("mama.devices_user", user_id=user.id))
+    return redirect(back)
 
 
 @bp.route("/devices/users/<int:user_id>/code", methods=["POST"])

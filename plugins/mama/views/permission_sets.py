@@ -5,8 +5,9 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
+from app.confirm import confirmation, confirmed
 from app.extensions import db
-from app.forms import ConfirmForm, choices, require_confirm
+from app.forms import ConfirmForm, choices
 from app.models import ROLE_ADMIN, ROLE_GENERAL, ROLE_LABELS
 from app.queryargs import choice_arg
 from app.tenancy import current_tenant
@@ -94,18 +95,25 @@ def permissions_edit(set_id: int):
     return _save(permission_set, permission_set.role)
 
 
-@bp.route("/permissions/<int:set_id>/delete", methods=["POST"])
+@bp.route("/permissions/<int:set_id>/delete", methods=["GET", "POST"])
 @menu_required(MENU_PERMISSIONS)
 def permissions_delete(set_id: int):
-    """Delete a permission set that no user uses."""
-    require_confirm()
+    """Delete a permission set that no user uses, after the confirmation page."""
     permission_set = db.get_or_404(MamaPermissionSet, set_id)
     role = permission_set.role
     in_use = users_of_set(permission_set)
+    error = None
     if in_use:
-        flash(f"権限セット「{permission_set.name}」は{in_use}人が使っているため削除できません。先にユーザーの設定を変更してください。",
-              "error")
-        return redirect(url_for("mama.permissions_index", role=role))
+        error = (f"権限セット「{permission_set.name}」は{in_use}人が使っているため削除できません。"
+                 "先にユーザーの設定を変更してください。")
+    if error or not confirmed():
+        labels = {menu_key(link): link.label for link in eligible_menus(current_tenant(), role)}
+        return confirmation("権限セットを削除しますか？", target=[
+            ("権限セット名", permission_set.name), ("権限区分", ROLE_LABELS.get(role, role)),
+            ("使えるメニュー", "、".join(labels.get(m, m) for m in permission_set.menu_ids) or "なし")],
+            consequences=["この権限セットは元に戻せません。同じ内容が必要になったら、もう一度作成してください。",
+                          "使っているユーザーはいません（使われている権限セットは削除できません）。"],
+            cancel_url=url_for("mama.permissions_index", role=role), error=error, testid="confirm-delete")
     audit.record("mama.permission_set.delete", target=f"permission_set:{permission_set.id}",
                  before={"name": permission_set.name, "role": role, "menus": permission_set.menu_ids},
                  actor=current_user)

@@ -5,14 +5,14 @@ import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 
 from app import audit
+from app.confirm import confirmation, confirmed
 from app.extensions import db
 from app.forms import ConfirmForm, require_confirm
-from app.listing import search
 from app.models import User
 from app.queryargs import int_arg, int_list, text_arg
 from app.routing import MAX_ROW_ID
+from app.searchtext import matching
 
-from ..associations import SEARCH
 from ..forms import ScopeModeForm
 from ..models import MamaAssociation, MamaUserAssociation, MamaUserSettings
 from ..permissions import MENU_SCOPES, ensure_settings, menu_required
@@ -27,8 +27,11 @@ def scopes_index():
     """Every user with the scope they have."""
     users = db.session.execute(sa.select(User).order_by(User.login_id)).scalars().all()
     settings = {s.user_id: s for s in db.session.execute(sa.select(MamaUserSettings)).scalars()}
+    # Joined to the associations so a deleted (削除済み) one is not counted.
     counts = dict(db.session.execute(
-        sa.select(MamaUserAssociation.user_id, sa.func.count()).group_by(MamaUserAssociation.user_id)).all())
+        sa.select(MamaUserAssociation.user_id, sa.func.count())
+        .join(MamaAssociation, MamaAssociation.id == MamaUserAssociation.association_id)
+        .group_by(MamaUserAssociation.user_id)).all())
     return render_template("mama/scopes/index.html", users=users, settings=settings, counts=counts)
 
 
@@ -40,7 +43,7 @@ def _assigned(user: User):
 def _candidates(user: User, q: str):
     taken = sa.select(MamaUserAssociation.association_id).where(MamaUserAssociation.user_id == user.id)
     query = sa.select(MamaAssociation).where(MamaAssociation.id.not_in(taken)).order_by(MamaAssociation.code)
-    return search(query, q, **SEARCH).limit(50)
+    return matching(query, MamaAssociation, q).limit(50)
 
 
 @bp.route("/scopes/<int:user_id>", methods=["GET", "POST"])
@@ -90,19 +93,23 @@ def scopes_add(user_id: int):
     return redirect(url_for("mama.scopes_user", user_id=user.id, q=text_arg("q", source=request.form)))
 
 
-@bp.route("/scopes/<int:user_id>/remove/<int:association_id>", methods=["POST"])
+@bp.route("/scopes/<int:user_id>/remove/<int:association_id>", methods=["GET", "POST"])
 @menu_required(MENU_SCOPES)
 def scopes_remove(user_id: int, association_id: int):
-    """Remove one association from a user's selection."""
-    require_confirm()
+    """Remove one association from a user's selection, after the confirmation page."""
     user = db.get_or_404(User, user_id)
-    row = db.session.execute(sa.select(MamaUserAssociation).where(
-        MamaUserAssociation.user_id == user.id, MamaUserAssociation.association_id == association_id)).scalar_one_or_none()
-    if row is not None:
-        association = db.session.get(MamaAssociation, association_id)
-        db.session.delete(row)
-        audit.record("mama.scope.remove", target=f"user:{user.login_id}",
-                     before={"associations": [association.code if association else str(association_id)]})
-        db.session.commit()
-        flash("管理組合を外しました。", "success")
+    association = db.get_or_404(MamaAssociation, association_id)
+    row = db.first_or_404(sa.select(MamaUserAssociation).where(
+        MamaUserAssociation.user_id == user.id, MamaUserAssociation.association_id == association.id))
+    if not confirmed():
+        return confirmation("参照できる管理組合から外しますか？", target=[
+            ("ユーザー", f"{user.login_id}（{user.name}）"), ("組合コード", association.code),
+            ("管理組合名", association.name)], consequences=[
+            f"{user.login_id} さんはこの管理組合を一覧・検索・詳細・CSVで見られなくなります。",
+            "管理組合そのものは削除されません。あとで「追加」から戻せます。"],
+            cancel_url=url_for("mama.scopes_user", user_id=user.id), button="外す", testid="confirm-remove")
+    db.session.delete(row)
+    audit.record("mama.scope.remove", target=f"user:{user.login_id}", before={"associations": [association.code]})
+    db.session.commit()
+    flash(f"{user.login_id} の参照できる管理組合から「{association.name}」を外しました。", "success")
     return redirect(url_for("mama.scopes_user", user_id=user.id))

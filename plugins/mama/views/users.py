@@ -11,6 +11,7 @@ from app.accounts import (
     login_id_taken,
 )
 from app.accounts import unlock as unlock_account
+from app.confirm import confirmation, confirmed
 from app.extensions import db
 from app.forms import ConfirmForm, choices, require_confirm
 from app.listing import listing
@@ -140,11 +141,11 @@ def users_edit(user_id: int):
 @bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
 @menu_required(MENU_USERS)
 def users_delete(user_id: int):
-    """Delete a user (audit rows keep the login id as text); never oneself or the last admin."""
+    """Delete a user after the confirmation page (audit rows keep the login id as text); never oneself or the
+    last admin."""
     user = db.get_or_404(User, user_id)
-    form = ConfirmForm()
     error = None
-    if form.validate_on_submit():
+    if confirmed():
         try:
             login_id = delete_user(user, actor=current_user, cleanup=_delete_mama_rows,
                                    admin_check=has_working_admin, message=LAST_ADMIN)
@@ -154,7 +155,12 @@ def users_delete(user_id: int):
             db.session.commit()
             flash(f"{login_id} を削除しました。", "success")
             return redirect(url_for("mama.users_index"))
-    return render_template("mama/users/delete.html", user=user, form=form, error=error), 422 if error else 200
+    return confirmation("ユーザーを削除しますか？", target=[
+        ("ログインID", user.login_id), ("氏名", user.name), ("権限区分", user.role_label)],
+        consequences=["このユーザーはログインできなくなり、ログイン中のセッションも終了します。",
+                      "登録端末・物件参照権限も削除されます。元に戻すことはできません。",
+                      "操作ログにはログインIDが残ります。"],
+        cancel_url=url_for("mama.users_index"), error=error, testid="confirm-delete")
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["GET", "POST"])
@@ -164,7 +170,7 @@ def users_reset_password(user_id: int):
     user = db.get_or_404(User, user_id)
     form = PasswordResetForm()
     error = None
-    if form.validate_on_submit():
+    if confirmed() and form.validate_on_submit():  # the page is its own confirmation step
         def revoke_devices(target: User) -> dict:
             if not form.revoke_devices.data:
                 return {"devices_revoked": 0}

@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, url_for
 
 from app import audit
 from app.auth.guards import product_required
+from app.confirm import confirmation, confirmed
 from app.extensions import db
-from app.forms import ConfirmForm, require_confirm
 from app.listing import listing
 
 from ..forms import RecordForm
@@ -75,12 +75,12 @@ def records_edit(record_id: int):
 def records_delete(record_id: int):
     """管理者 only: GET asks for confirmation, POST deletes."""
     record = db.get_or_404(RepairRecord, record_id)
-    form = ConfirmForm()
-    if form.is_submitted():
-        require_confirm()
-        audit.record("repairs.record.delete", target=f"repair:{record.id}", before=record.public_values())
-        db.session.delete(record)
-        db.session.commit()
-        flash(f"修繕記録「{record.title}」を削除しました。", "success")
-        return redirect(url_for("repairs.records_index"))
-    return render_template("repairs/records/delete.html", form=form, record=record)
+    if not confirmed():
+        return confirmation("修繕記録を削除しますか？", target=[("工事名", record.title), ("施工業者", record.contractor)],
+                            consequences=["この修繕記録は元に戻せません。"], cancel_url=url_for("repairs.records_index"),
+                            testid="confirm-delete")
+    audit.record("repairs.record.delete", target=f"repair:{record.id}", before=record.public_values())
+    db.session.delete(record)
+    db.session.commit()
+    flash(f"修繕記録「{record.title}」を削除しました。", "success")
+    return redirect(url_for("repairs.records_index"))
