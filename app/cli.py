@@ -25,6 +25,20 @@ audit_cli = AppGroup("audit", help="監査ログの操作")
 mail_cli = AppGroup("mail", help="メール送信キュー（outbox）の操作")
 
 
+def fail(exc: Exception) -> None:
+    """Stop a command with its error's Japanese message: exit 2 for unusable input (``bad_input``, the default), else 1."""
+    click.echo(f"エラー: {exc}", err=True)
+    raise SystemExit(2 if getattr(exc, "bad_input", True) else 1) from None
+
+
+def run_or_fail(errors, action, *args, **kwargs):
+    """Call ``action``; an exception of type ``errors`` stops the command through ``fail``."""
+    try:
+        return action(*args, **kwargs)
+    except errors as exc:
+        fail(exc)
+
+
 def tenant_or_fail(code: str) -> Tenant:
     """Return the tenant with this company code, or stop the command with exit status 2."""
     tenant = Tenant.by_code(code)

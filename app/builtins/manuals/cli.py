@@ -8,17 +8,14 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from app.cli import run_or_fail
 from app.operator import operator_name, operator_option
 
 from . import service
 
 
-def _run(action, *args, **kwargs):
-    try:
-        return action(*args, **kwargs)
-    except service.ManualError as exc:
-        click.echo(f"エラー: {exc}", err=True)
-        raise SystemExit(2) from None
+def _run_manual(action, *args, **kwargs):
+    return run_or_fail(service.ManualError, action, *args, **kwargs)
 
 
 def _describe(manual) -> str:
@@ -40,8 +37,8 @@ def manual_cli():
 @with_appcontext
 def publish_command(product, version, title, file, operator):
     """Publish FILE.pdf as a new version of the product's manual (every version is kept)."""
-    data = _run(service.read_pdf, file)
-    manual = _run(service.publish, product, version, data, operator=operator_name(operator), title=title)
+    data = _run_manual(service.read_pdf, file)
+    manual = _run_manual(service.publish, product, version, data, operator=operator_name(operator), title=title)
     click.echo(f"マニュアルを公開しました: {_describe(manual)}")
 
 
@@ -51,7 +48,7 @@ def publish_command(product, version, title, file, operator):
 def list_command(product):
     """List the published manuals, newest first for each product."""
     if product:
-        _run(service.product_or_fail, product)
+        _run_manual(service.product_or_fail, product)
     manuals = service.versions(product)
     if not manuals:
         click.echo("公開されているマニュアルはありません。")
@@ -69,5 +66,5 @@ def list_command(product):
 @with_appcontext
 def build_command(product, version, title, operator):
     """Generate the product's manual from its Markdown guide and publish it."""
-    manual = _run(service.build_and_publish, product, version, operator=operator_name(operator), title=title)
+    manual = _run_manual(service.build_and_publish, product, version, operator=operator_name(operator), title=title)
     click.echo(f"操作ガイドからマニュアルを作成して公開しました: {_describe(manual)}")

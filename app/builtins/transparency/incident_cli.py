@@ -7,14 +7,10 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from app.cli import fail
 from app.operator import operator_name, operator_option, reason_option
 
 from . import incidents, notices
-
-
-def _fail(exc: notices.NoticeError):
-    click.echo(f"エラー: {exc}", err=True)
-    raise SystemExit(2 if exc.bad_input else 1)
 
 
 @click.group("incident")
@@ -39,7 +35,7 @@ def notify_command(subject, body_file, tenant_codes, product, everyone, reason, 
                                                      product=product, everyone=everyone,
                                                      operator=operator_name(operator), reason=reason)
     except notices.NoticeError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"インシデント番号 {incident.id} を記録しました（{len(tenants)} テナント）。")
     click.echo(f"メール {queued} 通を送信キューに入れました。送信状況: flask incident status {incident.id}")
 
@@ -52,7 +48,7 @@ def status_command(incident_id):
     try:
         result = incidents.status(incident_id)
     except notices.NoticeError as exc:
-        _fail(exc)
+        fail(exc)
     incident = result.incident
     click.echo(f"インシデント番号 {incident.id}: {incident.subject}（{incidents.format_jst(incident.created_at)}、"
                f"{incident.created_by}）")

@@ -8,18 +8,14 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from app.cli import operator_name
+from app.cli import operator_name, run_or_fail
 from app.timeutil import format_jst, utcnow
 
 from . import maintenance, notices
 
 
 def _run(action, *args):
-    try:
-        return action(*args)
-    except maintenance.MaintenanceError as exc:
-        click.echo(f"エラー: {exc}", err=True)
-        raise SystemExit(2 if exc.bad_input else 1) from None
+    return run_or_fail(maintenance.MaintenanceError, action, *args)
 
 
 def _describe(window) -> str:

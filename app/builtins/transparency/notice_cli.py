@@ -8,15 +8,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from app.cli import fail
 from app.operator import operator_name, operator_option, reason_option
 from app.timeutil import utcnow
 
 from . import notices
-
-
-def _fail(exc: notices.NoticeError):
-    click.echo(f"エラー: {exc}", err=True)
-    raise SystemExit(2 if exc.bad_input else 1)
 
 
 def _report_delivery(report: notices.DeliveryReport) -> None:
@@ -49,7 +45,7 @@ def post_command(product, tenant_codes, title, body_file, publish_at, audience, 
                                               publish_at=publish_at, audience=audience,
                                               operator=operator_name(operator), reason=reason)
     except notices.NoticeError as exc:
-        _fail(exc)
+        fail(exc)
     notice_id, scheduled, when = notice.id, notice.publish_at > utcnow(), notice.publish_jst
     click.echo(f"お知らせ番号 {notice_id} を登録しました（{len(tenants)} テナント: "
                f"{', '.join(t.code for t in tenants[:10])}{' ほか' if len(tenants) > 10 else ''}）。")
@@ -86,7 +82,7 @@ def withdraw_command(notice_id, reason, operator):
     try:
         notices.withdraw_notice(notice_id, operator_name(operator), reason)
     except notices.NoticeError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"お知らせ番号 {notice_id} を取り下げました。")
 
 
