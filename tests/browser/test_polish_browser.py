@@ -2,6 +2,8 @@
 元に戻す, and a search that finds 新宿 (フリガナ シンジュク) whether typed in hiragana, half-width or katakana."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from app.extensions import db
 from plugins.jucho.models import JuchoAssociation, JuchoBuilding
 from plugins.mama.cli import sample_association
@@ -52,7 +54,7 @@ def test_mama_kana_search_confirmed_delete_and_restore(app, live_server, new_con
     assert "30日間" in page.inner_text("[data-testid=confirm-consequences]")
     screenshot(page, "mama-confirm-delete")
     page.click("text=キャンセル")
-    assert "新宿パークハイツ管理組合" in page.content()  # nothing happened
+    expect(page.locator("body")).to_contain_text("新宿パークハイツ管理組合")  # nothing happened
     page.click("[data-testid=delete]")
     page.click("[data-testid=confirm-delete]")
     page.wait_for_url("**/mama/associations")
@@ -62,7 +64,7 @@ def test_mama_kana_search_confirmed_delete_and_restore(app, live_server, new_con
     assert "新宿パークハイツ管理組合" in page.inner_text("[data-testid=trash-table]")
     screenshot(page, "mama-trash")
     page.click("[data-testid=trash-table] >> text=元に戻す")
-    assert "を元に戻しました" in page.content()
+    expect(page.locator("body")).to_contain_text("を元に戻しました")
     page.goto(f"{live_server}/mama/associations")
     assert "新宿パークハイツ管理組合" in page.inner_text("[data-testid=association-table]")
 
@@ -106,17 +108,19 @@ def test_jucho_kana_search_suspend_confirmation_and_building_trash(app, live_ser
     # 社員 停止: a confirmation page first
     page.goto(f"{live_server}/jucho/staff/{hanako}/edit")
     page.click("[data-testid=suspend]")
-    assert "社員を停止しますか？" in page.content() and "hanako" in page.inner_text("[data-testid=confirm-target]")
+    expect(page.locator("body")).to_contain_text("社員を停止しますか？")
+    assert "hanako" in page.inner_text("[data-testid=confirm-target]")
     assert "セッション" in page.inner_text("[data-testid=confirm-consequences]")
     screenshot(page, "jucho-confirm-suspend")
     page.click("[data-testid=confirm-suspend]")
-    assert "を停止しました" in page.content()
+    page.wait_for_url(f"**/jucho/staff/{hanako}/edit")
+    expect(page.locator("body")).to_contain_text("を停止しました")
 
     # 物件 削除 → 削除済み → 元に戻す
     page.goto(f"{live_server}/jucho/buildings")
     page.click("table.jucho-list >> text=新宿タワー")
     page.click("a.button.danger >> text=削除")
-    assert "物件を削除しますか？" in page.content()
+    expect(page.locator("body")).to_contain_text("物件を削除しますか？")
     page.click("[data-testid=confirm-delete]")
     page.wait_for_url("**/jucho/buildings")
     assert "新宿タワー" not in page.inner_text("table.jucho-list")
@@ -124,6 +128,6 @@ def test_jucho_kana_search_suspend_confirmation_and_building_trash(app, live_ser
     assert "新宿タワー" in page.inner_text("[data-testid=trash-table]")
     screenshot(page, "jucho-trash")
     page.click("[data-testid=trash-table] >> text=元に戻す")
-    assert "を元に戻しました" in page.content()
+    expect(page.locator("body")).to_contain_text("を元に戻しました")
     page.goto(f"{live_server}/jucho/buildings")
     assert "新宿タワー" in page.inner_text("table.jucho-list")
