@@ -93,11 +93,11 @@ def parse_floor(text) -> int | None:
     return value
 
 
-def parse_text(length: int):
-    """A parser of free text up to ``length`` characters (one line)."""
+def parse_text(length: int, normalize: bool = False):
+    """A parser of free text up to ``length`` characters (one line); ``normalize`` makes widths one (NFKC)."""
 
     def _parse(text) -> str:
-        value = (text or "").strip()
+        value = (_clean(text) if normalize else (text or "").strip())
         if len(value) > length:
             raise ValueRefused(f"{length}文字以内で入力してください。")
         if has_control_characters(value):
@@ -116,6 +116,11 @@ def parse_payment(text) -> str | None:
         if raw in (code, label):
             return code
     raise ValueRefused(f"支払方法は「{'」「'.join(PAYMENT_METHODS.values())}」のいずれかを入力してください。")
+
+
+def normalize_layout(value):
+    """間取り as stored: 「３ＬＤＫ」 → 「3LDK」 (a form filter; None stays None)."""
+    return _clean(value) if isinstance(value, str) else value
 
 
 def _monthly(text):
@@ -143,7 +148,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("number", "住戸番号", normalize_number),
     Column("floor", "階", parse_floor),
     Column("area", "専有面積（㎡）", parse_area),
-    Column("layout", "間取り", parse_text(20)),
+    Column("layout", "間取り", parse_text(20, normalize=True)),
     Column("management_fee", "管理費（月額・円）", _monthly),
     Column("repair_reserve", "修繕積立金（月額・円）", _monthly),
     Column("repair_lump_sum", "修繕一時金（円）", parse_yen),

@@ -22,7 +22,7 @@ from .. import formatting as fmt
 from ..models import JuchoBuilding
 from ..models_units import PAYMENT_METHODS, PERSONAL_FIELDS, JuchoUnit
 from ..profile import YenField
-from ..units import LABELS, columns_for, normalize_number, number_error, number_taken, store_personal
+from ..units import LABELS, columns_for, normalize_layout, normalize_number, number_error, number_taken, store_personal
 from . import bp
 
 SORTS = {"number": JuchoUnit.number, "floor": (JuchoUnit.floor, JuchoUnit.number), "area": JuchoUnit.area,
@@ -54,7 +54,7 @@ class UnitForm(KanriForm):
     floor = IntegerField("階", validators=[Optional(), NumberRange(-10, 200, "-10〜200の範囲で入力してください。")])
     area = DecimalField("専有面積（㎡）", places=2, validators=[
         Optional(), _area, NumberRange(0.01, 10000, "0より大きく10,000㎡以下で入力してください。")])
-    layout = StringField("間取り", filters=[strip_filter], validators=[max_length(20)])
+    layout = StringField("間取り", filters=[normalize_layout], validators=[max_length(20)])
     management_fee = _yen("管理費（月額・円）")
     repair_reserve = _yen("修繕積立金（月額・円）")
     repair_lump_sum = _yen("修繕一時金（円）", 1_000_000_000)
