@@ -10,7 +10,7 @@ from app.extensions import db
 from plugins.jucho.models_profile import JuchoBuildingProfile, JuchoRepairRecord, profile_of
 from plugins.jucho.profile import GROUPS
 from tests.conftest import post_form
-from tests.jucho_fixtures import admin, general, in_tenant, jucho, make_building, outsider  # noqa: F401
+from tests.jucho_fixtures import *  # noqa: F403  (the shared 重調 fixtures)
 from tests.jucho_helpers import audit_rows
 
 COMMON = {"parking_spaces": "40", "parking_vacant": "3", "parking_fee_min": "12,000", "parking_fee_max": "１８０００円",

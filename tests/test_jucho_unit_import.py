@@ -13,7 +13,7 @@ from app.timeutil import utcnow
 from plugins.jucho import unit_import
 from plugins.jucho.models_units import JuchoUnit, JuchoUnitImport
 from tests.conftest import csrf_from, post_form
-from tests.jucho_fixtures import admin, general, in_tenant, jucho, make_building, outsider  # noqa: F401
+from tests.jucho_fixtures import *  # noqa: F403  (the shared 重調 fixtures)
 from tests.jucho_helpers import audit_rows
 
 HEADER = "住戸番号,階,専有面積（㎡）,間取り,管理費（月額・円）,修繕積立金（月額・円）,支払方法,滞納額 管理費（円）"

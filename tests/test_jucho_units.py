@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from plugins.jucho.models_units import JuchoUnit
 from tests.conftest import post_form
-from tests.jucho_fixtures import admin, general, in_tenant, jucho, make_building, outsider  # noqa: F401
+from tests.jucho_fixtures import *  # noqa: F403  (the shared 重調 fixtures)
 from tests.jucho_helpers import audit_rows
 
 UNIT = {"number": "１０１", "floor": "1", "area": "72.5", "layout": "3LDK", "management_fee": "15,000",

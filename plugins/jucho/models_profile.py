@@ -11,6 +11,8 @@ from app.extensions import db
 from app.tenancy import TenantScoped
 from app.timeutil import UTCDateTime, utcnow
 
+from .models import JuchoBuilding
+
 # Choices (stored value → Japanese label). An empty value (NULL) means 未入力 and prints as 「—」.
 YES_NO = {"yes": "有", "no": "無"}
 YES_NO_UNKNOWN = {"yes": "有", "no": "無", "unknown": "不明"}
@@ -158,3 +160,9 @@ def repair_records(building, kind: str | None = None) -> list[JuchoRepairRecord]
         query = query.where(JuchoRepairRecord.kind == kind)
     return list(db.session.execute(query.order_by(JuchoRepairRecord.year, sa.func.coalesce(JuchoRepairRecord.month, 0),
                                                   JuchoRepairRecord.id)).scalars())
+
+
+# Read-only ways from a building to its profile and 大規模修繕 rows (the report reads them as attributes).
+JuchoBuilding.profile = relationship(JuchoBuildingProfile, uselist=False, viewonly=True)
+JuchoBuilding.repairs = relationship(JuchoRepairRecord, viewonly=True,
+                                     order_by=(JuchoRepairRecord.year, JuchoRepairRecord.month, JuchoRepairRecord.id))

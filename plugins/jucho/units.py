@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.forms import has_control_characters
 
-from .models_units import PAYMENT_METHODS, PERSONAL_FIELDS, JuchoUnit
+from .models_units import PAYMENT_METHODS, JuchoUnit
 
 NUMBER_LENGTH = 20
 MAX_MONTHLY = 10_000_000

@@ -22,7 +22,15 @@ from .. import formatting as fmt
 from ..models import JuchoBuilding
 from ..models_units import PAYMENT_METHODS, PERSONAL_FIELDS, JuchoUnit
 from ..profile import YenField
-from ..units import LABELS, columns_for, normalize_layout, normalize_number, number_error, number_taken, store_personal
+from ..units import (
+    LABELS,
+    columns_for,
+    normalize_layout,
+    normalize_number,
+    number_error,
+    number_taken,
+    store_personal,
+)
 from . import bp
 
 SORTS = {"number": JuchoUnit.number, "floor": (JuchoUnit.floor, JuchoUnit.number), "area": JuchoUnit.area,
