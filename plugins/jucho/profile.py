@@ -10,6 +10,7 @@ from functools import cache
 
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.widgets import TextInput
 
 from app.forms import KanriForm, choices, max_length, phone, strip_filter
 from app.timeutil import jst_today
@@ -188,7 +189,13 @@ _YEN_JUNK = re.compile(r"[,，円\s]")
 
 
 class YenField(IntegerField):
-    """Whole yen as typed in Japan: 「15,000」「１５，０００円」 are 15000."""
+    """Whole yen as typed in Japan: 「15,000」「１５，０００円」 are 15000 (a text box, so commas can be typed)."""
+
+    widget = TextInput()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "numeric"})
+        super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist):
         """Read the typed amount without commas, 円 and width differences."""
