@@ -59,3 +59,14 @@ def test_a_second_demo_run_adds_no_second_notice_or_manual(app, runner, outbox):
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0, cli_output(again)
     assert "マニュアル:" not in again.output and "お知らせ:" not in again.output
+
+
+def test_jucho_demo_has_full_building_profiles_and_forty_units_without_arrears_for_staff(app, client, runner, outbox):
+    logins = _demo_logins(runner)
+    jucho_login(client, outbox, "demo-jucho", "staff", logins[("demo-jucho", "staff")])
+    buildings = client.get("/jucho/buildings?q=パークハウス新宿").get_data(as_text=True)
+    building_id = re.search(r'href="/jucho/buildings/(\d+)"', buildings).group(1)
+    detail = client.get(f"/jucho/buildings/{building_id}").get_data(as_text=True)
+    assert "住戸一覧（40戸）" in detail and "国土交通大臣(5)第012345号" in detail and "有（使用料なし）" in detail
+    units = client.get(f"/jucho/buildings/{building_id}/units").get_data(as_text=True)
+    assert ">302<" in units and ">805<" in units and "滞納" not in units and "45,000" not in units

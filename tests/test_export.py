@@ -84,9 +84,9 @@ def test_export_holds_every_tenant_table_decrypted_without_secrets(app, runner, 
         assert expected | {entry["table"] for entry in skipped} >= every
         assert {"users", "audit_events", "mama_associations", "mama_devices", "mama_permission_sets",
                 "mama_user_settings", "mama_user_associations", "jucho_associations", "jucho_buildings",
-                "export_requests"} <= expected
+                "jucho_building_profiles", "jucho_repair_records", "jucho_units", "export_requests"} <= expected
         assert {"user_sessions", "pending_logins", "jucho_login_codes", "mama_registration_codes",
-                "mail_outbox"} <= {entry["table"] for entry in skipped}
+                "mail_outbox", "jucho_unit_imports"} <= {entry["table"] for entry in skipped}
         for table in expected:
             assert f"csv/{table}.csv" in names and f"json/{table}.json" in names
             assert archive.read(f"csv/{table}.csv").startswith(b"\xef\xbb\xbf")
@@ -131,6 +131,28 @@ def test_export_holds_every_tenant_table_decrypted_without_secrets(app, runner, 
         details = json.loads(event.details)
         assert details["rows"] == sum(entry["rows"] for entry in manifest["tables"])
         assert "users=2" in details["counts"]   # a list: table names are not audit detail keys
+
+
+def test_jucho_export_holds_the_profile_repairs_and_units_with_the_arrears_decrypted(app, runner, make_tenant,
+                                                                                    add_user, tmp_path):
+    from plugins.jucho.demo import seed_demo
+
+    make_tenant("juchoco", product="jucho")
+    with in_tenant(app, "juchoco") as tenant:
+        seed_demo(tenant)
+        db.session.commit()
+    result, out = _export(runner, tmp_path, "juchoco")
+    assert result.exit_code == 0, cli_output(result)
+    with zipfile.ZipFile(out) as archive:
+        profiles = json.loads(archive.read("json/jucho_building_profiles.json"))
+        repairs = json.loads(archive.read("json/jucho_repair_records.json"))
+        units = json.loads(archive.read("json/jucho_units.json"))
+        assert "json/jucho_unit_imports.json" not in archive.namelist()
+    assert len(profiles) == 5 and profiles[0]["company_registration"] == "国土交通大臣(5)第012345号"
+    assert len(repairs) == 10 and len(units) == 40
+    late = next(unit for unit in units if unit["number"] == "302")
+    assert late["arrears_management"] == "45000" and late["late_charge"] == "1230"   # decrypted for the tenant
+    assert "row_key" not in late
 
 
 def test_export_refuses_to_overwrite_and_unknown_tenant(app, runner, make_tenant, tmp_path):

@@ -69,9 +69,15 @@ def _seed(app, code: str, product: str, outbox) -> None:
                 first = db.session.execute(sa.select(MamaAssociation).order_by(MamaAssociation.id)).scalars().first()
                 db.session.add(MamaUserAssociation(user_id=staff.id, association_id=first.id))
             else:
+                from plugins.jucho import unit_import
                 from plugins.jucho.demo import seed_demo
+                from plugins.jucho.models import JuchoBuilding
 
                 seed_demo(tenant)
+                building = db.session.execute(sa.select(JuchoBuilding).order_by(JuchoBuilding.id)).scalars().first()
+                checked = unit_import.plan("住戸番号,滞納額 管理費（円）\r\n901,5000\r\n".encode(), building.id,
+                                           include_personal=True)
+                unit_import.save_pending(checked, building.id, admin.id, "units.csv")   # a pending 住戸 import
             send_mail(admin.email, "お知らせ", "password_changed", user=admin, tenant=tenant, changed_at=utcnow())
             db.session.commit()
         notice = notices.create_notice(title="お知らせ", body="本文", product=product, tenants=[tenant],

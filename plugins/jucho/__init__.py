@@ -97,4 +97,12 @@ def audit_action_labels():
         "jucho.building.delete": "物件削除（削除済みへ）",
         "jucho.building.restore": "物件の復元（削除済みから）",
         "jucho.export": "CSV出力",
+        "jucho.profile.update": "物件の重要事項調査項目の編集",
+        "jucho.repair.create": "大規模修繕の記録の登録",
+        "jucho.repair.delete": "大規模修繕の記録の削除",
+        "jucho.unit.create": "住戸登録",
+        "jucho.unit.update": "住戸編集",
+        "jucho.unit.delete": "住戸削除",
+        "jucho.unit.import_check": "住戸CSVの確認（取込前）",
+        "jucho.unit.import": "住戸CSV取込",
     }

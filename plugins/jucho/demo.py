@@ -1,4 +1,4 @@
-"""Sample 管理組合 and 物件 for the demo tenant, so a first look at the lists is not empty."""
+"""Sample 管理組合, 物件 (with their 別表第5 profile) and 住戸 for the demo tenant, so a first look is not empty."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from app.extensions import db
 
+from .demo_profile import seed_profile, seed_units
 from .models import JuchoAssociation, JuchoBuilding
 
 # (管理組合, フリガナ, 管理形態, 物件, フリガナ, 所在地, 構造, 地上階, 戸数, 竣工)
@@ -24,7 +25,7 @@ _SAMPLES = (
 
 
 def seed_demo(tenant) -> list[str]:
-    """Add the sample 管理組合 and their 物件 to the current tenant; return a line for the operator."""
+    """Add the sample 管理組合, their 物件 with full profiles, and 40 住戸 of the first; return a line for the operator."""
     for number, (name, kana, form, building, building_kana, address, structure, floors, units, built) in enumerate(
             _SAMPLES, start=1):
         association = JuchoAssociation(name=name, kana=kana, management_form=form,
@@ -33,10 +34,16 @@ def seed_demo(tenant) -> list[str]:
                                        contact_email=f"riji{number}@example.jp")
         db.session.add(association)
         db.session.flush()
-        db.session.add(JuchoBuilding(
+        row = JuchoBuilding(
             association_id=association.id, name=building, kana=building_kana, address=address, structure=structure,
             floors_above=floors, floors_below=1 if structure == "SRC" else 0, total_units=units,
             completion_date=built, management_fee_basis="unit", management_fee=Decimal(12000 + number * 1500),
             repair_reserve_basis="sqm", repair_reserve=Decimal(180 + number * 20), parking_fee=15000 + number * 1000,
-            planned_repair_year=built.year + 36))
-    return [f"サンプルの管理組合と物件を{len(_SAMPLES)}件ずつ登録しました。"]
+            planned_repair_year=built.year + 36)
+        db.session.add(row)
+        db.session.flush()
+        seed_profile(row, number)
+        if number == 1:
+            unit_count = seed_units(row)
+    return [f"サンプルの管理組合と物件を{len(_SAMPLES)}件ずつ、物件の重要事項調査項目と"
+            f"「{_SAMPLES[0][3]}」の住戸{unit_count}戸を登録しました。"]

@@ -121,3 +121,7 @@ class JuchoBuilding(TenantScoped, SoftDeletable, Searchable, db.Model):
     def basis_label(basis: str) -> str:
         """Japanese label of a fee basis."""
         return FEE_BASES.get(basis, basis)
+
+
+# The 別表第5 profile, 住戸 and their imports live in their own modules; import them so the mapper knows them.
+from . import models_profile, models_units  # noqa: E402,F401

@@ -7,6 +7,9 @@ from . import (  # noqa: E402,F401  (routes register on import)
     associations,
     buildings,
     login,
+    profile,
     reset,
     staff,
+    unit_import,
+    units,
 )
