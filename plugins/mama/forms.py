@@ -155,11 +155,10 @@ class PasswordResetForm(KanriForm):
 
 
 class PermissionSetForm(KanriForm):
-    """A named permission set: role and menus."""
+    """A named permission set; its levels come from the menu × level grid (閲覧 / 編集 / 削除)."""
 
     name = StringField("権限セット名", filters=[nfkc], validators=[
         DataRequired(REQUIRED), max_length(100)])
-    menus = MultiCheckboxField("利用できるメニュー")
     submit = SubmitField("保存")
 
 

@@ -12,7 +12,7 @@ from app.models import User
 
 from .. import devices
 from ..models import DEVICE_APPROVED, DEVICE_PENDING, MamaDevice
-from ..permissions import MENU_DEVICES, menu_required
+from ..permissions import LEVEL_DELETE, LEVEL_EDIT, MENU_DEVICES, menu_required
 from . import bp
 
 
@@ -34,7 +34,7 @@ def devices_index():
 
 
 @bp.route("/devices/<int:device_id>/approve", methods=["POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_EDIT)
 def device_approve(device_id: int):
     """Approve a pending device."""
     require_confirm()
@@ -48,7 +48,7 @@ def device_approve(device_id: int):
 
 
 @bp.route("/devices/<int:device_id>/reject", methods=["POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_EDIT)
 def device_reject(device_id: int):
     """Reject a pending device."""
     require_confirm()
@@ -85,7 +85,7 @@ def revoke_confirmation(device: MamaDevice, cancel_url: str, this_browser: bool 
 
 
 @bp.route("/devices/<int:device_id>/revoke", methods=["GET", "POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_DELETE)
 def device_revoke(device_id: int):
     """Revoke one device of any user of the tenant, after the confirmation page."""
     device = db.get_or_404(MamaDevice, device_id)
@@ -101,7 +101,7 @@ def device_revoke(device_id: int):
 
 
 @bp.route("/devices/users/<int:user_id>/revoke-all", methods=["GET", "POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_DELETE)
 def devices_revoke_all(user_id: int):
     """Revoke every device of a user, after the confirmation page."""
     user = db.get_or_404(User, user_id)
@@ -120,7 +120,7 @@ def devices_revoke_all(user_id: int):
 
 
 @bp.route("/devices/users/<int:user_id>/code", methods=["POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_EDIT)
 def devices_issue_code(user_id: int):
     """Issue a one-time registration code for a user and show it once."""
     require_confirm()

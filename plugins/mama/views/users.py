@@ -26,6 +26,8 @@ from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
 from ..permissions import (
     LAST_ADMIN,
+    LEVEL_DELETE,
+    LEVEL_EDIT,
     MENU_USERS,
     ensure_settings,
     has_working_admin,
@@ -76,7 +78,7 @@ def users_index():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_EDIT)
 def users_new():
     """Add a user; the initial password (typed or generated) is shown once and must be changed."""
     form = UserCreateForm()
@@ -106,7 +108,7 @@ def users_new():
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_EDIT)
 def users_edit(user_id: int):
     """Edit name, e-mail, role, permission set and state; the last admin cannot demote or stop themselves."""
     user = db.get_or_404(User, user_id)
@@ -139,7 +141,7 @@ def users_edit(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_DELETE)
 def users_delete(user_id: int):
     """Delete a user after the confirmation page (audit rows keep the login id as text); never oneself or the
     last admin."""
@@ -164,7 +166,7 @@ def users_delete(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["GET", "POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_EDIT)
 def users_reset_password(user_id: int):
     """Give a user a new temporary password (shown once); their sessions end; optionally revoke devices."""
     user = db.get_or_404(User, user_id)
@@ -189,7 +191,7 @@ def users_reset_password(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_EDIT)
 def users_unlock(user_id: int):
     """Lift a user's lockout."""
     require_confirm()
