@@ -20,7 +20,7 @@ ALL_VIEW = {"mama.associations": "view", "mama.devices": "view", "mama.users": "
 ALL_EDIT = {**{menu: "edit" for menu in ALL_VIEW}}
 # MAMA endpoints that are not behind a menu: the login's device step, the user's own devices, and the pages
 # reachable without a login. Every other MAMA endpoint must carry menu_required (checked below).
-UNGUARDED = {"mama.device", "mama.device_code", "mama.device_request", "mama.device_status", "mama.my_devices",
+UNGUARDED = {"mama.device", "mama.device_code", "mama.device_request", "mama.device_status_page", "mama.my_devices",
              "mama.my_device_revoke", "mama.reset_request", "mama.static"}
 
 

@@ -12,6 +12,7 @@ from app.models import User
 
 from .. import devices
 from ..models import DEVICE_APPROVED, DEVICE_PENDING, MamaDevice
+from ..notify import mail_device_decision
 from ..permissions import LEVEL_DELETE, LEVEL_EDIT, MENU_DEVICES, menu_required
 from . import bp
 
@@ -40,6 +41,7 @@ def device_approve(device_id: int):
     require_confirm()
     device = db.get_or_404(MamaDevice, device_id)
     if devices.decide(device, True, current_user):
+        mail_device_decision(device)  # queued with the decision: both commit or neither
         db.session.commit()
         flash(f"{device.user.login_id} の端末「{device.name}」を承認しました。", "success")
     else:
@@ -54,6 +56,7 @@ def device_reject(device_id: int):
     require_confirm()
     device = db.get_or_404(MamaDevice, device_id)
     if devices.decide(device, False, current_user):
+        mail_device_decision(device)  # queued with the decision: both commit or neither
         db.session.commit()
         flash(f"{device.user.login_id} の端末「{device.name}」の申請を拒否しました。", "success")
     else:
