@@ -21,7 +21,7 @@ ALL_EDIT = {**{menu: "edit" for menu in ALL_VIEW}}
 # MAMA endpoints that are not behind a menu: the login's device step, the user's own devices, and the pages
 # reachable without a login. Every other MAMA endpoint must carry menu_required (checked below).
 UNGUARDED = {"mama.device", "mama.device_code", "mama.device_request", "mama.device_status_page", "mama.my_devices",
-             "mama.my_device_revoke", "mama.reset_request", "mama.static"}
+             "mama.my_device_revoke", "mama.reset_request", "mama.reset_request_sent", "mama.static"}
 
 
 def _set_for(app, login_id: str, name: str, role: str, levels: dict) -> int:

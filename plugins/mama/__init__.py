@@ -10,7 +10,9 @@ from . import models  # noqa: F401  (tables join the metadata before the core la
 
 PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン", stylesheet="mama.css",
                   views="plugins.mama.views", guide="docs/guide.md", faq="faq",
-                  support_hours="平日 9:00〜18:00（土日祝日・年末年始を除く）")
+                  support_hours="平日 9:00〜18:00（土日祝日・年末年始を除く）",
+                  login_help="パスワードを忘れた場合は、貴社の管理者にリセットを依頼してください"
+                             "（ログイン画面の「パスワードのリセットを依頼」から依頼できます）。")
 
 
 @hookimpl
@@ -54,6 +56,12 @@ def _seed_demo(tenant):
 def demo_tenant():
     """demo-mama, with sample associations so the lists are not empty."""
     return DemoTenant("demo-mama", "デモ管理株式会社（MAMA）", PRODUCT.code, seed=_seed_demo)
+
+
+@hookimpl
+def login_links():
+    """パスワードのリセット依頼 under the login form (MAMA users ask their admins; there is no self-service reset)."""
+    return [MenuLink("パスワードのリセットを依頼（MAMAシステム）", "mama.reset_request", section="login", order=20)]
 
 
 @hookimpl
@@ -173,4 +181,7 @@ def audit_action_labels():
         "mama.association.delete": "管理組合削除（削除済みへ）",
         "mama.association.restore": "管理組合の復元（削除済みから）",
         "mama.association.export": "管理組合CSV出力",
+        "mama.reset.request": "パスワードのリセット依頼",
+        "mama.reset.done": "パスワードのリセット依頼に対応",
+        "mama.reset.reject": "パスワードのリセット依頼を却下",
     }

@@ -154,6 +154,14 @@ class PasswordResetForm(KanriForm):
     submit = SubmitField("パスワードを再発行")
 
 
+class ResetRequestForm(KanriForm):
+    """パスワードのリセット依頼: 会社コード + ログインID."""
+
+    company_code = StringField("会社コード", filters=[nfkc], validators=[DataRequired(REQUIRED), max_length(32)])
+    login_id = StringField("ログインID", filters=[nfkc], validators=[DataRequired(REQUIRED), max_length(64)])
+    submit = SubmitField("リセットを依頼")
+
+
 class PermissionSetForm(KanriForm):
     """A named permission set; its levels come from the menu × level grid (閲覧 / 編集 / 削除)."""
 

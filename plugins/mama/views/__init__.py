@@ -9,6 +9,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     device_login,
     my_devices,
     permission_sets,
+    reset_requests,
     scopes,
     users,
 )

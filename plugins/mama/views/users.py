@@ -21,7 +21,7 @@ from app.tenancy import current_tenant
 from app.timeutil import utcnow
 from app.user_admin import UserAdminError, add_user, delete_user, edit_user, reset_password
 
-from .. import devices
+from .. import devices, reset_requests
 from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
 from ..permissions import (
@@ -74,7 +74,7 @@ def users_index():
     result = listing(sa.select(User), sorts=USER_SORTS, default_sort="login_id", tiebreak=User.id)
     settings = {s.user_id: s for s in db.session.execute(sa.select(MamaUserSettings)).scalars()}
     return render_template("mama/users/index.html", listing=result, settings=settings, form=ConfirmForm(),
-                           now=utcnow())
+                           now=utcnow(), reset_requests=reset_requests.open_requests())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -183,6 +183,7 @@ def users_reset_password(user_id: int):
         except UserAdminError as refused:
             error = refused.message
         else:
+            reset_requests.close_for(user, current_user)
             db.session.commit()
             revoked = details["devices_revoked"]
             return render_template("mama/users/reset_done.html", user=user, password=temporary,
