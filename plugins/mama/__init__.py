@@ -101,7 +101,7 @@ def dashboard_panels(tenant, user):
         return []
     from flask import url_for
 
-    from .associations import count_in_scope
+    from .associations import count_in_scope, scope_explanation
     from .devices import pending_devices
     from .permissions import MENU_ASSOCIATIONS, MENU_DEVICES, can_open
 
@@ -113,8 +113,12 @@ def dashboard_panels(tenant, user):
         panels.append(Panel("端末の登録申請", body.format(waiting, link), order=10))
     if can_open(user, MENU_ASSOCIATIONS):
         link = url_for("mama.associations_index")
-        body = Markup('<p>参照できる管理組合: <strong>{}</strong> 件</p><p><a href="{}">管理組合登録を開く</a></p>')
-        panels.append(Panel("管理組合", body.format(count_in_scope(user), link), order=20))
+        count = count_in_scope(user)
+        body = Markup('<p>参照できる管理組合: <strong>{}</strong> 件</p>').format(count)
+        if count == 0:
+            body += scope_explanation(user)
+        body += Markup('<p><a href="{}">管理組合登録を開く</a></p>').format(link)
+        panels.append(Panel("管理組合", body, order=20))
     return panels
 
 
@@ -176,6 +180,7 @@ def audit_action_labels():
         "mama.scope.mode": "物件参照権限の変更",
         "mama.scope.add": "参照物件の追加",
         "mama.scope.remove": "参照物件の削除",
+        "mama.scope.set": "物件参照権限の設定（ユーザーマスタ）",
         "mama.association.create": "管理組合登録",
         "mama.association.update": "管理組合更新",
         "mama.association.delete": "管理組合削除（削除済みへ）",

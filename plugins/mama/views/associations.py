@@ -36,8 +36,9 @@ def associations_index():
     result = listing(assoc.in_prefecture(current_user, prefecture), sorts=assoc.SORTS,
                      default_sort=assoc.DEFAULT_SORT, filters={"prefecture": prefecture}, per_page=assoc.PER_PAGE,
                      searchable=MamaAssociation)
+    total = assoc.count_in_scope(current_user)
     return render_template("mama/associations/index.html", listing=result, prefectures=PREFECTURES,
-                           total_in_scope=assoc.count_in_scope(current_user))
+                           total_in_scope=total, why_none=assoc.scope_explanation(current_user) if total == 0 else None)
 
 
 @bp.route("/associations/export.csv")
