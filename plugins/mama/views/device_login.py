@@ -121,5 +121,6 @@ def device_status_page():
     if device is None:
         return render_template("mama/device_status.html", device=None, refresh=None,
                                hours=device_status.STATUS_HOURS), 404
-    refresh = device_status.REFRESH_SECONDS if device.status == DEVICE_PENDING else None
+    every = current_app.config.get("MAMA_DEVICE_STATUS_REFRESH_SECONDS", device_status.REFRESH_SECONDS)
+    refresh = every if device.status == DEVICE_PENDING else None
     return render_template("mama/device_status.html", device=device, tenant=device.user.tenant, refresh=refresh)
