@@ -72,8 +72,11 @@ def test_admin_sees_the_request_and_handles_it_with_the_existing_reset(app, make
     ask(app.test_client(), "mama1", "staff")
     users = admin.get("/mama/users").get_data(as_text=True)
     assert 'data-testid="reset-requests"' in users and "staff" in users.split('data-testid="reset-requests"')[1]
-    page = admin.get("/mama/users/2/reset-password")
-    response = admin.post("/mama/users/2/reset-password", data={
+    with in_tenant(app, "mama1"):
+        staff_id = get_user("staff").id
+    assert f"/mama/users/{staff_id}/reset-password" in users
+    page = admin.get(f"/mama/users/{staff_id}/reset-password")
+    response = admin.post(f"/mama/users/{staff_id}/reset-password", data={
         "csrf_token": csrf_from(page.get_data(as_text=True)), "confirmed": "yes"})
     assert response.status_code == 200 and "仮パスワード" in response.get_data(as_text=True)
     assert _requests(app) == [("staff", "done")]

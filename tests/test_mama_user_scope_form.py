@@ -141,3 +141,17 @@ def test_a_user_admin_without_scope_edit_gets_no_scope_fields(app, make_tenant, 
                                                    "scope_associations": [str(ids[0])]})
     assert response.status_code == 200
     assert _scope(app, "tanaka") == (False, [])  # the forged scope fields were ignored
+
+
+def test_too_many_associations_for_a_list_points_to_the_scope_screen(app, make_tenant, monkeypatch):
+    from plugins.mama import scope_choice
+
+    _, admin = admin_client(app, make_tenant)
+    _associations(app)
+    monkeypatch.setattr(scope_choice, "CHOICE_LIMIT", 2)
+    form = admin.get("/mama/users/new").get_data(as_text=True)
+    assert "管理組合が多いため、ここでは選べません" in form and "mama1の管理組合0" not in form
+    assert "scope_filter.js" not in form
+    response = post_form(admin, "/mama/users/new", {**NEW_USER, "scope_mode": "all"})
+    assert response.status_code == 200
+    assert _scope(app, "tanaka") == (True, [])

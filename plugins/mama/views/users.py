@@ -44,7 +44,9 @@ def _set_choices(form) -> bool:
     """Fill the form's choices; returns whether the current user may choose the scope here."""
     form.permission_set.choices = choices([(0, "既定（権限区分で使えるすべてのメニュー）")] + [
         (s.id, f"{s.name}（{ROLE_LABELS.get(s.role, s.role)}）") for s in permission_sets()])
-    form.scope_associations.choices = scope_choice.association_choices() or []
+    offered = scope_choice.association_choices()
+    form.scope_associations.choices = offered or []
+    form.too_many_associations = offered is None
     return scope_choice.can_choose(current_user)
 
 
@@ -123,7 +125,7 @@ def users_new():
 
 def _form_page(form, user, may_scope: bool):
     return render_template("mama/users/form.html", form=form, user=user, may_scope=may_scope,
-                           too_many=scope_choice.association_choices() is None,
+                           too_many=form.too_many_associations,
                            scope_admins=scope_choice.scope_admins()), 422 if form.errors else 200
 
 
