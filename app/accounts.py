@@ -37,6 +37,31 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.execute(sa.select(User).where(User.email_bidx == blind_index(email))).scalars().first()
 
 
+def tenant_for_login(product, company_code: str) -> Tenant | None:
+    """The tenant of product with this company code whose users may log in, or None (for reset forms)."""
+    tenant = Tenant.by_code(company_code)
+    if not product.owns(tenant) or not tenant.can_log_in:
+        return None
+    return tenant
+
+
+def active_account(tenant: Tenant, identifier: str, by_email: bool = False) -> User | None:
+    """An active user of tenant by login id (or, with by_email, a registered e-mail address), or None.
+
+    The shared lookup of the products' "forgot password" forms: they answer the same page whatever this returns,
+    so the form never tells whether an account exists.
+    """
+    from .tenancy import tenant_scope
+
+    identifier = (identifier or "").strip()
+    with tenant_scope(tenant):
+        if by_email and "@" in identifier:
+            user = find_user_by_email(identifier)
+        else:
+            user = db.session.execute(sa.select(User).where(User.login_id == identifier)).scalar_one_or_none()
+        return user if user is not None and user.status == STATUS_ACTIVE else None
+
+
 def login_id_taken(login_id: str) -> bool:
     """True when the current tenant already has this login id."""
     return db.session.execute(sa.select(User.id).where(User.login_id == login_id)).first() is not None

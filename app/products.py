@@ -21,7 +21,9 @@ class Product:
 
     Help for the product's users (all optional): ``guide`` is a Markdown file (``flask manual build`` makes the
     first 操作マニュアル from it), ``faq`` a folder of Markdown files (the よくある質問 page), both relative to
-    the plugin package that registers the product; ``support_hours`` is shown on the お問い合わせ page.
+    the plugin package that registers the product; ``support_hours`` is shown on the お問い合わせ page;
+    ``login_help`` is added to the login form's failure message when the company code belongs to a
+    tenant of this product (the same for a wrong password, an unknown login id and a locked account).
     """
 
     code: str
@@ -32,6 +34,7 @@ class Product:
     guide: str = ""
     faq: str = ""
     support_hours: str = ""
+    login_help: str = ""
 
     def owns(self, tenant) -> bool:
         """True when ``tenant`` is a tenant of this product (False for no tenant)."""

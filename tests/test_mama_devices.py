@@ -115,7 +115,7 @@ def test_request_mails_every_admin_then_approval_lets_the_user_in(app, client, m
 
     password_step(client, "mama1", "staff")
     response = send_request(client, "経理部のPC")
-    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/mama/device/status")
     recipients = sorted(r for message in outbox for r in message.recipients)
     assert recipients == ["admin@mama1.example.jp", "boss2@mama1.example.jp"]
     assert all("経理部のPC" in m.body and "staff" in m.body for m in outbox)

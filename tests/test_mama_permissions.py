@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from plugins.mama.models import MamaPermissionSet, MamaUserSettings
+from plugins.mama.permissions import full_level
 from tests.conftest import post_form
 from tests.mama_helpers import admin_client, audit_actions, get_user, in_tenant, login_with_code
 
@@ -28,7 +29,7 @@ def _nav(client) -> str:
 def _make_set(app, code, name, role, menus):
     with in_tenant(app, code):
         permission_set = MamaPermissionSet(name=name, role=role)
-        permission_set.menu_ids = menus
+        permission_set.levels = menus if isinstance(menus, dict) else {menu: full_level(menu) for menu in menus}
         db.session.add(permission_set)
         db.session.commit()
         return permission_set.id
@@ -117,13 +118,13 @@ def test_permission_screen_builds_menus_from_the_registry_and_saves_a_set(app, m
     admin_page = client.get("/mama/permissions?role=admin").get_data(as_text=True)
     assert "ユーザーマスタ" in admin_page
     new = client.get("/mama/permissions/new?role=general").get_data(as_text=True)
-    assert 'value="mama.associations"' in new and 'value="mama.users"' not in new
+    assert 'name="level-mama.associations"' in new and 'level-mama.users' not in new
     response = post_form(client, "/mama/permissions/new?role=general",
-                         {"name": "参照のみ", "menus": ["mama.associations"]})
+                         {"name": "参照のみ", "level-mama.associations": ["view"]})
     assert response.status_code == 302
     with in_tenant(app, "mama1"):
         saved = db.session.execute(sa.select(MamaPermissionSet)).scalar_one()
-        assert saved.role == "general" and saved.menu_ids == ["mama.associations"]
+        assert saved.role == "general" and saved.levels == {"mama.associations": "view"}
     assert "参照のみ" in client.get("/mama/permissions?role=general").get_data(as_text=True)
     assert any(a == "mama.permission_set.create" for a, _, _ in audit_actions(app, "mama1"))
 
@@ -132,8 +133,11 @@ def test_permission_set_bad_input(app, make_tenant):
     _, client = admin_client(app, make_tenant)
     empty = post_form(client, "/mama/permissions/new?role=general", {"name": ""})
     assert empty.status_code == 422 and "入力してください" in empty.get_data(as_text=True)
-    smuggled = post_form(client, "/mama/permissions/new?role=general", {"name": "x", "menus": ["mama.users"]})
-    assert smuggled.status_code == 422 and "一覧から選択してください" in smuggled.get_data(as_text=True)
+    smuggled = post_form(client, "/mama/permissions/new?role=general",
+                         {"name": "x", "level-mama.users": ["delete"], "level-mama.associations": ["all", "<b>"]})
+    assert smuggled.status_code == 302  # an admin-only menu or a made-up level on a 一般 set is ignored
+    with in_tenant(app, "mama1"):
+        assert db.session.execute(sa.select(MamaPermissionSet).where(MamaPermissionSet.name == "x")).scalar_one().levels == {}
     post_form(client, "/mama/permissions/new?role=general", {"name": "同名"})
     twice = post_form(client, "/mama/permissions/new?role=general", {"name": "同名"})
     assert twice.status_code == 422 and "既にあります" in twice.get_data(as_text=True)
@@ -159,7 +163,7 @@ def test_admin_set_that_would_lock_everyone_out_is_refused(app, make_tenant):
     set_id = _make_set(app, "mama1", "管理者セット", "admin", ["mama.users", "mama.permissions"])
     _assign(app, "mama1", "admin", set_id)
     response = post_form(client, f"/mama/permissions/{set_id}/edit", {"name": "管理者セット",
-                                                                       "menus": ["mama.permissions"]})
+                                                                       "level-mama.permissions": ["delete"]})
     assert response.status_code == 422 and "管理者が一人もいなくなる" in response.get_data(as_text=True)
     assert client.get("/mama/users").status_code == 200
 

@@ -117,7 +117,7 @@ def test_mama_pending_cookie_of_a_registration_request_cannot_be_used_later(app,
     mama.password_step(client, "mama1", "staff")
     saved = _session_cookie(client)
     response = mama.send_request(client, "経理部のPC")
-    assert response.headers["Location"].endswith("/login")
+    assert response.headers["Location"].endswith("/mama/device/status")
     device_cookie = client.get_cookie(COOKIE_NAME).value
     with mama.in_tenant(app, "mama1"):
         from plugins.mama.models import MamaDevice

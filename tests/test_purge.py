@@ -61,9 +61,17 @@ def _seed(app, code: str, product: str, outbox) -> None:
                 db.session.add(SampleNote(title="メモ", body="個人的な内容"))
             elif product == "mama":
                 from plugins.mama.cli import add_sample_associations
-                from plugins.mama.models import MamaAssociation, MamaPermissionSet, MamaUserAssociation
+                from plugins.mama.models import (
+                    MamaAssociation,
+                    MamaPermissionSet,
+                    MamaResetRequest,
+                    MamaUserAssociation,
+                )
 
-                db.session.add(MamaPermissionSet(name="営業", role="general"))
+                sales = MamaPermissionSet(name="営業", role="general")
+                sales.levels = {"mama.associations": "view"}
+                db.session.add(sales)
+                db.session.add(MamaResetRequest(user_id=staff.id))
                 add_sample_associations(3)
                 db.session.flush()
                 first = db.session.execute(sa.select(MamaAssociation).order_by(MamaAssociation.id)).scalars().first()

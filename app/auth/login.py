@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import STATUS_ACTIVE, Tenant, User
 from ..operator import looks_like_operator
 from ..passwords import burn_equivalent_work, verify_password
-from ..products import plugin_manager
+from ..products import all_products, plugin_manager
 from ..tenancy import set_current_tenant
 from ..timeutil import utcnow
 
@@ -45,7 +45,14 @@ def _fail(reason: str, login_id: str, tenant=None, user=None, **details) -> Logi
     audit.record("login.failure", outcome="failure", tenant=tenant, actor=user, actor_login=actor_login,
                  target=f"user:{login_id}", reason=reason, **details)
     db.session.commit()
-    return LoginResult(message=GENERIC_FAILURE)
+    return LoginResult(message=failure_message(tenant))
+
+
+def failure_message(tenant) -> str:
+    """The generic failure message, plus the tenant's product's hint on a forgotten password (if it has one)."""
+    product = all_products().get(tenant.product) if tenant is not None else None
+    help_text = product.login_help if product is not None else ""
+    return f"{GENERIC_FAILURE}{help_text}" if help_text else GENERIC_FAILURE
 
 
 def _refuse(message: str, reason: str, user: User) -> LoginResult:

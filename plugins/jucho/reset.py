@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app.accounts import find_user_by_email
+from app.accounts import active_account, tenant_for_login
 from app.extensions import db
 from app.mailer import send_mail
 from app.models import STATUS_ACTIVE, AuditEvent, Tenant, User
@@ -57,24 +57,14 @@ def make_token(user: User) -> str:
 
 
 def find_jucho_tenant(code: str) -> Tenant | None:
-    """The 重調@CITY tenant with this company code that can log in, or None."""
-    tenant = Tenant.by_code(code)
-    if not PRODUCT.owns(tenant) or not tenant.can_log_in:
-        return None
-    return tenant
+    """The 重調@CITY tenant with this company code that can log in, or None (a MAMA company code is None too)."""
+    return tenant_for_login(PRODUCT, code)
 
 
 def find_account(tenant: Tenant, identifier: str) -> User | None:
-    """An active user of tenant by login id or registered e-mail address (blind index), or None."""
-    identifier = (identifier or "").strip()
-    with tenant_scope(tenant):
-        if "@" in identifier:
-            user = find_user_by_email(identifier)
-        else:
-            user = db.session.execute(sa.select(User).where(User.login_id == identifier)).scalar_one_or_none()
-        if user is None or user.status != STATUS_ACTIVE or not user.email:
-            return None
-        return user
+    """An active user of tenant with an e-mail address, by login id or registered e-mail (blind index), or None."""
+    user = active_account(tenant, identifier, by_email=True)
+    return user if user is not None and user.email else None
 
 
 def too_many_links(user: User) -> bool:

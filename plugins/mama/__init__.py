@@ -10,7 +10,9 @@ from . import models  # noqa: F401  (tables join the metadata before the core la
 
 PRODUCT = Product("mama", "MAMAシステム", "管理組合・物件の管理と端末認証によるログイン", stylesheet="mama.css",
                   views="plugins.mama.views", guide="docs/guide.md", faq="faq",
-                  support_hours="平日 9:00〜18:00（土日祝日・年末年始を除く）")
+                  support_hours="平日 9:00〜18:00（土日祝日・年末年始を除く）",
+                  login_help="パスワードを忘れた場合は、貴社の管理者にリセットを依頼してください"
+                             "（ログイン画面の「パスワードのリセットを依頼」から依頼できます）。")
 
 
 @hookimpl
@@ -57,6 +59,12 @@ def demo_tenant():
 
 
 @hookimpl
+def login_links():
+    """パスワードのリセット依頼 under the login form (MAMA users ask their admins; there is no self-service reset)."""
+    return [MenuLink("パスワードのリセットを依頼（MAMAシステム）", "mama.reset_request", section="login", order=20)]
+
+
+@hookimpl
 def second_factor(tenant, user):
     """A MAMA login needs an approved registered device."""
     if not PRODUCT.owns(tenant):
@@ -93,7 +101,7 @@ def dashboard_panels(tenant, user):
         return []
     from flask import url_for
 
-    from .associations import count_in_scope
+    from .associations import count_in_scope, scope_explanation
     from .devices import pending_devices
     from .permissions import MENU_ASSOCIATIONS, MENU_DEVICES, can_open
 
@@ -105,8 +113,12 @@ def dashboard_panels(tenant, user):
         panels.append(Panel("端末の登録申請", body.format(waiting, link), order=10))
     if can_open(user, MENU_ASSOCIATIONS):
         link = url_for("mama.associations_index")
-        body = Markup('<p>参照できる管理組合: <strong>{}</strong> 件</p><p><a href="{}">管理組合登録を開く</a></p>')
-        panels.append(Panel("管理組合", body.format(count_in_scope(user), link), order=20))
+        count = count_in_scope(user)
+        body = Markup('<p>参照できる管理組合: <strong>{}</strong> 件</p>').format(count)
+        if count == 0:
+            body += scope_explanation(user)
+        body += Markup('<p><a href="{}">管理組合登録を開く</a></p>').format(link)
+        panels.append(Panel("管理組合", body, order=20))
     return panels
 
 
@@ -168,9 +180,13 @@ def audit_action_labels():
         "mama.scope.mode": "物件参照権限の変更",
         "mama.scope.add": "参照物件の追加",
         "mama.scope.remove": "参照物件の削除",
+        "mama.scope.set": "物件参照権限の設定（ユーザーマスタ）",
         "mama.association.create": "管理組合登録",
         "mama.association.update": "管理組合更新",
         "mama.association.delete": "管理組合削除（削除済みへ）",
         "mama.association.restore": "管理組合の復元（削除済みから）",
         "mama.association.export": "管理組合CSV出力",
+        "mama.reset.request": "パスワードのリセット依頼",
+        "mama.reset.done": "パスワードのリセット依頼に対応",
+        "mama.reset.reject": "パスワードのリセット依頼を却下",
     }

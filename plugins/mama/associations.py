@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from markupsafe import Markup
 
 from app.extensions import db
 from app.models import User
@@ -89,3 +90,15 @@ def users_in_scope(association: MamaAssociation) -> int:
     """How many users have the association in a chosen scope (物件参照権限)."""
     return db.session.execute(sa.select(sa.func.count()).where(
         MamaUserAssociation.association_id == association.id)).scalar_one()
+
+
+def scope_explanation(user: User) -> Markup:
+    """Why a user sees no association and who can change that (the admins who set 物件参照権限, by name)."""
+    from .scope_choice import scope_admins
+
+    if scope_all(user):
+        return Markup('<p class="hint" data-testid="scope-why">管理組合はまだ1件も登録されていません。</p>')
+    names = "、".join(admin.name or admin.login_id for admin in scope_admins()) or "貴社の管理者"
+    return Markup('<p class="hint" data-testid="scope-why">物件参照権限（参照できる管理組合）がまだ設定されていないため、'
+                  '表示できる管理組合はありません。設定は管理者（{}）が「物件参照権限登録」またはユーザーマスタで行います。'
+                  '必要な管理組合を管理者に依頼してください。</p>').format(names)

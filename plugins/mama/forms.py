@@ -22,7 +22,6 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.forms import KanriForm, choices, email_address, katakana, login_id, max_length, normalize_kana, phone
 from app.timeutil import jst_today
@@ -81,11 +80,15 @@ class JPSelectField(SelectField):
             raise ValidationError("一覧から選択してください。")
 
 
-class MultiCheckboxField(SelectMultipleField):
-    """A list of checkboxes."""
+class JPSelectMultipleField(SelectMultipleField):
+    """A multiple select whose invalid-choice message is Japanese."""
 
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
+    def process_formdata(self, valuelist):
+        try:
+            self.data = [self.coerce(value) for value in valuelist]
+        except (ValueError, TypeError) as exc:
+            self.data = []
+            raise ValueError("一覧から選択してください。") from exc
 
     def pre_validate(self, form):
         values = choice_values(self.choices)
@@ -117,6 +120,15 @@ class UserFormBase(KanriForm):
         Optional(), max_length(254), email_address()])
     role = JPSelectField("権限区分", choices=choices([("general", "一般"), ("admin", "管理者")]), default="general")
     permission_set = JPSelectField("メニュー権限", coerce=int, default=0)
+    scope_mode = RadioField("参照できる管理組合", choices=choices([("all", "すべての管理組合"),
+                                                                 ("selected", "選択した管理組合のみ")]),
+                            default=None, validate_choice=False)
+    scope_associations = JPSelectMultipleField("選択する管理組合", coerce=int, choices=[])
+
+    def validate_scope_mode(self, field):
+        """Only the two modes exist (none sent: the scope is left as it is)."""
+        if field.data not in (None, "", "all", "selected"):
+            raise ValidationError("どちらかを選択してください。")
 
 
 class UserCreateForm(UserFormBase):
@@ -154,12 +166,19 @@ class PasswordResetForm(KanriForm):
     submit = SubmitField("パスワードを再発行")
 
 
+class ResetRequestForm(KanriForm):
+    """パスワードのリセット依頼: 会社コード + ログインID."""
+
+    company_code = StringField("会社コード", filters=[nfkc], validators=[DataRequired(REQUIRED), max_length(32)])
+    login_id = StringField("ログインID", filters=[nfkc], validators=[DataRequired(REQUIRED), max_length(64)])
+    submit = SubmitField("リセットを依頼")
+
+
 class PermissionSetForm(KanriForm):
-    """A named permission set: role and menus."""
+    """A named permission set; its levels come from the menu × level grid (閲覧 / 編集 / 削除)."""
 
     name = StringField("権限セット名", filters=[nfkc], validators=[
         DataRequired(REQUIRED), max_length(100)])
-    menus = MultiCheckboxField("利用できるメニュー")
     submit = SubmitField("保存")
 
 

@@ -1,7 +1,6 @@
 """MAMA's tables: registered devices, registration codes, permission sets, user settings, associations."""
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -47,6 +46,9 @@ class MamaDevice(TenantScoped, db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The 申請状況 page: sha256 of a random token held in an HttpOnly cookie of the requesting browser.
+    status_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
+    status_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
 
@@ -73,7 +75,7 @@ class MamaRegistrationCode(TenantScoped, db.Model):
 
 
 class MamaPermissionSet(TenantScoped, db.Model):
-    """A named list of menus (メニュー権限) for users of one role."""
+    """A named permission set (メニュー権限) for users of one role: one level per menu in its grants."""
 
     __tablename__ = "mama_permission_sets"
     __table_args__ = (sa.UniqueConstraint("tenant_id", "name"),)
@@ -81,18 +83,43 @@ class MamaPermissionSet(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100))
     role: Mapped[str] = mapped_column(sa.String(16))
-    menus_json: Mapped[str] = mapped_column(sa.Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    @property
-    def menu_ids(self) -> list[str]:
-        """The menu ids this set allows."""
-        return list(json.loads(self.menus_json or "[]"))
+    grants: Mapped[list[MamaPermissionGrant]] = relationship(
+        back_populates="permission_set", cascade="all, delete-orphan", lazy="selectin")
 
-    @menu_ids.setter
-    def menu_ids(self, values) -> None:
-        self.menus_json = json.dumps(sorted(set(values)))
+    @property
+    def levels(self) -> dict[str, str]:
+        """menu id → the highest level granted (view / edit / delete)."""
+        return {grant.menu_id: grant.level for grant in self.grants}
+
+    @levels.setter
+    def levels(self, values: dict[str, str]) -> None:
+        current = {grant.menu_id: grant for grant in self.grants}
+        for menu_id, grant in current.items():
+            if menu_id not in values:
+                self.grants.remove(grant)
+        for menu_id, level in values.items():
+            if menu_id in current:
+                current[menu_id].level = level
+            else:
+                self.grants.append(MamaPermissionGrant(menu_id=menu_id, level=level))
+
+
+class MamaPermissionGrant(TenantScoped, db.Model):
+    """One menu of a permission set and its level: view (閲覧) < edit (編集) < delete (削除)."""
+
+    __tablename__ = "mama_permission_grants"
+    __table_args__ = (sa.UniqueConstraint("permission_set_id", "menu_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    permission_set_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("mama_permission_sets.id", ondelete="CASCADE"), index=True)
+    menu_id: Mapped[str] = mapped_column(sa.String(100))
+    level: Mapped[str] = mapped_column(sa.String(16))
+
+    permission_set: Mapped[MamaPermissionSet] = relationship(back_populates="grants")
 
 
 class MamaUserSettings(TenantScoped, db.Model):
@@ -168,4 +195,30 @@ class MamaUserAssociation(TenantScoped, db.Model):
         sa.ForeignKey("mama_associations.id", ondelete="CASCADE"), index=True)
 
 
-# Children before parents, for export and purge.
+RESET_OPEN = "open"
+RESET_DONE = "done"
+RESET_REJECTED = "rejected"
+RESET_STATUS_LABELS = {RESET_OPEN: "未対応", RESET_DONE: "対応済み", RESET_REJECTED: "却下"}
+
+
+class MamaResetRequest(TenantScoped, db.Model):
+    """A user's request that an admin reset their password (MAMA has no self-service reset)."""
+
+    __tablename__ = "mama_reset_requests"
+    __table_args__ = (sa.Index("ix_mama_reset_requests_tenant_status", "tenant_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default=RESET_OPEN)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def status_label(self) -> str:
+        """Japanese label of the state."""
+        return RESET_STATUS_LABELS.get(self.status, self.status)
+

@@ -8,7 +8,7 @@ from app.mailer import send_mail
 from app.models import ROLE_ADMIN, STATUS_ACTIVE, User
 from app.urls import external_url
 
-from .models import MamaDevice
+from .models import DEVICE_APPROVED, MamaDevice
 
 
 def tenant_admins() -> list[User]:
@@ -42,3 +42,15 @@ def mail_notice(tenant, notice) -> int:
         send_mail(admin.email, subject, "mama/email/notice", admin=admin, tenant=tenant, notice=notice, link=link)
         sent += 1
     return sent
+
+
+def mail_device_decision(device: MamaDevice) -> bool:
+    """Queue a mail telling the requester that an admin approved or rejected their device; False without an address."""
+    user = device.user
+    if not user.email:
+        return False
+    approved = device.status == DEVICE_APPROVED
+    subject = f"【MAMAシステム】端末の登録申請が{'承認' if approved else '拒否'}されました（{user.tenant.name}）"
+    send_mail(user.email, subject, "mama/email/device_decision", user=user, device=device, tenant=user.tenant,
+              approved=approved, link=external_url("auth.login"))
+    return True

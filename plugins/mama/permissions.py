@@ -1,10 +1,10 @@
-"""Menu permissions (メニュー権限マスタ): the menu registry, permission sets and the per-view check."""
+"""Menu permissions (メニュー権限マスタ): the menu registry, levels (閲覧 / 編集 / 削除), sets and the per-view check."""
 from __future__ import annotations
 
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import g
+from flask import g, request
 from flask_login import current_user
 
 from app.accounts import active_admins
@@ -32,6 +32,21 @@ MAMA_MENUS = (
 )
 # Menus only a 管理者 can ever open, whatever a permission set lists.
 ADMIN_MENUS = frozenset({MENU_DEVICES, MENU_USERS, MENU_PERMISSIONS, MENU_SCOPES})
+LEVEL_VIEW = "view"
+LEVEL_EDIT = "edit"
+LEVEL_DELETE = "delete"
+LEVEL_RANK = {LEVEL_VIEW: 1, LEVEL_EDIT: 2, LEVEL_DELETE: 3}
+LEVEL_LABELS = {LEVEL_VIEW: "閲覧", LEVEL_EDIT: "編集", LEVEL_DELETE: "削除"}
+ALL_LEVELS = (LEVEL_VIEW, LEVEL_EDIT, LEVEL_DELETE)
+# What each level allows, per menu; 物件参照権限 has nothing to delete (removing one association is an edit).
+MENU_LEVELS = {
+    MENU_ASSOCIATIONS: ALL_LEVELS,
+    MENU_DEVICES: ALL_LEVELS,
+    MENU_USERS: ALL_LEVELS,
+    MENU_PERMISSIONS: ALL_LEVELS,
+    MENU_SCOPES: (LEVEL_VIEW, LEVEL_EDIT),
+}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ROLE_CHOICES = (("general", "一般"), (ROLE_ADMIN, "管理者"))
 # MAMA's last-admin message: its guard (has_working_admin) asks for an admin who can open ユーザーマスタ.
 LAST_ADMIN = "管理者が一人もいなくなるため、この変更はできません（ユーザーマスタを使える有効な管理者が最低1人必要です）。"
@@ -67,18 +82,45 @@ def ensure_settings(user: User) -> MamaUserSettings:
     return settings
 
 
-def allowed_menu_ids(user: User, settings: MamaUserSettings | None = None, use_cache: bool = True) -> set[str]:
-    """The menu ids user may open: the role's eligible menus, narrowed by the permission set."""
+def levels_of(menu_id: str) -> tuple[str, ...]:
+    """The levels a menu offers, lowest first (削除 only where something can be deleted)."""
+    return MENU_LEVELS.get(menu_id, (LEVEL_VIEW,))
+
+
+def full_level(menu_id: str) -> str:
+    """The highest level a menu offers."""
+    return levels_of(menu_id)[-1]
+
+
+def implies(granted: str | None, needed: str) -> bool:
+    """True when level granted covers needed (削除 ⇒ 編集 ⇒ 閲覧)."""
+    return granted is not None and LEVEL_RANK[granted] >= LEVEL_RANK[needed]
+
+
+def level_names(menu_id: str, granted: str | None) -> str:
+    """The Japanese names of the levels granted covers, e.g. 「閲覧・編集」; empty when nothing is granted."""
+    return "・".join(LEVEL_LABELS[level] for level in levels_of(menu_id) if implies(granted, level))
+
+
+def allowed_levels(user: User, settings: MamaUserSettings | None = None, use_cache: bool = True) -> dict[str, str]:
+    """menu id → the level user has: the role's eligible menus at full level, narrowed by the permission set."""
     cache = g.setdefault("mama_allowed_menus", {})
     if use_cache and user.id in cache:
         return cache[user.id]
     tenant = user.tenant
-    allowed = {menu_key(link) for link in eligible_menus(tenant, user.role)}
+    allowed = {menu_key(link): full_level(menu_key(link)) for link in eligible_menus(tenant, user.role)}
     settings = settings if settings is not None else settings_for(user)
     if settings is not None and settings.permission_set is not None:
-        allowed &= set(settings.permission_set.menu_ids)
+        granted = settings.permission_set.levels
+        allowed = {menu: min(granted[menu], level, key=LEVEL_RANK.__getitem__)
+                   for menu, level in allowed.items() if menu in granted}
     cache[user.id] = allowed
     return allowed
+
+
+def allowed_menu_ids(user: User, settings: MamaUserSettings | None = None, use_cache: bool = True) -> set[str]:
+    """The menu ids user may open (at least 閲覧)."""
+    return set(allowed_levels(user, settings, use_cache))
 
 
 def forget_cached_permissions() -> None:
@@ -86,9 +128,14 @@ def forget_cached_permissions() -> None:
     g.pop("mama_allowed_menus", None)
 
 
+def can(user: User, menu_id: str, level: str = LEVEL_VIEW) -> bool:
+    """True when user has at least level on the menu."""
+    return implies(allowed_levels(user).get(menu_id), level)
+
+
 def can_open(user: User, menu_id: str) -> bool:
-    """True when user may open the menu."""
-    return menu_id in allowed_menu_ids(user)
+    """True when user may open the menu (閲覧)."""
+    return can(user, menu_id, LEVEL_VIEW)
 
 
 def visible_links(tenant, user: User) -> list[MenuLink]:
@@ -97,17 +144,23 @@ def visible_links(tenant, user: User) -> list[MenuLink]:
     return [link for link in MAMA_MENUS if link.menu_id in allowed]
 
 
-def menu_required(menu_id: str):
-    """View decorator: logged in, a MAMA tenant, and the menu allowed; otherwise 403 with an audit event."""
+def menu_required(menu_id: str, level: str = LEVEL_VIEW):
+    """View decorator: logged in, a MAMA tenant, and level on the menu; otherwise 403 with an audit event.
+
+    A POST always needs at least 編集, so a page whose GET only shows (level 閲覧) cannot be written to by a
+    forged form. The requirement is kept on the view (``menu_permission``) for the tests that walk the url map.
+    """
 
     def decorator(view):
         @wraps(view)
         @product_required(PRODUCT.code)
         def wrapped(*args, **kwargs):
-            if not can_open(current_user, menu_id):
-                deny(f"menu:{menu_id}", reason="menu_forbidden")
+            needed = level if request.method in SAFE_METHODS else max(level, LEVEL_EDIT, key=LEVEL_RANK.__getitem__)
+            if not can(current_user, menu_id, needed):
+                deny(f"menu:{menu_id}", reason="menu_forbidden", level=needed)
             return view(*args, **kwargs)
 
+        wrapped.menu_permission = (menu_id, level)
         return wrapped
 
     return decorator
@@ -121,7 +174,7 @@ def has_working_admin() -> bool:
     """
     admins = active_admins()
     forget_cached_permissions()
-    return any(MENU_USERS in allowed_menu_ids(admin, use_cache=False) for admin in admins)
+    return any(implies(allowed_levels(admin, use_cache=False).get(MENU_USERS), LEVEL_EDIT) for admin in admins)
 
 
 def permission_sets(role: str | None = None) -> list[MamaPermissionSet]:

@@ -42,8 +42,8 @@ def test_admin_approves_a_device_request_and_the_user_sees_only_scoped_associati
     _password_step(staff, live_server, "staff")
     staff.fill("#name", "受付カウンターのMac")
     staff.click("[data-testid=request-submit]")
-    staff.wait_for_url("**/login")
-    assert "端末の登録を申請しました" in staff.content()
+    staff.wait_for_url("**/mama/device/status")
+    assert "端末の登録を申請しました" in staff.content() and "申請中" in staff.content()
 
     admin.goto(f"{live_server}/mama/devices")
     queue = admin.inner_text("[data-testid=device-queue]")
@@ -63,6 +63,7 @@ def test_admin_approves_a_device_request_and_the_user_sees_only_scoped_associati
     assert "2件の管理組合を追加しました" in admin.content()
     screenshot(admin, "mama-scope")
 
+    staff.goto(f"{live_server}/login")
     staff.fill("#company_code", "mama1")
     staff.fill("#login_id", "staff")
     staff.fill("#password", PASSWORD)

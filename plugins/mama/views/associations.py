@@ -16,7 +16,7 @@ from .. import associations as assoc
 from ..csv_export import associations_csv
 from ..forms import PREFECTURES, AssociationForm
 from ..models import MamaAssociation, MamaUserAssociation
-from ..permissions import MENU_ASSOCIATIONS, menu_required
+from ..permissions import LEVEL_DELETE, LEVEL_EDIT, MENU_ASSOCIATIONS, menu_required
 from . import bp
 
 FORM_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city", "address_line", "building_name",
@@ -36,8 +36,9 @@ def associations_index():
     result = listing(assoc.in_prefecture(current_user, prefecture), sorts=assoc.SORTS,
                      default_sort=assoc.DEFAULT_SORT, filters={"prefecture": prefecture}, per_page=assoc.PER_PAGE,
                      searchable=MamaAssociation)
+    total = assoc.count_in_scope(current_user)
     return render_template("mama/associations/index.html", listing=result, prefectures=PREFECTURES,
-                           total_in_scope=assoc.count_in_scope(current_user))
+                           total_in_scope=total, why_none=assoc.scope_explanation(current_user) if total == 0 else None)
 
 
 @bp.route("/associations/export.csv")
@@ -63,7 +64,7 @@ def _form_data(form: AssociationForm) -> dict:
 
 
 @bp.route("/associations/new", methods=["GET", "POST"])
-@menu_required(MENU_ASSOCIATIONS)
+@menu_required(MENU_ASSOCIATIONS, LEVEL_EDIT)
 def associations_new():
     """Register an association; a user with a limited scope gets it added to their scope."""
     form = AssociationForm()
@@ -96,7 +97,7 @@ def associations_show(association_id: int):
 
 
 @bp.route("/associations/<int:association_id>/edit", methods=["GET", "POST"])
-@menu_required(MENU_ASSOCIATIONS)
+@menu_required(MENU_ASSOCIATIONS, LEVEL_EDIT)
 def associations_edit(association_id: int):
     """Change an association (404 outside the user's scope)."""
     association = assoc.get_in_scope(association_id, current_user)
@@ -118,7 +119,7 @@ def associations_edit(association_id: int):
 
 
 @bp.route("/associations/<int:association_id>/delete", methods=["GET", "POST"])
-@menu_required(MENU_ASSOCIATIONS)
+@menu_required(MENU_ASSOCIATIONS, LEVEL_DELETE)
 def associations_delete(association_id: int):
     """Move an association to 削除済み after the confirmation page (404 outside the user's scope)."""
     association = assoc.get_in_scope(association_id, current_user)
@@ -147,7 +148,7 @@ def _admin_only(target: str) -> None:
 
 
 @bp.route("/associations/trash")
-@menu_required(MENU_ASSOCIATIONS)
+@menu_required(MENU_ASSOCIATIONS, LEVEL_DELETE)
 def associations_trash():
     """削除済みの管理組合 (管理者): restorable for 30 days."""
     _admin_only("associations:trash")
@@ -158,7 +159,7 @@ def associations_trash():
 
 
 @bp.route("/associations/trash/<int:association_id>/restore", methods=["POST"])
-@menu_required(MENU_ASSOCIATIONS)
+@menu_required(MENU_ASSOCIATIONS, LEVEL_DELETE)
 def associations_restore(association_id: int):
     """Bring a deleted association back (管理者); refused while a live association holds its code."""
     _admin_only(f"association:{association_id}")

@@ -12,7 +12,8 @@ from app.models import User
 
 from .. import devices
 from ..models import DEVICE_APPROVED, DEVICE_PENDING, MamaDevice
-from ..permissions import MENU_DEVICES, menu_required
+from ..notify import mail_device_decision
+from ..permissions import LEVEL_DELETE, LEVEL_EDIT, MENU_DEVICES, menu_required
 from . import bp
 
 
@@ -34,12 +35,13 @@ def devices_index():
 
 
 @bp.route("/devices/<int:device_id>/approve", methods=["POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_EDIT)
 def device_approve(device_id: int):
     """Approve a pending device."""
     require_confirm()
     device = db.get_or_404(MamaDevice, device_id)
     if devices.decide(device, True, current_user):
+        mail_device_decision(device)  # queued with the decision: both commit or neither
         db.session.commit()
         flash(f"{device.user.login_id} の端末「{device.name}」を承認しました。", "success")
     else:
@@ -48,12 +50,13 @@ def device_approve(device_id: int):
 
 
 @bp.route("/devices/<int:device_id>/reject", methods=["POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_EDIT)
 def device_reject(device_id: int):
     """Reject a pending device."""
     require_confirm()
     device = db.get_or_404(MamaDevice, device_id)
     if devices.decide(device, False, current_user):
+        mail_device_decision(device)  # queued with the decision: both commit or neither
         db.session.commit()
         flash(f"{device.user.login_id} の端末「{device.name}」の申請を拒否しました。", "success")
     else:
@@ -85,7 +88,7 @@ def revoke_confirmation(device: MamaDevice, cancel_url: str, this_browser: bool 
 
 
 @bp.route("/devices/<int:device_id>/revoke", methods=["GET", "POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_DELETE)
 def device_revoke(device_id: int):
     """Revoke one device of any user of the tenant, after the confirmation page."""
     device = db.get_or_404(MamaDevice, device_id)
@@ -101,7 +104,7 @@ def device_revoke(device_id: int):
 
 
 @bp.route("/devices/users/<int:user_id>/revoke-all", methods=["GET", "POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_DELETE)
 def devices_revoke_all(user_id: int):
     """Revoke every device of a user, after the confirmation page."""
     user = db.get_or_404(User, user_id)
@@ -120,7 +123,7 @@ def devices_revoke_all(user_id: int):
 
 
 @bp.route("/devices/users/<int:user_id>/code", methods=["POST"])
-@menu_required(MENU_DEVICES)
+@menu_required(MENU_DEVICES, LEVEL_EDIT)
 def devices_issue_code(user_id: int):
     """Issue a one-time registration code for a user and show it once."""
     require_confirm()

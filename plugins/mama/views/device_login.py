@@ -7,7 +7,7 @@ from app import audit
 from app.auth.factors import abandon_pending_login, complete_login, pending_login, restart_login
 from app.extensions import db, limiter
 
-from .. import devices
+from .. import device_status, devices
 from ..factor import FACTOR
 from ..forms import DeviceCodeForm, DeviceRequestForm
 from ..guard import remember_device
@@ -98,10 +98,29 @@ def device_request():
                             "管理者から登録コードを受け取ってください。"]
         return _page(pending, request_form=form, status=422)
     device, token = devices.request_device(pending.user, form.name.data)
+    status_token = device_status.issue_status_token(device)
     mail_device_request(device, pending.user)  # queued with the request: both commit or neither
     db.session.commit()
     abandon_pending_login()
-    flash("端末の登録を申請しました。管理者が承認したら、もう一度ログインしてください。", "success")
-    response = redirect(url_for("auth.login"))
+    flash("端末の登録を申請しました。このページで承認されたかどうかを確認できます。", "success")
+    response = redirect(url_for("mama.device_status_page"))
     devices.set_device_cookie(response, token)
+    device_status.set_status_cookie(response, status_token)
     return response
+
+
+def _status_limit() -> str:
+    return current_app.config.get("MAMA_DEVICE_STATUS_RATE_LIMIT", "30 per minute;600 per hour")
+
+
+@bp.route("/device/status")
+@limiter.limit(_status_limit)
+def device_status_page():
+    """申請状況 of this browser's own registration request (no login; bound to the browser by its cookie)."""
+    device = device_status.device_of_status_cookie()
+    if device is None:
+        return render_template("mama/device_status.html", device=None, refresh=None,
+                               hours=device_status.STATUS_HOURS), 404
+    every = current_app.config.get("MAMA_DEVICE_STATUS_REFRESH_SECONDS", device_status.REFRESH_SECONDS)
+    refresh = every if device.status == DEVICE_PENDING else None
+    return render_template("mama/device_status.html", device=device, tenant=device.user.tenant, refresh=refresh)

@@ -15,7 +15,7 @@ from app.searchtext import matching
 
 from ..forms import ScopeModeForm
 from ..models import MamaAssociation, MamaUserAssociation, MamaUserSettings
-from ..permissions import MENU_SCOPES, ensure_settings, menu_required
+from ..permissions import LEVEL_EDIT, MENU_SCOPES, ensure_settings, menu_required
 from . import bp
 
 MAX_ADD = 200
@@ -71,7 +71,7 @@ def scopes_user(user_id: int):
 
 
 @bp.route("/scopes/<int:user_id>/add", methods=["POST"])
-@menu_required(MENU_SCOPES)
+@menu_required(MENU_SCOPES, LEVEL_EDIT)
 def scopes_add(user_id: int):
     """Add the ticked associations to a user's selection (ids of other tenants are ignored)."""
     require_confirm()
@@ -94,7 +94,7 @@ def scopes_add(user_id: int):
 
 
 @bp.route("/scopes/<int:user_id>/remove/<int:association_id>", methods=["GET", "POST"])
-@menu_required(MENU_SCOPES)
+@menu_required(MENU_SCOPES, LEVEL_EDIT)
 def scopes_remove(user_id: int, association_id: int):
     """Remove one association from a user's selection, after the confirmation page."""
     user = db.get_or_404(User, user_id)

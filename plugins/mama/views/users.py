@@ -21,11 +21,13 @@ from app.tenancy import current_tenant
 from app.timeutil import utcnow
 from app.user_admin import UserAdminError, add_user, delete_user, edit_user, reset_password
 
-from .. import devices
+from .. import devices, reset_requests, scope_choice
 from ..forms import PasswordResetForm, UserCreateForm, UserEditForm
 from ..models import MamaPermissionSet, MamaUserAssociation, MamaUserSettings
 from ..permissions import (
     LAST_ADMIN,
+    LEVEL_DELETE,
+    LEVEL_EDIT,
     MENU_USERS,
     ensure_settings,
     has_working_admin,
@@ -38,9 +40,22 @@ from . import bp
 USER_SORTS = {"login_id": User.login_id, "role": User.role, "status": User.status, "last_login": User.last_login_at}
 
 
-def _set_choices(form) -> None:
+def _set_choices(form) -> bool:
+    """Fill the form's choices; returns whether the current user may choose the scope here."""
     form.permission_set.choices = choices([(0, "既定（権限区分で使えるすべてのメニュー）")] + [
         (s.id, f"{s.name}（{ROLE_LABELS.get(s.role, s.role)}）") for s in permission_sets()])
+    offered = scope_choice.association_choices()
+    form.scope_associations.choices = offered or []
+    form.too_many_associations = offered is None
+    return scope_choice.can_choose(current_user)
+
+
+def _apply_scope(form, user: User, may_scope: bool) -> None:
+    """The scope chosen on the form (only for a user who may set scopes, and only when a mode was sent)."""
+    mode = form.scope_mode.data
+    if may_scope and mode in (scope_choice.SCOPE_ALL, scope_choice.SCOPE_SELECTED):
+        ids = form.scope_associations.data or [] if mode == scope_choice.SCOPE_SELECTED else []
+        scope_choice.apply_scope(user, mode, ids)
 
 
 def _chosen_set(form) -> MamaPermissionSet | None:
@@ -72,15 +87,15 @@ def users_index():
     result = listing(sa.select(User), sorts=USER_SORTS, default_sort="login_id", tiebreak=User.id)
     settings = {s.user_id: s for s in db.session.execute(sa.select(MamaUserSettings)).scalars()}
     return render_template("mama/users/index.html", listing=result, settings=settings, form=ConfirmForm(),
-                           now=utcnow())
+                           now=utcnow(), reset_requests=reset_requests.open_requests())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_EDIT)
 def users_new():
     """Add a user; the initial password (typed or generated) is shown once and must be changed."""
     form = UserCreateForm()
-    _set_choices(form)
+    may_scope = _set_choices(form)
     tenant = current_tenant()
     if form.validate_on_submit():
         if login_id_taken(form.login_id.data):
@@ -98,29 +113,41 @@ def users_new():
             db.session.flush()
             audit.record("mama.user.settings", target=f"user:{user.login_id}",
                          after={"permission_set": chosen.name if chosen else None, "scope_all": settings.scope_all})
+            _apply_scope(form, user, may_scope)  # in the same transaction as the new user
             db.session.commit()
             return render_template("mama/users/created.html", user=user, password=typed or temporary,
                                    generated=typed is None,
                                    hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])
-    return render_template("mama/users/form.html", form=form, user=None), 422 if form.errors else 200
+    if not may_scope:
+        form.scope_associations.choices = []
+    return _form_page(form, None, may_scope)
+
+
+def _form_page(form, user, may_scope: bool):
+    return render_template("mama/users/form.html", form=form, user=user, may_scope=may_scope,
+                           too_many=form.too_many_associations,
+                           scope_admins=scope_choice.scope_admins()), 422 if form.errors else 200
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_EDIT)
 def users_edit(user_id: int):
     """Edit name, e-mail, role, permission set and state; the last admin cannot demote or stop themselves."""
     user = db.get_or_404(User, user_id)
     settings = ensure_settings(user)
     form = UserEditForm(obj=user)
-    _set_choices(form)
+    may_scope = _set_choices(form)
     if not form.is_submitted():
         form.permission_set.data = settings.permission_set_id or 0
+        form.scope_mode.data = scope_choice.SCOPE_ALL if settings.scope_all else scope_choice.SCOPE_SELECTED
+        form.scope_associations.data = scope_choice.assigned_ids(user)
     if form.validate_on_submit():
         chosen = _chosen_set(form)
         if not any(field.errors for field in form):
             def choose_set():
                 settings.permission_set_id = chosen.id if chosen else None
                 db.session.expire(settings, ["permission_set"])  # the after-snapshot reads the new set
+                _apply_scope(form, user, may_scope)
 
             try:
                 edit_user(user, name=form.name.data, email=form.email.data, role=form.role.data,
@@ -135,11 +162,11 @@ def users_edit(user_id: int):
                 if user.id == current_user.id and user.role != ROLE_ADMIN:
                     return redirect(url_for("main.dashboard"))
                 return redirect(url_for("mama.users_index"))
-    return render_template("mama/users/form.html", form=form, user=user), 422 if form.errors else 200
+    return _form_page(form, user, may_scope)
 
 
 @bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_DELETE)
 def users_delete(user_id: int):
     """Delete a user after the confirmation page (audit rows keep the login id as text); never oneself or the
     last admin."""
@@ -164,7 +191,7 @@ def users_delete(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/reset-password", methods=["GET", "POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_EDIT)
 def users_reset_password(user_id: int):
     """Give a user a new temporary password (shown once); their sessions end; optionally revoke devices."""
     user = db.get_or_404(User, user_id)
@@ -181,6 +208,7 @@ def users_reset_password(user_id: int):
         except UserAdminError as refused:
             error = refused.message
         else:
+            reset_requests.close_for(user, current_user)
             db.session.commit()
             revoked = details["devices_revoked"]
             return render_template("mama/users/reset_done.html", user=user, password=temporary,
@@ -189,7 +217,7 @@ def users_reset_password(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
-@menu_required(MENU_USERS)
+@menu_required(MENU_USERS, LEVEL_EDIT)
 def users_unlock(user_id: int):
     """Lift a user's lockout."""
     require_confirm()
