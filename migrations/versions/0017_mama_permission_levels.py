@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_mama_permission_levels"
-down_revision = "0014_trash_and_search"
+down_revision = '0015_jucho_profile_units'
 branch_labels = None
 depends_on = None
 
