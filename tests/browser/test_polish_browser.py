@@ -104,7 +104,7 @@ def test_jucho_kana_search_suspend_confirmation_and_building_trash(app, live_ser
     screenshot(page, "jucho-kana-search")
 
     # 社員 停止: a confirmation page first
-    page.goto(f"{live_server}/jucho/staff/{hanako}/edit")
+    page.goto(f"{live_server}/jucho/staff/{hanako}")
     page.click("[data-testid=suspend]")
     assert "社員を停止しますか？" in page.content() and "hanako" in page.inner_text("[data-testid=confirm-target]")
     assert "セッション" in page.inner_text("[data-testid=confirm-consequences]")
