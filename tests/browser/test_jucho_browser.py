@@ -148,7 +148,8 @@ def test_jucho_end_to_end_in_browser(live_server, new_context, make_tenant, smtp
     page.fill("#email", "ichiro@example.co.jp")
     page.fill("#login_id", "ichiro")
     page.click("button.primary")
-    page.wait_for_url("**/jucho/staff")
+    page.wait_for_url("**/jucho/staff/*")  # the new employee's detail page
+    assert "鈴木 一郎" in page.inner_text("[data-testid=staff-detail]")
     welcome = smtp_sink.wait_for(2)
     assert welcome["To"] == "ichiro@example.co.jp"
     temporary = re.search(r"仮パスワード: (\S+)", Sink.text(welcome)).group(1)
