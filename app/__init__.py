@@ -81,12 +81,13 @@ def _init_plugins(app: Flask) -> None:
 
 
 def _init_core(app: Flask) -> None:
-    from . import errors, views
+    from . import errors, postcode, views
     from .auth import bp as auth_bp
     from .auth import guards
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(views.bp)
+    app.register_blueprint(postcode.bp)
     guards.init_app(app)
     errors.init_app(app)
     views.init_template_helpers(app)

@@ -80,6 +80,8 @@ def from_environment(instance_path: str) -> dict:
         "BCRYPT_ROUNDS": _int("BCRYPT_ROUNDS", 12),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "KANRI_LOGIN_RATE_LIMIT": os.environ.get("KANRI_LOGIN_RATE_LIMIT", "30 per minute;300 per hour"),
+        # 郵便番号 → 住所 look-ups (app.postcode), per logged-in user.
+        "KANRI_POSTCODE_RATE_LIMIT": os.environ.get("KANRI_POSTCODE_RATE_LIMIT", "60 per minute;600 per hour"),
         "SESSION_COOKIE_SECURE": _flag("KANRI_COOKIE_SECURE", production),
         "KANRI_PROXY_FIX": _int("KANRI_PROXY_FIX", 0),
         "MAIL_SERVER": mail_server or "localhost",

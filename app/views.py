@@ -65,9 +65,20 @@ def _navigation():
     }
 
 
+EMPTY_CELL = "—"
+
+
+def blank(value, empty: str = EMPTY_CELL):
+    """A value for display, or 「—」 when there is none (None, empty or white space; 0 stays 0)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return empty
+    return value
+
+
 def init_template_helpers(app: Flask) -> None:
-    """Add the navigation context and the JST filters to Jinja."""
+    """Add the navigation context, the JST filters and ``blank`` (empty cells as 「—」) to Jinja."""
     app.context_processor(_navigation)
+    app.add_template_filter(blank, "blank")
     app.add_template_filter(format_jst, "jst")
     app.add_template_filter(lambda value: format_jst(value, seconds=True), "jst_seconds")
     app.add_template_global(STATUS_LABELS, "status_labels")

@@ -75,7 +75,7 @@ def _mama_device_revoke(app, make_tenant, add_user, outbox):
 def _mama_device_revoke_all(app, make_tenant, add_user, outbox):
     admin, _, staff_id, _, revoked = _staff_device(app, make_tenant, add_user)
     return Case(admin, f"/mama/devices/users/{staff_id}/revoke-all",
-                ("この利用者の端末をすべて無効にしますか？", "1台", "ログイン中のセッションもすべて終了します"), revoked)
+                ("このユーザーの端末をすべて無効にしますか？", "1台", "ログイン中のセッションもすべて終了します"), revoked)
 
 
 def _mama_my_device_revoke(app, make_tenant, add_user, outbox):

@@ -54,7 +54,8 @@ def test_line_breaks_are_fine_in_notes_but_not_in_a_name(admin):
     assert response.status_code == 200 and "使用できない文字" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("field", ["name", "address", "other_fees", "planned_repair", "notes"])
+@pytest.mark.parametrize("field", ["name", "city", "address_line", "building_name", "other_fees", "planned_repair",
+                                   "notes"])
 def test_control_characters_in_a_building_get_a_japanese_message(admin, field):
     association = create_association(admin)
     building = create_building(admin, association)

@@ -21,7 +21,8 @@ from tests.jucho_helpers import jucho_login
 ASSOCIATION = {"name": "グランドメゾン青葉管理組合", "kana": "グランドメゾンアオバ", "management_form": "full",
                "contact_person": "山田 太郎", "contact_phone": "03-1234-5678",
                "contact_email": "yamada@kanri-co.example.jp", "notes": ""}
-BUILDING = {"name": "グランドメゾン青葉", "kana": "グランドメゾンアオバ", "address": "東京都青葉区1-2-3",
+BUILDING = {"name": "グランドメゾン青葉", "kana": "グランドメゾンアオバ", "postal_code": "227-0062",
+            "prefecture": "神奈川県", "city": "横浜市青葉区", "address_line": "青葉台1-2-3", "building_name": "",
             "structure": "RC", "floors_above": "12", "floors_below": "1", "total_units": "84",
             "completion_date": "2005-03-31", "management_fee_basis": "unit", "management_fee": "15000",
             "repair_reserve_basis": "sqm", "repair_reserve": "210.50", "parking_fee": "12000",
@@ -55,13 +56,13 @@ def tenant_scope_of(app):
 def create_association(client, **fields) -> int:
     response = post_form(client, "/jucho/associations/new", {**ASSOCIATION, **fields})
     assert response.status_code == 302, response.get_data(as_text=True)
-    return int(response.headers["Location"].split("/")[-2])
+    return int(response.headers["Location"].split("/")[-1])  # the detail page of the saved row
 
 
 def create_building(client, association_id: int, **fields) -> int:
     response = post_form(client, "/jucho/buildings/new", {**BUILDING, "association_id": str(association_id), **fields})
     assert response.status_code == 302, response.get_data(as_text=True)
-    return int(response.headers["Location"].split("/")[-2])
+    return int(response.headers["Location"].split("/")[-1])  # the detail page of the saved row
 
 
 def test_association_create_edit_and_encrypted_contact(app, admin, tenant_scope_of):
@@ -104,7 +105,7 @@ def test_building_create_edit_and_list(app, admin, tenant_scope_of):
         assert building.total_units == 90 and building.kana == "アオバ"
         assert building.repair_reserve == Decimal("210.50") and building.completion_date == date(2005, 3, 31)
     listing = admin.get(f"/jucho/buildings?association={association_id}").get_data(as_text=True)
-    assert "グランドメゾン青葉" in listing and "東京都青葉区1-2-3" in listing
+    assert "グランドメゾン青葉" in listing and "神奈川県横浜市青葉区青葉台1-2-3" in listing
     assert f'association={association_id}">1</a>' in admin.get("/jucho/associations").get_data(as_text=True)
 
 
@@ -151,7 +152,9 @@ BAD_BUILDING_INPUT = [
     ({"structure": "XYZ"}, "一覧から選択してください"),
     ({"association_id": "abc"}, "一覧から選択してください"),
     ({"association_id": "999999"}, "一覧から選択してください"),
-    ({"address": ""}, "入力してください"),
+    ({"address_line": ""}, "入力してください"),
+    ({"postal_code": "12-34"}, "郵便番号は7桁"),
+    ({"prefecture": ""}, "都道府県を選択"),
 ]
 
 
@@ -227,7 +230,8 @@ def _bulk(app, code: str, associations: int, buildings_each: int) -> None:
             for j in range(buildings_each):
                 k = n * buildings_each + j
                 rows.append({"tenant_id": tenant_id, "association_id": association_id, "name": f"物件{k:05d}",
-                             "kana": f"ブッケン{k:05d}", "address": f"東京都千代田区{k}", "structure": "RC",
+                             "kana": f"ブッケン{k:05d}", "prefecture": "東京都", "city": "千代田区",
+                             "address_line": f"千代田{k}", "structure": "RC",
                              "floors_above": 5 + k % 30, "floors_below": 0, "total_units": 10 + k % 500,
                              "management_fee_basis": "unit", "management_fee": Decimal("12000"),
                              "repair_reserve_basis": "unit", "repair_reserve": Decimal("9000"),

@@ -98,8 +98,10 @@ def test_mama_scope_candidates_use_the_same_search(app, mama, add_user):
 def test_jucho_search_ignores_kana_width_and_case(jucho):
     association_id = create_association(jucho, name="新宿管理組合", kana="シンジュクカンリクミアイ")
     other = create_association(jucho, name="横浜管理組合", kana="ヨコハマカンリクミアイ")
-    create_building(jucho, association_id, name="新宿タワー", kana="シンジュクタワー", address="東京都新宿区西新宿1-2-3")
-    create_building(jucho, other, name="横浜ベイ", kana="ヨコハマベイ", address="神奈川県横浜市中区山下町1")
+    create_building(jucho, association_id, name="新宿タワー", kana="シンジュクタワー", postal_code="160-0023",
+                    prefecture="東京都", city="新宿区", address_line="西新宿1-2-3")
+    create_building(jucho, other, name="横浜ベイ", kana="ヨコハマベイ", postal_code="231-0023",
+                    prefecture="神奈川県", city="横浜市中区", address_line="山下町1")
     for word in SHINJUKU:
         page = jucho.get("/jucho/associations", query_string={"q": word}).get_data(as_text=True)
         assert "新宿管理組合" in page and "横浜管理組合" not in page, word

@@ -9,7 +9,7 @@ from app.extensions import db
 from .demo_profile import seed_profile, seed_units
 from .models import JuchoAssociation, JuchoBuilding
 
-# (管理組合, フリガナ, 管理形態, 物件, フリガナ, 所在地, 構造, 地上階, 戸数, 竣工)
+# (管理組合, フリガナ, 管理形態, 物件, フリガナ, 所在地, 構造, 地上階, 戸数, 竣工); the postcodes are in _POSTCODES.
 _SAMPLES = (
     ("パークハウス新宿管理組合", "パークハウスシンジュクカンリクミアイ", "full", "パークハウス新宿", "パークハウスシンジュク",
      "東京都新宿区西新宿3-2-1", "RC", 14, 86, date(2004, 3, 20)),
@@ -24,6 +24,9 @@ _SAMPLES = (
 )
 
 
+_POSTCODES = ("160-0023", "154-0024", "330-0063", "222-0033", "273-0005")
+
+
 def seed_demo(tenant) -> list[str]:
     """Add the sample 管理組合, their 物件 with full profiles, and 40 住戸 of the first; return a line for the operator."""
     for number, (name, kana, form, building, building_kana, address, structure, floors, units, built) in enumerate(
@@ -35,7 +38,8 @@ def seed_demo(tenant) -> list[str]:
         db.session.add(association)
         db.session.flush()
         row = JuchoBuilding(
-            association_id=association.id, name=building, kana=building_kana, address=address, structure=structure,
+            association_id=association.id, name=building, kana=building_kana, postal_code=_POSTCODES[number - 1],
+            address=address, structure=structure,
             floors_above=floors, floors_below=1 if structure == "SRC" else 0, total_units=units,
             completion_date=built, management_fee_basis="unit", management_fee=Decimal(12000 + number * 1500),
             repair_reserve_basis="sqm", repair_reserve=Decimal(180 + number * 20), parking_fee=15000 + number * 1000,

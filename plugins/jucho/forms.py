@@ -24,6 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.address import POSTCODE_INPUT, postal_code, prefecture_choices
 from app.forms import (
     REQUIRED,
     KanriForm,
@@ -95,7 +96,15 @@ class BuildingForm(KanriForm):
     association_id = SelectField("管理組合", coerce=int, validators=[InputRequired("管理組合を選択してください。")])
     name = StringField("物件名", filters=[strip_filter], validators=[DataRequired(REQUIRED), max_length(200)])
     kana = StringField("フリガナ", filters=[normalize_kana], validators=[max_length(200), katakana()])
-    address = StringField("所在地", filters=[strip_filter], validators=[DataRequired(REQUIRED), max_length(300)])
+    postal_code = StringField("郵便番号", filters=[strip_filter], validators=[DataRequired(REQUIRED), postal_code],
+                              render_kw=POSTCODE_INPUT)
+    prefecture = SelectField("都道府県", choices=choices(prefecture_choices()),
+                             validators=[DataRequired("都道府県を選択してください。")], render_kw={"data-address": "prefecture"})
+    city = StringField("市区町村", filters=[strip_filter], validators=[DataRequired(REQUIRED), max_length(100)],
+                       render_kw={"data-address": "city"})
+    address_line = StringField("町域・番地", filters=[strip_filter], validators=[DataRequired(REQUIRED), max_length(300)],
+                               render_kw={"data-address": "town"})
+    building_name = StringField("建物名", filters=[strip_filter], validators=[max_length(200)])
     structure = SelectField("構造", choices=choices(STRUCTURES), default="RC")
     floors_above = IntegerField("地上階数", validators=[InputRequired(REQUIRED), _range(1, 100, "階")])
     floors_below = IntegerField("地下階数", default=0, validators=[Optional(), _range(0, 20, "階")])

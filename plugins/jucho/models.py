@@ -7,6 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.address import split_address
 from app.crypto import EncryptedText
 from app.extensions import db
 from app.searchtext import Searchable
@@ -77,8 +78,9 @@ class JuchoBuilding(TenantScoped, SoftDeletable, Searchable, db.Model):
     削除済み for 30 days)."""
 
     __tablename__ = "jucho_buildings"
-    # Searched: name, kana and the address (a plain column: where a building stands is not personal data).
-    __search_fields__ = ("name", "kana", "address")
+    # Searched: name, kana, postcode and the address (plain columns: where a building stands is not personal data);
+    # the address parts are one piece, so 「新宿区西新宿」 typed across them is found.
+    __search_fields__ = ("name", "kana", "postal_code", ("prefecture", "city", "address_line"), "building_name")
     __table_args__ = (
         sa.Index("ix_jucho_buildings_tenant_name", "tenant_id", "name"),
         sa.Index("ix_jucho_buildings_tenant_kana", "tenant_id", "kana"),
@@ -92,7 +94,13 @@ class JuchoBuilding(TenantScoped, SoftDeletable, Searchable, db.Model):
                                                 index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     kana: Mapped[str] = mapped_column(sa.String(200), default="")
-    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    # The address in MAMA's five parts (app.address); rows from before the split keep an unsplittable address in
+    # address_line, hence its 300 characters.
+    postal_code: Mapped[str] = mapped_column(sa.String(8), default="")
+    prefecture: Mapped[str] = mapped_column(sa.String(8), default="")
+    city: Mapped[str] = mapped_column(sa.String(100), default="")
+    address_line: Mapped[str] = mapped_column(sa.String(300), default="")
+    building_name: Mapped[str] = mapped_column(sa.String(200), default="")
     structure: Mapped[str] = mapped_column(sa.String(16))
     floors_above: Mapped[int] = mapped_column(sa.Integer)
     floors_below: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -111,6 +119,18 @@ class JuchoBuilding(TenantScoped, SoftDeletable, Searchable, db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     association: Mapped[JuchoAssociation] = relationship(back_populates="buildings")
+
+    @property
+    def address(self) -> str:
+        """The full address on one line (without the postcode), as MAMA's 管理組合 shows it."""
+        line = f"{self.prefecture or ''}{self.city or ''}{self.address_line or ''}"
+        return f"{line} {self.building_name}" if self.building_name else line
+
+    @address.setter
+    def address(self, text: str) -> None:
+        """Set the parts from an address typed on one line (app.address.split_address; no postcode)."""
+        parts = split_address(text)
+        self.prefecture, self.city, self.address_line = parts.prefecture, parts.city, parts.address_line
 
     @property
     def structure_label(self) -> str:

@@ -10,7 +10,7 @@ from .models import MamaAssociation
 
 COLUMNS = (
     ("組合コード", "code"), ("管理組合名", "name"), ("フリガナ", "name_kana"), ("郵便番号", "postal_code"),
-    ("都道府県", "prefecture"), ("市区町村", "city"), ("町名・番地", "address_line"), ("建物名", "building_name"),
+    ("都道府県", "prefecture"), ("市区町村", "city"), ("町域・番地", "address_line"), ("建物名", "building_name"),
     ("総戸数", "units"), ("竣工年", "building_year"), ("決算期開始月", "fiscal_start_month"),
     ("担当者氏名", "contact_name"), ("担当者電話番号", "contact_phone"), ("担当者メールアドレス", "contact_email"),
     ("備考", "notes"), ("更新日時", "updated_at"),

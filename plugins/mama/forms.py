@@ -23,16 +23,11 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from app.address import POSTCODE_INPUT, postal_code, prefecture_choices
 from app.forms import KanriForm, choices, email_address, katakana, login_id, max_length, normalize_kana, phone
 from app.timeutil import jst_today
 
 REQUIRED = "入力してください。"
-PREFECTURES = (
-    "北海道 青森県 岩手県 宮城県 秋田県 山形県 福島県 茨城県 栃木県 群馬県 埼玉県 千葉県 東京都 神奈川県 "
-    "新潟県 富山県 石川県 福井県 山梨県 長野県 岐阜県 静岡県 愛知県 三重県 滋賀県 京都府 大阪府 兵庫県 "
-    "奈良県 和歌山県 鳥取県 島根県 岡山県 広島県 山口県 徳島県 香川県 愛媛県 高知県 福岡県 佐賀県 長崎県 "
-    "熊本県 大分県 宮崎県 鹿児島県 沖縄県"
-).split()
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,19}$")
 
 
@@ -162,7 +157,7 @@ class UserEditForm(UserFormBase):
 class PasswordResetForm(KanriForm):
     """Reset a user's password; optionally revoke every device."""
 
-    revoke_devices = BooleanField("この利用者の登録端末もすべて無効にする")
+    revoke_devices = BooleanField("このユーザーの登録端末もすべて無効にする")
     submit = SubmitField("パスワードを再発行")
 
 
@@ -195,13 +190,6 @@ class ScopeModeForm(KanriForm):
             raise ValidationError("どちらかを選択してください。")
 
 
-def _postal(form, field):
-    digits = re.sub(r"[-‐－ー]", "", field.data or "")
-    if not re.fullmatch(r"\d{7}", digits):
-        raise ValidationError("郵便番号は7桁の数字で入力してください（例: 160-0023）。")
-    field.data = f"{digits[:3]}-{digits[3:]}"
-
-
 def _association_code(form, field):
     if field.data and not _CODE.match(field.data):
         raise ValidationError("組合コードは英数字とハイフンで20文字以内にしてください。")
@@ -220,12 +208,14 @@ class AssociationForm(KanriForm):
         DataRequired(REQUIRED), max_length(200)])
     name_kana = StringField("管理組合名（フリガナ）", filters=[normalize_kana], validators=[
         DataRequired(REQUIRED), max_length(200), katakana()])
-    postal_code = StringField("郵便番号", filters=[nfkc], validators=[DataRequired(REQUIRED), _postal])
-    prefecture = JPSelectField("都道府県", choices=choices([("", "選択してください")] + [(p, p) for p in PREFECTURES]))
+    postal_code = StringField("郵便番号", filters=[nfkc], validators=[DataRequired(REQUIRED), postal_code],
+                              render_kw=POSTCODE_INPUT)
+    prefecture = JPSelectField("都道府県", choices=choices(prefecture_choices()),
+                               validators=[DataRequired("都道府県を選択してください。")], render_kw={"data-address": "prefecture"})
     city = StringField("市区町村", filters=[nfkc], validators=[
-        DataRequired(REQUIRED), max_length(100)])
-    address_line = StringField("町名・番地", filters=[nfkc], validators=[
-        DataRequired(REQUIRED), max_length(200)])
+        DataRequired(REQUIRED), max_length(100)], render_kw={"data-address": "city"})
+    address_line = StringField("町域・番地", filters=[nfkc], validators=[
+        DataRequired(REQUIRED), max_length(200)], render_kw={"data-address": "town"})
     building_name = StringField("建物名", filters=[nfkc], validators=[
         Optional(), max_length(200)])
     units = JPIntegerField("総戸数", validators=[

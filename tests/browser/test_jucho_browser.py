@@ -119,7 +119,9 @@ def test_jucho_end_to_end_in_browser(live_server, new_context, make_tenant, smtp
     page.click("nav.site-nav >> text=物件マスタ登録")
     page.fill("#name", "グランドメゾン青葉")
     page.fill("#kana", "グランドメゾンアオバ")
-    page.fill("#address", "東京都青葉区1-2-3")
+    page.fill("#postal_code", "2270062")  # the form script fills 都道府県・市区町村・町域 from the postcode
+    page.wait_for_function("() => document.querySelector('#city').value === '横浜市青葉区'")
+    page.fill("#address_line", "青葉台1-2-3")
     page.fill("#floors_above", "-3")
     page.fill("#total_units", "84")
     page.fill("#management_fee", "-100")
@@ -137,7 +139,7 @@ def test_jucho_end_to_end_in_browser(live_server, new_context, make_tenant, smtp
     page.click("button.primary")
     assert "を登録しました" in page.content()
     page.click("nav.site-nav >> text=物件一覧")
-    assert "東京都青葉区1-2-3" in page.content()
+    assert "神奈川県横浜市青葉区青葉台1-2-3" in page.content()
     screenshot(page, "jucho-buildings")
 
     # 社員登録: the temporary password goes to the employee by mail only.
@@ -146,7 +148,8 @@ def test_jucho_end_to_end_in_browser(live_server, new_context, make_tenant, smtp
     page.fill("#email", "ichiro@example.co.jp")
     page.fill("#login_id", "ichiro")
     page.click("button.primary")
-    page.wait_for_url("**/jucho/staff")
+    page.wait_for_url("**/jucho/staff/*")  # the new employee's detail page
+    assert "鈴木 一郎" in page.inner_text("[data-testid=staff-detail]")
     welcome = smtp_sink.wait_for(2)
     assert welcome["To"] == "ichiro@example.co.jp"
     temporary = re.search(r"仮パスワード: (\S+)", Sink.text(welcome)).group(1)
@@ -245,7 +248,10 @@ def test_every_screen_fits_a_phone(live_server, new_context, make_tenant, smtp_s
     page.goto(f"{live_server}/jucho/buildings/new")
     _no_sideways_scroll(page, "building-new")
     page.fill("#name", long_name)
-    page.fill("#address", "東京都青葉区青葉台一丁目二番三号" * 3)
+    page.fill("#postal_code", "227-0062")
+    page.select_option("#prefecture", "神奈川県")
+    page.fill("#city", "横浜市青葉区")
+    page.fill("#address_line", "青葉台一丁目二番三号" * 5)
     page.fill("#floors_above", "12")
     page.fill("#total_units", "84")
     page.fill("#management_fee", "15000")

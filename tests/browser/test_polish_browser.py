@@ -106,14 +106,14 @@ def test_jucho_kana_search_suspend_confirmation_and_building_trash(app, live_ser
     screenshot(page, "jucho-kana-search")
 
     # 社員 停止: a confirmation page first
-    page.goto(f"{live_server}/jucho/staff/{hanako}/edit")
+    page.goto(f"{live_server}/jucho/staff/{hanako}")
     page.click("[data-testid=suspend]")
     expect(page.locator("body")).to_contain_text("社員を停止しますか？")
     assert "hanako" in page.inner_text("[data-testid=confirm-target]")
     assert "セッション" in page.inner_text("[data-testid=confirm-consequences]")
     screenshot(page, "jucho-confirm-suspend")
     page.click("[data-testid=confirm-suspend]")
-    page.wait_for_url(f"**/jucho/staff/{hanako}/edit")
+    page.wait_for_url(f"**/jucho/staff/{hanako}")
     expect(page.locator("body")).to_contain_text("を停止しました")
 
     # 物件 削除 → 削除済み → 元に戻す

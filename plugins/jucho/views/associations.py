@@ -66,7 +66,7 @@ def association_new():
         audit.record("jucho.association.create", target=f"association:{association.id}")
         db.session.commit()
         flash(f"管理組合「{association.name}」を登録しました。", "success")
-        return redirect(url_for("jucho.association_edit", association_id=association.id))
+        return redirect(url_for("jucho.association_show", association_id=association.id))
     return render_template("jucho/associations/form.html", form=form, association=None)
 
 
@@ -81,11 +81,19 @@ def association_edit(association_id: int):
         audit.record("jucho.association.update", target=f"association:{association.id}")
         db.session.commit()
         flash("管理組合を保存しました。", "success")
-        return redirect(url_for("jucho.association_edit", association_id=association.id))
+        return redirect(url_for("jucho.association_show", association_id=association.id))
+    return render_template("jucho/associations/form.html", form=form, association=association)
+
+
+@bp.route("/associations/<int:association_id>")
+@product_required(PRODUCT.code)
+def association_show(association_id: int):
+    """管理組合の詳細 and its 物件 (where 登録 and 編集 lead after saving)."""
+    association = db.get_or_404(JuchoAssociation, association_id)
     buildings = db.session.execute(
         sa.select(JuchoBuilding).where(JuchoBuilding.association_id == association.id).order_by(JuchoBuilding.kana, JuchoBuilding.id)
         .limit(100)).scalars().all()
-    return render_template("jucho/associations/form.html", form=form, association=association, buildings=buildings)
+    return render_template("jucho/associations/show.html", association=association, buildings=buildings)
 
 
 def admin_only(target: str) -> None:
@@ -108,7 +116,7 @@ def association_delete(association_id: int):
             consequences=["この管理組合は一覧・検索・CSV出力・物件の登録画面に表示されなくなります。",
                           f"削除後{trash_days()}日間は管理者が「削除済みの管理組合」から元に戻せます。"
                           f"{trash_days()}日を過ぎると完全に削除され、元に戻せません。"],
-            cancel_url=url_for("jucho.association_edit", association_id=association.id), error=error,
+            cancel_url=url_for("jucho.association_show", association_id=association.id), error=error,
             testid="confirm-delete")
     soft_delete(association, current_user.login_id)
     audit.record("jucho.association.delete", target=f"association:{association.id}")

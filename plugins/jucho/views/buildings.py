@@ -27,8 +27,8 @@ SORTS = {
     "kana": JuchoBuilding.kana, "name": JuchoBuilding.name, "completed": JuchoBuilding.completion_date,
     "units": JuchoBuilding.total_units, "updated": JuchoBuilding.updated_at,
 }
-TEXT_FIELDS = ("kana", "other_fees", "planned_repair", "notes")
-VALUE_FIELDS = ("association_id", "name", "address", "structure", "floors_above", "total_units", "completion_date",
+TEXT_FIELDS = ("kana", "building_name", "other_fees", "planned_repair", "notes")
+VALUE_FIELDS = ("association_id", "name", "postal_code", "prefecture", "city", "address_line", "structure", "floors_above", "total_units", "completion_date",
                 "management_fee_basis", "management_fee", "repair_reserve_basis", "repair_reserve", "parking_fee",
                 "planned_repair_year")
 
@@ -83,7 +83,7 @@ def building_new():
         audit.record("jucho.building.create", target=f"building:{building.id}")
         db.session.commit()
         flash(f"物件「{building.name}」を登録しました。", "success")
-        return redirect(url_for("jucho.building_edit", building_id=building.id))
+        return redirect(url_for("jucho.building_show", building_id=building.id))
     return render_template("jucho/buildings/form.html", form=form, building=None)
 
 
@@ -99,7 +99,7 @@ def building_edit(building_id: int):
         audit.record("jucho.building.update", target=f"building:{building.id}")
         db.session.commit()
         flash("物件を保存しました。", "success")
-        return redirect(url_for("jucho.building_edit", building_id=building.id))
+        return redirect(url_for("jucho.building_show", building_id=building.id))
     return render_template("jucho/buildings/form.html", form=form, building=building)
 
 
@@ -115,7 +115,7 @@ def building_delete(building_id: int):
             consequences=["この物件は一覧・検索・CSV出力に表示されなくなります。",
                           f"削除後{trash_days()}日間は管理者が「削除済みの物件」から元に戻せます。"
                           f"{trash_days()}日を過ぎると完全に削除され、元に戻せません。"],
-            cancel_url=url_for("jucho.building_edit", building_id=building.id), testid="confirm-delete")
+            cancel_url=url_for("jucho.building_show", building_id=building.id), testid="confirm-delete")
     soft_delete(building, current_user.login_id)
     audit.record("jucho.building.delete", target=f"building:{building.id}")
     db.session.commit()
@@ -152,7 +152,7 @@ def _cells(building: JuchoBuilding) -> list:
     association = building.association
     return [
         building.id, association.name, MANAGEMENT_FORMS.get(association.management_form, ""), building.name,
-        building.kana, building.address, building.structure_label, building.floors_above, building.floors_below,
+        building.kana, building.postal_code, building.address, building.structure_label, building.floors_above, building.floors_below,
         building.total_units, building.completion_date.isoformat() if building.completion_date else "",
         FEE_BASES.get(building.management_fee_basis, ""), building.management_fee,
         FEE_BASES.get(building.repair_reserve_basis, ""), building.repair_reserve, building.parking_fee,
@@ -169,7 +169,7 @@ def building_csv():
     rows = in_batches(JuchoBuilding, sa.select(JuchoBuilding).options(
         selectinload(JuchoBuilding.association).load_only(
             JuchoAssociation.id, JuchoAssociation.name, JuchoAssociation.management_form)))
-    header = ["ID", "管理組合", "管理形態", "物件名", "フリガナ", "所在地", "構造", "地上階数", "地下階数", "総戸数",
+    header = ["ID", "管理組合", "管理形態", "物件名", "フリガナ", "郵便番号", "所在地", "構造", "地上階数", "地下階数", "総戸数",
               "竣工年月日", "管理費の単位", "管理費（月額・円）", "修繕積立金の単位", "修繕積立金（月額・円）",
               "駐車場使用料（月額・円）", "その他の使用料", "大規模修繕の予定年", "大規模修繕の予定内容", "備考"]
     return csv_response("buildings", "物件", header, rows, _cells)

@@ -48,14 +48,22 @@ def staff_new():
             db.session.commit()
             flash(f"{user.name} さんを登録し、仮パスワードを {user.email} にメールで送信しました（72時間有効）。",
                   "success")
-            return redirect(url_for("jucho.staff_list"))
+            return redirect(url_for("jucho.staff_show", user_id=user.id))
     return render_template("jucho/staff/form.html", form=form, user=None)
+
+
+@bp.route("/staff/<int:user_id>")
+@admin_required
+def staff_show(user_id: int):
+    """社員の詳細 with the account actions (停止/再開, パスワード再発行); where 登録 and 編集 lead after saving."""
+    user = db.get_or_404(User, user_id)
+    return render_template("jucho/staff/show.html", user=user, actions=ConfirmForm())
 
 
 @bp.route("/staff/<int:user_id>/edit", methods=["GET", "POST"])
 @admin_required
 def staff_edit(user_id: int):
-    """社員編集: name, e-mail (both addresses are told), role; status and password actions on the page."""
+    """社員編集: name, e-mail (both addresses are told), role."""
     user = db.get_or_404(User, user_id)
     form = StaffEditForm(obj=user)
     if form.validate_on_submit():
@@ -73,8 +81,8 @@ def staff_edit(user_id: int):
                       "success")
                 if not current_user.is_admin:  # an admin who stepped down leaves the admin screens
                     return redirect(url_for("main.dashboard"))
-                return redirect(url_for("jucho.staff_edit", user_id=user.id))
-    return render_template("jucho/staff/form.html", form=form, user=user, actions=ConfirmForm())
+                return redirect(url_for("jucho.staff_show", user_id=user.id))
+    return render_template("jucho/staff/form.html", form=form, user=user)
 
 
 def _set_status(user: User, status: str, done: str):
@@ -85,7 +93,7 @@ def _set_status(user: User, status: str, done: str):
     else:
         db.session.commit()
         flash(done.format(name=user.name), "success")
-    return redirect(url_for("jucho.staff_edit", user_id=user.id))
+    return redirect(url_for("jucho.staff_show", user_id=user.id))
 
 
 def _target(user: User) -> list[tuple[str, str]]:
@@ -102,7 +110,7 @@ def staff_suspend(user_id: int):
             f"{user.name} さんはログインできなくなります。",
             "ログイン中のセッションはすべてすぐに終了し、送信済みのログインコードも使えなくなります。",
             "あとで「再開する」でいつでも元に戻せます。登録内容は消えません。"],
-            cancel_url=url_for("jucho.staff_edit", user_id=user.id), button="停止する", testid="confirm-suspend")
+            cancel_url=url_for("jucho.staff_show", user_id=user.id), button="停止する", testid="confirm-suspend")
     return _set_status(user, STATUS_SUSPENDED, "{name} さんを停止しました。ログイン中のセッションはすべて終了しました。")
 
 
@@ -124,7 +132,7 @@ def staff_reset_password(user_id: int):
             f"新しい仮パスワードを {user.name} さんのメールアドレスに送ります（72時間有効）。",
             "いまのパスワードは使えなくなり、ログイン中のセッションはすべて終了します。",
             "次にログインしたとき、パスワードの変更が必要になります。"],
-            cancel_url=url_for("jucho.staff_edit", user_id=user.id), button="再発行してメール送信",
+            cancel_url=url_for("jucho.staff_show", user_id=user.id), button="再発行してメール送信",
             class_="primary", testid="confirm-reset-password")
     try:
         staff.reissue_password(user, actor=current_user)
@@ -133,4 +141,4 @@ def staff_reset_password(user_id: int):
     else:
         db.session.commit()
         flash(f"新しい仮パスワードを {user.name} さんにメールで送信しました（72時間有効）。", "success")
-    return redirect(url_for("jucho.staff_edit", user_id=user.id))
+    return redirect(url_for("jucho.staff_show", user_id=user.id))

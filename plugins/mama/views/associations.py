@@ -5,6 +5,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit, trash
+from app.address import PREFECTURES
 from app.auth.guards import deny
 from app.confirm import confirmation, confirmed
 from app.extensions import db
@@ -14,7 +15,7 @@ from app.softdelete import soft_delete, trash_days
 
 from .. import associations as assoc
 from ..csv_export import associations_csv
-from ..forms import PREFECTURES, AssociationForm
+from ..forms import AssociationForm
 from ..models import MamaAssociation, MamaUserAssociation
 from ..permissions import LEVEL_DELETE, LEVEL_EDIT, MENU_ASSOCIATIONS, menu_required
 from . import bp

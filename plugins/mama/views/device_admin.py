@@ -111,10 +111,10 @@ def devices_revoke_all(user_id: int):
     back = url_for("mama.devices_user", user_id=user.id)
     if not confirmed():
         open_count = sum(1 for d in devices.devices_of(user) if d.status in (DEVICE_APPROVED, DEVICE_PENDING))
-        return confirmation("この利用者の端末をすべて無効にしますか？", target=[
+        return confirmation("このユーザーの端末をすべて無効にしますか？", target=[
             ("ユーザー", f"{user.login_id}（{user.name}）"), ("対象の端末", f"{open_count}台（承認済み・承認待ち）")],
             consequences=["どの端末からもログインできなくなります。もう一度使うには端末登録をやり直してください。",
-                          "この利用者のログイン中のセッションもすべて終了します。"],
+                          "このユーザーのログイン中のセッションもすべて終了します。"],
             cancel_url=back, button="すべて無効にする", testid="confirm-revoke-all")
     count = devices.revoke_all(user, current_user, reason="admin")
     db.session.commit()

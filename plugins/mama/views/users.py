@@ -161,8 +161,17 @@ def users_edit(user_id: int):
                 flash(f"{user.login_id} を更新しました。", "success")
                 if user.id == current_user.id and user.role != ROLE_ADMIN:
                     return redirect(url_for("main.dashboard"))
-                return redirect(url_for("mama.users_index"))
+                return redirect(url_for("mama.users_show", user_id=user.id))
     return _form_page(form, user, may_scope)
+
+
+@bp.route("/users/<int:user_id>")
+@menu_required(MENU_USERS)
+def users_show(user_id: int):
+    """One user (role, menu permission set, state, last login); where 編集 leads after saving."""
+    user = db.get_or_404(User, user_id)
+    settings = db.session.execute(sa.select(MamaUserSettings).where(MamaUserSettings.user_id == user.id)).scalar()
+    return render_template("mama/users/show.html", user=user, settings=settings, form=ConfirmForm(), now=utcnow())
 
 
 @bp.route("/users/<int:user_id>/delete", methods=["GET", "POST"])
