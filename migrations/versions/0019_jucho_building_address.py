@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_jucho_building_address"
-down_revision = "0014_trash_and_search"
+down_revision = "0017_mama_permission_levels"
 branch_labels = None
 depends_on = None
 
