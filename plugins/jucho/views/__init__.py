@@ -6,7 +6,10 @@ bp = PRODUCT.blueprint(__name__)
 from . import (  # noqa: E402,F401  (routes register on import)
     associations,
     buildings,
+    fees,
     login,
+    public_request,
+    requests,
     reset,
     staff,
 )
