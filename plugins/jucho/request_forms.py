@@ -194,7 +194,7 @@ class FeeItemForm(KanriForm):
     amount = IntegerField("金額（税込・円）", validators=[InputRequired(REQUIRED), NumberRange(
         min=0, max=MAX_FEE, message=f"0〜{MAX_FEE:,}円の範囲で入力してください。")])
     tax_rate = IntegerField("消費税率（%）", default=10, validators=[InputRequired(REQUIRED), NumberRange(
-        min=0, max=30, message="0〜30%の範囲で入力してください。")])
+        min=0, max=30, message="0〜30%%の範囲で入力してください。")])
     sort_order = IntegerField("表示順", default=100, validators=[Optional(), NumberRange(
         min=0, max=9999, message="0〜9,999の範囲で入力してください。")])
     active = BooleanField("有効（依頼フォームに表示し、請求する）", default=True)
