@@ -11,7 +11,15 @@ import sqlalchemy as sa
 from app import create_app
 from app.extensions import db
 from tests.jucho_helpers import audit_rows
-from tests.jucho_request_helpers import FORM, add_building, fee_ids, in_tenant, request_count, requests_of, submit
+from tests.jucho_request_helpers import (
+    FORM,
+    add_building,
+    fee_ids,
+    in_tenant,
+    request_count,
+    requests_of,
+    submit,
+)
 
 REDIS_URL = os.environ.get("KANRI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
