@@ -274,3 +274,32 @@ def test_other_tenants_request_is_404(app, runner, make_tenant, add_user, tmp_pa
     # the operator cannot fulfil it with another tenant's export either
     result, out = _export(runner, tmp_path, "acme", "--request", str(foreign))
     assert result.exit_code != 0 and not out.exists()
+
+
+def test_export_of_a_jucho_tenant_holds_its_requests_fees_and_settings_decrypted(app, runner, make_tenant, tmp_path):
+    from plugins.jucho.demo import seed_demo
+
+    for code in ("juchoco", "otherco"):
+        make_tenant(code, product="jucho")
+        with in_tenant(app, code) as tenant:
+            seed_demo(tenant)
+            db.session.commit()
+    with in_tenant(app, "otherco"):
+        from plugins.jucho.requests import JuchoRequest
+
+        db.session.execute(sa.select(JuchoRequest)).scalar_one().contact_name = "他社 仲介"
+        db.session.commit()
+    result, out = _export(runner, tmp_path, "juchoco")
+    assert result.exit_code == 0, cli_output(result)
+    with zipfile.ZipFile(out) as archive:
+        names = set(archive.namelist())
+        for table in ("jucho_requests", "jucho_request_lines", "jucho_fee_items", "jucho_request_settings"):
+            assert f"json/{table}.json" in names
+        [request] = json.loads(archive.read("json/jucho_requests.json"))
+        assert request["contact_name"] == "仲介 一郎" and request["email"] == "chukai@sample-fudosan.example.jp"
+        assert request["number"].startswith("R") and "row_key" not in request
+        lines = json.loads(archive.read("json/jucho_request_lines.json"))
+        assert [line["amount"] for line in lines] == [11000]
+        assert len(json.loads(archive.read("json/jucho_fee_items.json"))) == 6
+        contents = b"".join(archive.read(name) for name in names)
+    assert "他社 仲介".encode() not in contents

@@ -7,7 +7,8 @@ from tests.jucho_helpers import jucho_login
 
 ADMIN_MENUS = {"管理組合一覧": "/jucho/associations", "管理組合登録": "/jucho/associations/new",
                "物件一覧": "/jucho/buildings", "物件マスタ登録": "/jucho/buildings/new",
-               "社員一覧": "/jucho/staff", "社員登録": "/jucho/staff/new"}
+               "社員一覧": "/jucho/staff", "社員登録": "/jucho/staff/new",
+               "依頼一覧": "/jucho/requests", "依頼登録（FAX等）": "/jucho/requests/new", "手数料・受付設定": "/jucho/fees"}
 
 
 def _nav(html: str) -> dict[str, str]:
@@ -26,12 +27,13 @@ def test_admin_navigation_reaches_every_screen(client, outbox, make_tenant):
     assert "重調@CITY" in html
 
 
-def test_general_staff_sees_property_menus_only(client, outbox, make_tenant, add_user):
+def test_general_staff_sees_property_and_request_menus_only(client, outbox, make_tenant, add_user):
     make_tenant("juchoco", product="jucho")
     add_user("juchoco", "hanako")
     jucho_login(client, outbox, "juchoco", "hanako")
     links = _nav(client.get("/").get_data(as_text=True))
-    assert set(links) == {"ホーム", "管理組合一覧", "管理組合登録", "物件一覧", "物件マスタ登録"}
+    assert set(links) == {"ホーム", "管理組合一覧", "管理組合登録", "物件一覧", "物件マスタ登録", "依頼一覧",
+                          "依頼登録（FAX等）"}
 
 
 def test_dashboard_says_honestly_that_there_are_no_notices(client, outbox, make_tenant):

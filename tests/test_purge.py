@@ -171,6 +171,8 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
         # Every table with a tenant_id (and the mail attempts) has rows of the tenants about to go.
         empty = [name for name, rows in before_gone.items() if not rows and name in _tables_of_this_app()]
         assert empty == [], f"the seed misses {empty}"
+        assert {"jucho_requests", "jucho_request_lines", "jucho_fee_items", "jucho_request_settings"} <= {
+            name for name, rows in before_gone.items() if rows}  # 重調's 依頼 and 手数料 are seeded, so purged below
         before_kept = _rows(kept_ids)
         addresses = {code: sorted({f"admin@{code}.example.jp", f"boss@{code}.example.jp"}) for code in GONE.values()}
     assert runner.invoke(args=["audit", "anchor"]).exit_code == 0

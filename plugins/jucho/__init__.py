@@ -8,6 +8,7 @@ from app.products import DemoTenant, MenuLink, Panel, Product
 
 from .demo import seed_demo
 from .emailcode import FACTOR, void_open_codes
+from .fees import seed_default_fees
 
 PRODUCT = Product("jucho", "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン",
                   stylesheet="jucho.css", views="plugins.jucho.views", guide="docs/guide.md", faq="faq",
@@ -43,11 +44,14 @@ def menu_links(tenant, user):
         MenuLink("物件一覧", "jucho.building_list", "jucho.buildings", "物件の検索・編集・CSV出力", order=20),
         MenuLink("物件マスタ登録", "jucho.building_new", "jucho.buildings", "重要事項調査報告書の元になる物件情報を登録",
                  order=21),
+        MenuLink("依頼一覧", "jucho.request_list", "jucho.requests", "仲介業者からの依頼の受付・担当・期限・状態", order=5),
+        MenuLink("依頼登録（FAX等）", "jucho.request_new", "jucho.requests", "FAXや郵送で届いた依頼を入力", order=6),
     ]
     if user is not None and user.is_admin:
         links += [
             MenuLink("社員一覧", "jucho.staff_list", "jucho.staff", "社員の編集・停止・パスワード再発行", order=30),
             MenuLink("社員登録", "jucho.staff_new", "jucho.staff", "社員を登録し仮パスワードをメール送信", order=31),
+            MenuLink("手数料・受付設定", "jucho.fee_list", "jucho.fees", "手数料表・期限・通知先・月次CSV", order=32),
         ]
     return links
 
@@ -60,6 +64,25 @@ def dashboard_panels(tenant, user):
     from app.builtins.transparency.notice_views import notice_panel
 
     return [Panel("お知らせ", notice_panel(user), order=10)]
+
+
+@hookimpl(specname="dashboard_panels")
+def request_status_panel(tenant, user):
+    """依頼状況 (a second dashboard_panels implementation, kept apart from お知らせ): open requests by status, overdue ones and the user's own."""
+    if not PRODUCT.owns(tenant) or user is None:
+        return []
+    from .views.request_panel import request_panel
+
+    return [Panel("依頼状況", request_panel(user), order=5)]
+
+
+@hookimpl
+def tenant_created(tenant, admin):
+    """A new 重調@CITY tenant starts with the default fee table."""
+    if not PRODUCT.owns(tenant):
+        return None
+    added = seed_default_fees()
+    return [f"手数料表の初期値を{added}件登録しました（管理者が「手数料・受付設定」で変更できます）。"] if added else None
 
 
 @hookimpl
@@ -105,4 +128,15 @@ def audit_action_labels():
         "jucho.unit.delete": "住戸削除",
         "jucho.unit.import_check": "住戸CSVの確認（取込前）",
         "jucho.unit.import": "住戸CSV取込",
+        "jucho.request.create": "依頼の受付",
+        "jucho.request.honeypot": "依頼フォームの不正送信（受付せず）",
+        "jucho.request.status": "依頼の状態変更",
+        "jucho.request.assign": "依頼の担当者設定",
+        "jucho.request.due": "依頼の期限変更",
+        "jucho.request.cancel": "依頼の取消",
+        "jucho.request.payment": "手数料の入金状況変更",
+        "jucho.fee.create": "手数料の追加",
+        "jucho.fee.update": "手数料の変更",
+        "jucho.fee.export": "手数料の月次CSV出力",
+        "jucho.settings.update": "受付設定の変更",
     }

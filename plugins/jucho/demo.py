@@ -1,13 +1,18 @@
-"""Sample 管理組合, 物件 (with their 別表第5 profile) and 住戸 for the demo tenant, so a first look is not empty."""
+"""Sample 管理組合, 物件 (with their 別表第5 profile), 住戸, the fee table and one waiting 依頼 for the demo tenant,
+so a first look is not empty."""
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from app.extensions import db
 
 from .demo_profile import seed_profile, seed_units
+from .fees import seed_default_fees
 from .models import JuchoAssociation, JuchoBuilding
+from .requests import RequestInput, create_request
 
 # (管理組合, フリガナ, 管理形態, 物件, フリガナ, 所在地, 構造, 地上階, 戸数, 竣工); the postcodes are in _POSTCODES.
 _SAMPLES = (
@@ -28,7 +33,8 @@ _POSTCODES = ("160-0023", "154-0024", "330-0063", "222-0033", "273-0005")
 
 
 def seed_demo(tenant) -> list[str]:
-    """Add the sample 管理組合, their 物件 with full profiles, and 40 住戸 of the first; return a line for the operator."""
+    """Add the sample 管理組合, their 物件 with full profiles, 40 住戸 of the first, the fee table and one 受付
+    request to the current tenant; return lines for the operator."""
     for number, (name, kana, form, building, building_kana, address, structure, floors, units, built) in enumerate(
             _SAMPLES, start=1):
         association = JuchoAssociation(name=name, kana=kana, management_form=form,
@@ -49,5 +55,14 @@ def seed_demo(tenant) -> list[str]:
         seed_profile(row, number)
         if number == 1:
             unit_count = seed_units(row)
+    seed_default_fees()  # tenant_created gave it already; a tenant made before fees existed gets it here
+    first = db.session.execute(sa.select(JuchoBuilding).order_by(JuchoBuilding.id)).scalars().first()
+    request = create_request(RequestInput(
+        building_id=first.id, building_name=first.name, unit_number="305", broker_company="サンプル不動産株式会社",
+        license_number="東京都知事（3）第12345号", contact_name="仲介 一郎", phone="03-5555-0100",
+        email="chukai@sample-fudosan.example.jp", postal_address=None, purpose="sale", delivery="electronic",
+        express=False, seller_consent=True, document_ids=[]), channel="web")
     return [f"サンプルの管理組合と物件を{len(_SAMPLES)}件ずつ、物件の重要事項調査項目と"
-            f"「{_SAMPLES[0][3]}」の住戸{unit_count}戸を登録しました。"]
+            f"「{_SAMPLES[0][3]}」の住戸{unit_count}戸を登録しました。",
+            f"受付中の依頼 {request.number}（{request.building_name} {request.unit_number}、手数料"
+            f"{request.total_amount:,}円）を登録しました。依頼フォーム: /jucho/{tenant.code}/request"]

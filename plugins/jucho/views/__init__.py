@@ -6,8 +6,11 @@ bp = PRODUCT.blueprint(__name__)
 from . import (  # noqa: E402,F401  (routes register on import)
     associations,
     buildings,
+    fees,
     login,
     profile,
+    public_request,
+    requests,
     reset,
     staff,
     unit_import,
