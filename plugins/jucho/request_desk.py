@@ -3,7 +3,6 @@ public form's rate limits, and turning a validated form into a ``RequestInput``.
 from __future__ import annotations
 
 import os
-import re
 
 import sqlalchemy as sa
 from flask import current_app, request
@@ -20,7 +19,6 @@ from .requests import RequestInput
 DEFAULT_IP_LIMIT = "5 per minute;20 per hour"
 DEFAULT_TENANT_LIMIT = "60 per hour;300 per day"
 MAX_BODY_BYTES = 32 * 1024
-_CITY = re.compile(r"^(?:東京都|北海道|(?:京都|大阪)府|.{2,3}県)?(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])")
 
 
 def _setting(name: str, default: str) -> str:
@@ -43,19 +41,14 @@ def tenant_key() -> str:
     return f"jucho-request-tenant:{code}"
 
 
-def city_of(address: str) -> str:
-    """The 市区町村 part of an address (東京都新宿区西新宿3-2-1 → 新宿区); the street and number are never shown."""
-    match = _CITY.match(address or "")
-    return match.group(1) if match else ""
-
-
 def fill_choices(form: RequestForm) -> dict:
     """Set the building and document choices from the current tenant; return the fee items to show."""
-    rows = db.session.execute(sa.select(JuchoBuilding.id, JuchoBuilding.name, JuchoBuilding.address)
+    # Only the name and the 市区町村 are public; the street and number are never shown.
+    rows = db.session.execute(sa.select(JuchoBuilding.id, JuchoBuilding.name, JuchoBuilding.city)
                               .order_by(JuchoBuilding.kana, JuchoBuilding.id))
     form.building.choices = choices([("", "選択してください"),
-                                     *[(str(row.id), f"{row.name}（{city_of(row.address)}）" if city_of(row.address)
-                                        else row.name) for row in rows],
+                                     *[(str(row.id), f"{row.name}（{row.city}）" if row.city else row.name)
+                                       for row in rows],
                                      (UNLISTED, "一覧にない（下に物件名と所在地を入力）")])
     documents = active_items(KIND_DOCUMENT)
     form.documents.choices = [(item.id, f"{item.name}（{item.amount:,}円）") for item in documents]
