@@ -90,3 +90,4 @@ def _init_core(app: Flask) -> None:
     guards.init_app(app)
     errors.init_app(app)
     views.init_template_helpers(app)
+    display.init_app(app)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, has_request_context, render_template
 from flask_login import current_user, login_required
 
+from .branding import service_name
 from .extensions import db
 from .forms import ConfirmForm
 from .models import STATUS_LABELS
@@ -50,10 +51,11 @@ def healthz():
 def _navigation():
     # No request (mail rendered by an operator command): no user, no navigation.
     if not has_request_context() or not current_user.is_authenticated:
-        return {}
+        return {"brand_name": service_name()} if has_request_context() else {}
     tenant = current_tenant()
     product = all_products().get(tenant.product) if tenant else None
     return {
+        "brand_name": product.name if product else service_name(),
         "nav_links": menu_links(tenant, current_user),
         "help_links": menu_links(tenant, current_user, section="help"),
         "account_links": menu_links(tenant, current_user, section="account"),

@@ -24,7 +24,7 @@ from .models import (
     MamaDevice,
     MamaRegistrationCode,
 )
-from .useragent import describe
+from app.display import browser_label
 
 TOKEN_BYTES = 32  # 256 bits
 TOKEN_LENGTH = token_length(TOKEN_BYTES)  # secrets.token_urlsafe(TOKEN_BYTES): 43 base64url characters
@@ -92,7 +92,7 @@ def _new_device(user: User, status: str, name: str | None, via: str) -> tuple[Ma
     now = utcnow()
     device = MamaDevice(
         user_id=user.id, token_hash=hash_token(token), status=status,
-        name=(name or "").strip()[:100] or describe(agent), user_agent=audit.clean(agent, 300),
+        name=(name or "").strip()[:100] or browser_label(agent), user_agent=audit.clean(agent, 300),
         requested_ip=_client_ip(), requested_at=now, via=via,
         expires_at=now + timedelta(days=COOKIE_DAYS),
     )
