@@ -19,12 +19,12 @@ def service_name() -> str:
 def product_label(tenant=None) -> str:
     """The display name of ``tenant``'s product (the current tenant's by default); the service name without one."""
     tenant = tenant if tenant is not None else current_tenant()
-    product = all_products().get(tenant.product) if tenant is not None else None
+    product = all_products().get(getattr(tenant, "product", None)) if tenant is not None else None
     return product.name if product else service_name()
 
 
 def mail_subject(topic: str, tenant=None) -> str:
     """「【製品名】topic（会社名）」 for a tenant's mail; 「【サービス名】topic」 when no tenant is known."""
     tenant = tenant if tenant is not None else current_tenant()
-    company = f"（{tenant.name}）" if tenant is not None and tenant.name else ""
+    company = f"（{tenant.name}）" if getattr(tenant, "name", None) else ""
     return f"【{product_label(tenant)}】{topic}{company}"

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .crypto import keyset
 from .extensions import db
-from .models import Tenant
 from .tenancy import current_tenant, current_tenant_id
 from .timeutil import UTCDateTime, utcnow
 
@@ -117,8 +116,7 @@ def send_mail(to: str | list[str], subject: str, template: str, *, secret: bool 
     from .branding import mail_subject, product_label
 
     recipients = [to] if isinstance(to, str) else list(to)
-    tenant = context.get("tenant")
-    tenant = tenant if isinstance(tenant, Tenant) else current_tenant()
+    tenant = context.get("tenant") or current_tenant()
     context.setdefault("mail_sender_name", product_label(tenant))
     text, html = render_pair(template, **context)
     row_key = secrets.token_hex(16)
