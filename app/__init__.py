@@ -81,7 +81,7 @@ def _init_plugins(app: Flask) -> None:
 
 
 def _init_core(app: Flask) -> None:
-    from . import errors, views
+    from . import display, errors, views
     from .auth import bp as auth_bp
     from .auth import guards
 

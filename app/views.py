@@ -5,11 +5,13 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, has_request_context, render_template
 from flask_login import current_user, login_required
 
+from . import dashboard as home
 from .branding import service_name
 from .extensions import db
 from .forms import ConfirmForm
 from .models import STATUS_LABELS
-from .products import all_products, dashboard_panels, menu_links
+from .operator import is_operator_event, operator_display_name
+from .products import all_products, audit_action_labels, dashboard_panels, menu_links
 from .tenancy import current_tenant
 from .timeutil import format_jst
 
@@ -19,10 +21,21 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def dashboard():
-    """The start page: the user's menus and the plugins' panels."""
+    """ホーム: 前回ログイン, お知らせ, the products' panels (pending work, counts), 最近の変更 for admins, the menus."""
+    from .builtins.transparency.notice_views import notice_panel
+
     tenant = current_tenant()
-    return render_template("dashboard.html", links=menu_links(tenant, current_user),
-                           panels=dashboard_panels(tenant, current_user))
+    user = current_user._get_current_object()
+    changes = home.recent_changes(tenant) if user.is_admin else None
+    return render_template("dashboard.html", links=menu_links(tenant, user), panels=dashboard_panels(tenant, user),
+                           last_login=home.previous_login(user, user.current_session),
+                           notices=notice_panel(user), changes=changes,
+                           labels=audit_action_labels() if changes else {}, operator_name=_operator_name)
+
+
+def _operator_name(event) -> str:
+    return f"運用担当者 {operator_display_name(event.actor_login)}" if is_operator_event(
+        event.actor_login, event.actor_id) else ""
 
 
 @bp.route("/contact")

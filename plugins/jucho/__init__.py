@@ -4,7 +4,7 @@ The core imports the screens (``PRODUCT.views``) once the plugins are loaded, as
 the services they use read ``PRODUCT`` from this module, so it must be complete before they load.
 """
 from app.hookspecs import hookimpl
-from app.products import DemoTenant, MenuLink, Panel, Product
+from app.products import DemoTenant, MenuLink, Product
 
 from .demo import seed_demo
 from .emailcode import FACTOR, void_open_codes
@@ -54,12 +54,12 @@ def menu_links(tenant, user):
 
 @hookimpl
 def dashboard_panels(tenant, user):
-    """重調@CITY delivers お知らせ on the dashboard: the newest ones, 未読 per user, a link to the list."""
+    """登録件数: 管理組合 and 物件 for everyone, 社員 for admins (one COUNT each; お知らせ are the core's panel)."""
     if not PRODUCT.owns(tenant) or user is None:
         return []
-    from app.builtins.transparency.notice_views import notice_panel
+    from .dashboard import count_panel
 
-    return [Panel("お知らせ", notice_panel(user), order=10)]
+    return [count_panel(user)]
 
 
 @hookimpl
