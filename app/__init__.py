@@ -78,6 +78,8 @@ def _init_plugins(app: Flask) -> None:
     manager.hook.register_blueprints(app=app)
     cli.init_app(app)  # core groups first, so plugins can add to `flask user`, `flask tenant` …
     manager.hook.register_commands(cli=app.cli)
+    cli.japanese_help(app.cli)
+    cli.localize_flask_command_list(app)
 
 
 def _init_core(app: Flask) -> None:
