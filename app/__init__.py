@@ -83,7 +83,7 @@ def _init_plugins(app: Flask) -> None:
 
 
 def _init_core(app: Flask) -> None:
-    from . import display, errors, views
+    from . import devmail, display, errors, views
     from .auth import bp as auth_bp
     from .auth import guards
 
@@ -93,3 +93,4 @@ def _init_core(app: Flask) -> None:
     errors.init_app(app)
     views.init_template_helpers(app)
     display.init_app(app)
+    devmail.init_app(app)

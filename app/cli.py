@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import audit, audit_anchor, keys, mail_queue, tenants
-from .accounts import create_user, unlock
+from .accounts import create_user, set_password, unlock
 from .extensions import db
 from .models import ROLE_GENERAL, STATUS_ACTIVE, Tenant, User
 from .operator import operator_command, operator_name, optional_reason_option, record_access, require_reason
@@ -139,18 +139,57 @@ def user_unlock(tenant_code, login_id, reason, operator):
     click.echo(f"{tenant.code} / {login_id} のロックを解除しました。")
 
 
+DEMO_LOGINS = (("admin", "管理者"), ("staff", "一般"))
+
+
+def _reset_demo_passwords(demos) -> None:
+    """New passwords for the demo logins of the demo tenants that exist (no other tenant is touched)."""
+    from .auth.sessions import end_user_sessions
+
+    found = False
+    for spec in demos:
+        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == spec.code)).scalar_one_or_none()
+        if tenant is None:
+            click.echo(f"{spec.code}: まだ作成されていません（flask demo で作成します）。")
+            continue
+        found = True
+        click.echo("=" * 64)
+        click.echo(f"{spec.name}  会社コード: {spec.code}")
+        with tenant_scope(tenant):
+            for login_id, label in DEMO_LOGINS:
+                user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one_or_none()
+                if user is None:
+                    click.echo(f"  {label}  ログインID: {login_id} は削除されています。")
+                    continue
+                password = generate_temporary_password(20)
+                set_password(user, password)
+                end_user_sessions(user, "password_reset", actor=None)
+                audit.record("password.reset", target=f"user:{login_id}", actor_login="operator:demo", demo=True)
+                click.echo(f"  {label}  ログインID: {login_id}  パスワード: {password}")
+            db.session.commit()
+    if found:
+        click.echo("=" * 64)
+        click.echo("パスワードを新しくしました（ログイン中のセッションは終了しました）。")
+
+
 @click.command("demo")
+@click.option("--reset-passwords", is_flag=True,
+              help="作成済みのデモテナントの admin と staff に新しいパスワードを発行して表示します（instance/ を消さずにやり直せます）")
 @with_appcontext  # a plain click command added to app.cli gets no app context by itself
-def demo():
+def demo(reset_passwords):
     """各製品のデモテナント（管理者・一般ユーザー・サンプルデータ）を作成し、ログイン情報を表示します。"""
     demos = demo_tenants()
     if not demos:
         click.echo("デモテナントを提供する製品プラグインが有効になっていません。")
         return
+    if reset_passwords:
+        _reset_demo_passwords(demos)
+        return
     created = []
     for spec in demos:
         if db.session.execute(sa.select(Tenant.id).where(Tenant.code == spec.code)).first():
-            click.echo(f"{spec.code}: 作成済みです（ログイン情報は作成時に表示しました。やり直すには instance/ を削除）。")
+            click.echo(f"{spec.code}: 作成済みです（パスワードは保存していないため表示できません。"
+                       "新しいパスワードは flask demo --reset-passwords で発行します）。")
             continue
         admin_password = generate_temporary_password(20)
         user_password = generate_temporary_password(20)
