@@ -16,6 +16,7 @@ from .tenancy import current_tenant
 from .timeutil import format_jst
 
 bp = Blueprint("main", __name__)
+OPERATOR_LABEL = "運用担当者"
 
 
 @bp.route("/")
@@ -34,8 +35,10 @@ def dashboard():
 
 
 def _operator_name(event) -> str:
-    return f"運用担当者 {operator_display_name(event.actor_login)}" if is_operator_event(
-        event.actor_login, event.actor_id) else ""
+    if not is_operator_event(event.actor_login, event.actor_id):
+        return ""
+    name = operator_display_name(event.actor_login)
+    return name if name == OPERATOR_LABEL else f"{OPERATOR_LABEL} {name}"
 
 
 @bp.route("/contact")
