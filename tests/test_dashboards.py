@@ -109,7 +109,7 @@ def test_mama_admin_sees_pending_work_counts_changes_and_notices(app, make_tenan
     assert "端末の登録申請（承認待ち） 1件" in pending and "ロック中のユーザー 1人" in pending
     assert 'href="/mama/devices"' in html and 'href="/mama/users"' in html
     counts = _panel(html, "登録件数")
-    assert "管理組合 3件" in counts  # 4 added, 1 in 削除済み
+    assert "参照できる管理組合 3件" in counts  # 4 added, 1 in 削除済み
     assert "ユーザー 3人" in counts
     changes = _section(html, "panel-changes")
     assert changes.startswith("最近の変更")

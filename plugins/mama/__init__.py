@@ -104,7 +104,7 @@ def dashboard_panels(tenant, user):
     if can_open(user, MENU_USERS):
         pending.append(Count("ロック中のユーザー", locked_user_count(), "人", url_for("mama.users_index")))
     if can_open(user, MENU_ASSOCIATIONS):
-        counts.append(Count("管理組合", count_in_scope(user), url=url_for("mama.associations_index")))
+        counts.append(Count("参照できる管理組合", count_in_scope(user), url=url_for("mama.associations_index")))
     if can_open(user, MENU_USERS):
         counts.append(Count("ユーザー", user_count(), "人", url_for("mama.users_index")))
     panels = [Panel("対応待ち", count_list(pending), order=10)] if pending else []

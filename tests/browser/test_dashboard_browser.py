@@ -58,7 +58,7 @@ def test_mama_dashboard(app, live_server, new_context, make_tenant, add_user):
     pending = page.locator("[data-testid=panel]", has_text="対応待ち")
     assert "端末の登録申請（承認待ち）" in pending.inner_text() and "1件" in pending.inner_text()
     counts = page.locator("[data-testid=panel]", has_text="登録件数").inner_text()
-    assert "管理組合" in counts and "12件" in counts and "ユーザー" in counts and "2人" in counts
+    assert "参照できる管理組合" in counts and "12件" in counts and "ユーザー" in counts and "2人" in counts
     changes = page.inner_text("[data-testid=panel-changes]")
     assert "端末登録申請" in changes and "device.request" not in changes
     assert page.locator("[data-testid=panel-notices]").is_visible()
