@@ -410,6 +410,10 @@ FRAMEWORK_HELP = "マンション管理クラウドの運用コマンド。各�
 
 
 def _japanese_help_option(command: click.Command) -> None:
+    # Command objects are module globals shared by every app made in a process: wrap each one once.
+    if getattr(command, "_kanri_japanese_help", False):
+        return
+    command._kanri_japanese_help = True
     original = command.get_help_option
 
     def get_help_option(ctx):

@@ -72,3 +72,15 @@ def test_flask_help_lists_every_command_in_japanese(tmp_path):
     assert {"tenant", "user", "mama", "notice", "db", "run"} <= names
     assert [line for line in lines if english_in(line)] == []
     assert "Ctrl+C" in commands  # `flask run` says how to stop it
+
+
+def test_help_survives_many_apps(base_config):
+    from app import create_app
+
+    for _ in range(3):
+        app = create_app(base_config)
+    command = app.cli.commands["tenant"].commands["list"]
+    assert command.get_help_option.__closure__ is not None
+    original = command.get_help_option.__closure__[0].cell_contents
+    assert not getattr(original, "__closure__", None)  # wrapped once, not once per app
+    assert "この説明を表示して終了します" in app.test_cli_runner().invoke(args=["tenant", "list", "--help"]).output
