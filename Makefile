@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test install install-test migrate demo serve lint bench clean
+.PHONY: run test install install-test migrate demo demo-reset serve lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,13 @@ migrate: install
 demo: migrate
 	$(BIN)/flask demo
 
+## make demo-reset: new passwords for the demo logins, printed again (instance/ is kept)
+demo-reset: migrate
+	$(BIN)/flask demo --reset-passwords
+
 serve: install
+	@echo "ログイン画面: http://127.0.0.1:5000/login   止めるには Ctrl+C"
+	@echo "送信したメール（認証コード・仮パスワード）: http://127.0.0.1:5000/_dev/mail"
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 
 ## make run: install, migrate the embedded SQLite database, seed the demo, serve on :5000

@@ -78,10 +78,12 @@ def _init_plugins(app: Flask) -> None:
     manager.hook.register_blueprints(app=app)
     cli.init_app(app)  # core groups first, so plugins can add to `flask user`, `flask tenant` …
     manager.hook.register_commands(cli=app.cli)
+    cli.japanese_help(app.cli)
+    cli.localize_flask_command_list(app)
 
 
 def _init_core(app: Flask) -> None:
-    from . import errors, postcode, views
+    from . import devmail, display, errors, postcode, views
     from .auth import bp as auth_bp
     from .auth import guards
 
@@ -91,3 +93,5 @@ def _init_core(app: Flask) -> None:
     guards.init_app(app)
     errors.init_app(app)
     views.init_template_helpers(app)
+    display.init_app(app)
+    devmail.init_app(app)

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import audit, audit_anchor, keys, mail_queue, tenants
-from .accounts import create_user, unlock
+from .accounts import create_user, set_password, unlock
 from .extensions import db
 from .models import ROLE_GENERAL, STATUS_ACTIVE, Tenant, User
 from .operator import operator_command, operator_name, optional_reason_option, record_access, require_reason
@@ -73,7 +73,7 @@ def create_tenant(**fields):
 @click.option("--admin-email", required=True, help="最初の管理者のメールアドレス")
 @click.option("--admin-name", default="管理者", show_default=True, help="最初の管理者の氏名")
 def tenant_create(code, name, product, contract_end, contract_start, admin_login, admin_email, admin_name):
-    """Create a tenant and its first admin; prints the admin's temporary password once."""
+    """テナントと最初の管理者を作成し、管理者の仮パスワードを一度だけ表示します。"""
     tenant, admin, password, lines = create_tenant(
         code=code, name=name, product=product, contract_end=contract_end, contract_start=contract_start,
         admin_login=admin_login, admin_email=admin_email, admin_name=admin_name)
@@ -86,7 +86,7 @@ def tenant_create(code, name, product, contract_end, contract_start, admin_login
 
 @tenant_cli.command("list")
 def tenant_list():
-    """List every tenant with product, status and contract end."""
+    """すべてのテナントを製品・状態・契約終了日とともに一覧表示します。"""
     tenants = db.session.execute(sa.select(Tenant).order_by(Tenant.code)).scalars().all()
     if not tenants:
         click.echo("テナントはありません。")
@@ -102,7 +102,7 @@ def tenant_list():
 @click.argument("code")
 @operator_command
 def tenant_suspend(code, reason, operator):
-    """Suspend a tenant: its users can no longer log in and live sessions stop working."""
+    """テナントを停止します（利用者はログインできず、ログイン中のセッションも使えなくなります）。"""
     tenant = tenants.suspend_tenant(tenant_or_fail(code), reason, operator_name(operator))
     click.echo(f"テナント {tenant.code} を停止しました。")
 
@@ -111,7 +111,7 @@ def tenant_suspend(code, reason, operator):
 @click.argument("code")
 @operator_command
 def tenant_resume(code, reason, operator):
-    """Resume a suspended tenant."""
+    """停止中のテナントを再開します。"""
     tenant = tenants.resume_tenant(tenant_or_fail(code), reason, operator_name(operator))
     click.echo(f"テナント {tenant.code} を再開しました。")
 
@@ -122,7 +122,7 @@ def tenant_resume(code, reason, operator):
 @click.option("--yes", is_flag=True, help="過去の日付でも確認せずに設定します")
 @operator_command
 def tenant_terminate(code, end, yes, reason, operator):
-    """Set the contract end (JST); the day after it nobody can log in and purge-expired deletes the data."""
+    """契約終了日（JST）を設定します。翌日からログインできず、purge-expired がデータを削除します。"""
     tenant = tenant_or_fail(code)
     try:
         day = tenants.parse_date(end, "契約終了日")
@@ -143,7 +143,7 @@ def tenant_terminate(code, end, yes, reason, operator):
 @click.option("--login", "login_id", required=True, help="ログインID")
 @operator_command
 def user_unlock(tenant_code, login_id, reason, operator):
-    """Lift a user's lockout."""
+    """ユーザーのアカウントロックを解除します。"""
     tenant = tenant_or_fail(tenant_code)
     operator = operator_name(operator)
     with tenant_scope(tenant):
@@ -153,18 +153,57 @@ def user_unlock(tenant_code, login_id, reason, operator):
     click.echo(f"{tenant.code} / {login_id} のロックを解除しました。")
 
 
+DEMO_LOGINS = (("admin", "管理者"), ("staff", "一般"))
+
+
+def _reset_demo_passwords(demos) -> None:
+    """New passwords for the demo logins of the demo tenants that exist (no other tenant is touched)."""
+    from .auth.sessions import end_user_sessions
+
+    found = False
+    for spec in demos:
+        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == spec.code)).scalar_one_or_none()
+        if tenant is None:
+            click.echo(f"{spec.code}: まだ作成されていません（flask demo で作成します）。")
+            continue
+        found = True
+        click.echo("=" * 64)
+        click.echo(f"{spec.name}  会社コード: {spec.code}")
+        with tenant_scope(tenant):
+            for login_id, label in DEMO_LOGINS:
+                user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one_or_none()
+                if user is None:
+                    click.echo(f"  {label}  ログインID: {login_id} は削除されています。")
+                    continue
+                password = generate_temporary_password(20)
+                set_password(user, password)
+                end_user_sessions(user, "password_reset", actor=None)
+                audit.record("password.reset", target=f"user:{login_id}", actor_login="operator:demo", demo=True)
+                click.echo(f"  {label}  ログインID: {login_id}  パスワード: {password}")
+            db.session.commit()
+    if found:
+        click.echo("=" * 64)
+        click.echo("パスワードを新しくしました（ログイン中のセッションは終了しました）。")
+
+
 @click.command("demo")
+@click.option("--reset-passwords", is_flag=True,
+              help="作成済みのデモテナントの admin と staff に新しいパスワードを発行して表示します（instance/ を消さずにやり直せます）")
 @with_appcontext  # a plain click command added to app.cli gets no app context by itself
-def demo():
-    """Seed each product's demo tenant (admin, general user, sample records); print the logins once."""
+def demo(reset_passwords):
+    """各製品のデモテナント（管理者・一般ユーザー・サンプルデータ）を作成し、ログイン情報を表示します。"""
     demos = demo_tenants()
     if not demos:
         click.echo("デモテナントを提供する製品プラグインが有効になっていません。")
         return
+    if reset_passwords:
+        _reset_demo_passwords(demos)
+        return
     created = []
     for spec in demos:
         if db.session.execute(sa.select(Tenant.id).where(Tenant.code == spec.code)).first():
-            click.echo(f"{spec.code}: 作成済みです（ログイン情報は作成時に表示しました。やり直すには instance/ を削除）。")
+            click.echo(f"{spec.code}: 作成済みです（パスワードは保存していないため表示できません。"
+                       "新しいパスワードは flask demo --reset-passwords で発行します）。")
             continue
         admin_password = generate_temporary_password(20)
         user_password = generate_temporary_password(20)
@@ -207,7 +246,7 @@ def _reencrypt_with_progress(command: str, reason: str, operator: str) -> int:
 @keys_cli.command("rotate")
 @operator_command
 def keys_rotate(reason, operator):
-    """Add a new primary AEAD key, then re-encrypt every encrypted column (old keys still decrypt)."""
+    """新しい暗号鍵を主鍵として追加し、暗号化された列をすべて再暗号化します（古い鍵でも復号できます）。"""
     operator = operator_name(operator)
     try:
         new = keys.rotate_keyset(operator)
@@ -221,7 +260,7 @@ def keys_rotate(reason, operator):
 @keys_cli.command("reencrypt")
 @operator_command
 def keys_reencrypt(reason, operator):
-    """Re-encrypt every encrypted column under the current primary key."""
+    """暗号化された列をすべて現在の主鍵で再暗号化します。"""
     count = _reencrypt_with_progress("keys reencrypt", reason, operator_name(operator))
     click.echo(f"{count} 行を再暗号化しました。")
 
@@ -259,12 +298,10 @@ def _anchor_problem_line(problem) -> str:
 @optional_reason_option
 @click.option("--operator", default=None, help="記録に残す担当者名（--tenant のとき。省略時は KANRI_OPERATOR、なければ OS のユーザー名）")
 def audit_verify(tenant_code, reason, operator):
-    """Recompute the audit hash chain(s), compare them with the latest anchors; exit 1 on any problem.
+    """監査ログのハッシュチェーンを再計算して最新のアンカーと照合します。問題があれば終了コード 1。
 
-    With ``--tenant`` it reads that tenant's log on an operator's request: ``--reason`` is then required
-    and the access is recorded in the tenant's log after the check. Without it, it is the daily platform
-    check of every chain (counts and positions only) and needs no reason.
-    """
+    --tenant を付けると運用担当者としてそのテナントのログを読むため --reason が必須になり、
+    その操作はテナントの操作ログに記録されます。"""
     tenant = tenant_or_fail(tenant_code) if tenant_code else None
     if tenant is not None:
         require_reason(reason, "テナントを指定した監査ログの検証")
@@ -299,7 +336,7 @@ def audit_verify(tenant_code, reason, operator):
 
 @audit_cli.command("anchor")
 def audit_anchor_cmd():
-    """Append every chain's head to the anchor file (run daily, right after the backup)."""
+    """各チェーンの先頭をアンカーファイルに追記します（毎日、バックアップの直後に実行）。"""
     run = audit_anchor.anchor()
     for problem in run.problems:
         click.echo(_anchor_problem_line(problem), err=True)
@@ -318,7 +355,7 @@ def audit_anchor_cmd():
 @mail_cli.command("status")
 @click.option("--errors", "error_count", default=10, show_default=True, help="表示する直近のエラー件数")
 def mail_status(error_count):
-    """Queued / sending / sent / failed counts and the latest errors (no addresses or bodies)."""
+    """送信待ち・送信中・送信済み・失敗の件数と最近のエラーを表示します（宛先や本文は表示しません）。"""
     status = mail_queue.queue_status(error_count)
     click.echo("  ".join(f"{name}: {count}" for name, count in status.counts.items()))
     if status.oldest_waiting is not None:
@@ -334,7 +371,7 @@ def mail_status(error_count):
 @click.argument("mail_id", required=False, type=int)
 @click.option("--failed", "all_failed", is_flag=True, help="失敗したメールをすべて再送キューに戻す")
 def mail_retry(mail_id, all_failed):
-    """Put a failed (or waiting) mail back in the queue, due now, with a fresh set of attempts."""
+    """失敗した（または待機中の）メールを送信待ちに戻し、すぐに送信し直します（試行回数はやり直し）。"""
     if (mail_id is None) == (not all_failed):
         raise click.UsageError("メールID か --failed のどちらか一方を指定してください。")
     try:
@@ -355,8 +392,9 @@ def _worker_cycle() -> None:
 @click.option("--once", is_flag=True, help="送信予定のメールを一度送って終了する")
 @click.option("--poll", type=float, default=None, help="キューを見る間隔（秒; 既定 KANRI_MAIL_POLL_SECONDS）")
 def mail_worker(once, poll):
-    """Deliver queued mail until stopped (SIGTERM/SIGINT end it after the current message); each cycle first runs
-    the plugins' due work (``worker_cycle``: scheduled notices)."""
+    """止めるまで送信待ちのメールを配信します（SIGTERM / SIGINT で送信中の1通の後に終了）。
+
+    各周回の最初に、予約されたお知らせの掲載など各機能の定期処理を実行します。"""
     import signal
     import threading
 
@@ -370,6 +408,64 @@ def mail_worker(once, poll):
     click.echo(f"メール送信ワーカー {worker} を開始します。", err=True)
     sent = mail_sender.run_worker(worker, interval, once, stop, each_cycle=_worker_cycle)
     click.echo(f"メール送信ワーカー {worker} を終了します（送信 {sent} 件）。", err=True)
+
+
+HELP_OPTION_TEXT = "この説明を表示して終了します。"
+# Commands of Flask and its extensions, shown in the `flask --help` list beside ours: a Japanese line there
+# (their own --help pages stay in their authors' English).
+FRAMEWORK_COMMANDS = {
+    "db": "データベースのマイグレーション（Flask-Migrate。flask db upgrade で最新にします）",
+    "limiter": "回数制限の設定の確認と解除（Flask-Limiter）",
+    "run": "開発用サーバーを起動します（Flask。止めるには Ctrl+C）",
+    "shell": "アプリケーションを読み込んだ Python シェルを開きます（Flask）",
+    "routes": "URL の一覧を表示します（Flask）",
+}
+FRAMEWORK_HELP = "マンション管理クラウドの運用コマンド。各コマンドの説明は flask <コマンド> --help で表示します。"
+
+
+def _japanese_help_option(command: click.Command) -> None:
+    # Command objects are module globals shared by every app made in a process: wrap each one once.
+    if getattr(command, "_kanri_japanese_help", False):
+        return
+    command._kanri_japanese_help = True
+    original = command.get_help_option
+
+    def get_help_option(ctx):
+        option = original(ctx)
+        if option is not None:
+            option.help = HELP_OPTION_TEXT
+        return option
+
+    command.get_help_option = get_help_option
+
+
+def japanese_help(group: click.Group, seen: set | None = None) -> None:
+    """Give ``group`` and every command under it a Japanese --help line (click's own text is English)."""
+    seen = set() if seen is None else seen
+    if id(group) in seen:
+        return
+    seen.add(id(group))
+    _japanese_help_option(group)
+    for command in getattr(group, "commands", {}).values():
+        if isinstance(command, click.Group):
+            japanese_help(command, seen)
+        elif id(command) not in seen:
+            seen.add(id(command))
+            _japanese_help_option(command)
+
+
+def localize_flask_command_list(app: Flask) -> None:
+    """When `flask` itself runs, list Flask's and the extensions' commands with Japanese lines, like ours."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root().command if ctx is not None else None
+    if not isinstance(root, click.Group) or root is app.cli:
+        return
+    root.help = FRAMEWORK_HELP
+    for name, line in FRAMEWORK_COMMANDS.items():
+        command = root.commands.get(name) or app.cli.commands.get(name)
+        if command is not None:
+            command.short_help = line
+    japanese_help(root)
 
 
 def init_app(app: Flask) -> None:

@@ -45,6 +45,9 @@ def _number(name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {value!r}") from exc
 
 
+DEFAULT_SERVICE_NAME = "マンション管理クラウド"
+
+
 def from_environment(instance_path: str) -> dict:
     """Build the settings dictionary from environment variables."""
     env = os.environ.get("KANRI_ENV", "development").strip().lower()
@@ -107,6 +110,11 @@ def from_environment(instance_path: str) -> dict:
         "KANRI_PDF_FONT": os.environ.get("KANRI_PDF_FONT") or None,
         "KANRI_MANUAL_MAX_BYTES": _int("KANRI_MANUAL_MAX_BYTES", 50 * 1024 * 1024),
         "KANRI_BASE_URL": os.environ.get("KANRI_BASE_URL", "").strip(),
+        # The name shown where no tenant (so no product) is known yet: the login page, operators' mail.
+        "KANRI_SERVICE_NAME": os.environ.get("KANRI_SERVICE_NAME", "").strip() or DEFAULT_SERVICE_NAME,
+        # /_dev/mail (the last mails this process sent, with their text): on by itself only when KANRI_ENV is
+        # development; KANRI_DEV_MAIL=1 turns it on elsewhere except production, where it never exists.
+        "KANRI_DEV_MAIL": _flag("KANRI_DEV_MAIL", False),
         "KANRI_EXTRA_HOSTS": os.environ.get("KANRI_EXTRA_HOSTS", ""),
     }
 

@@ -10,6 +10,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .display import error_reference
+
 log = logging.getLogger("kanri.error")
 
 MESSAGES = {
@@ -33,12 +35,12 @@ def maintenance_response(message: str, retry_after: int, ends_jst: str | None = 
 
 
 def render_error(status: int, detail: str | None = None):
-    """Render the error page for status with the request id as support id."""
+    """Render the error page with the request's 8-character reference as お問い合わせ番号 (the log has both)."""
     title, message = MESSAGES.get(status, MESSAGES[500])
     # A request for an untrusted Host has no URL adapter: no link can be built, so a page without any.
     bare = has_request_context() and request_ctx.url_adapter is None
     html = render_template("errors/bare.html" if bare else "errors/error.html", status=status, title=title, message=detail or message,
-                           support_id=g.get("request_id", "-"))
+                           support_id=error_reference(g.get("request_id")))
     return html, status
 
 
@@ -64,7 +66,7 @@ def _conflict(error: Exception):
 def _unexpected(error: Exception):
     original = getattr(error, "original_exception", None) or error
     log.error(json.dumps({"event": "unhandled", "request_id": g.get("request_id"),
-                          "error": type(original).__name__}))
+                          "ref": error_reference(g.get("request_id")), "error": type(original).__name__}))
     log.exception("unhandled exception (request_id=%s)", g.get("request_id"))
     return render_error(500)
 

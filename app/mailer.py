@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .crypto import keyset
 from .extensions import db
-from .tenancy import current_tenant_id
+from .tenancy import current_tenant, current_tenant_id
 from .timeutil import UTCDateTime, utcnow
 
 log = logging.getLogger("kanri.mail")
@@ -107,17 +107,23 @@ def send_mail(to: str | list[str], subject: str, template: str, *, secret: bool 
               **context) -> MailOutbox:
     """Render a template pair and queue it in the caller's transaction; it goes out once that commits.
 
+    ``subject`` is the topic alone: ``app.branding.mail_subject`` adds 「【製品名】」 and （会社名） of the
+    ``tenant`` in the context (else the current tenant), and templates get ``mail_sender_name`` for the signature.
     Mark mails whose body holds a secret (password, code, link, registration code) with
     ``secret=True``: their body is erased from the table after delivery. Nothing is sent and
     nothing is committed here; ``db.session.rollback()`` discards the mail with the change.
     """
+    from .branding import mail_subject, product_label
+
     recipients = [to] if isinstance(to, str) else list(to)
+    tenant = context.get("tenant") or current_tenant()
+    context.setdefault("mail_sender_name", product_label(tenant))
     text, html = render_pair(template, **context)
     row_key = secrets.token_hex(16)
     row = MailOutbox(
         tenant_id=current_tenant_id(), row_key=row_key, created_at=utcnow(), next_attempt_at=utcnow(),
         recipients=_seal(row_key, "recipients", json.dumps(recipients)),
-        subject=f"[kanri] {subject}"[:300],
+        subject=mail_subject(subject, tenant)[:300],
         body_text=_seal(row_key, "body_text", text),
         body_html=_seal(row_key, "body_html", html),
         secret=secret, status=STATUS_QUEUED, attempts=0,

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Flask, g, request
 from flask_login import current_user
 
+from .display import error_reference
 from .tenancy import current_tenant_id
 from .timeutil import JST
 
@@ -102,9 +103,12 @@ def _log_request(response) -> None:
         user_id = None
     # The route pattern, not the path: paths may carry one-time tokens that must never be logged.
     rule = request.url_rule.rule if request.url_rule else "(no route)"
+    request_id = g.get("request_id")
     request_log.info(json.dumps({
         "event": "request",
-        "request_id": g.get("request_id"),
+        "request_id": request_id,
+        # the お問い合わせ番号 an error page shows, so support finds this line from what the user reads out
+        "ref": error_reference(request_id) if response.status_code >= 400 else None,
         "method": request.method,
         "route": rule,
         "status": response.status_code,

@@ -5,23 +5,40 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask, current_app, has_request_context, render_template
 from flask_login import current_user, login_required
 
+from . import dashboard as home
+from .branding import service_name
 from .extensions import db
 from .forms import ConfirmForm
 from .models import STATUS_LABELS
-from .products import all_products, dashboard_panels, menu_links
+from .operator import is_operator_event, operator_display_name
+from .products import all_products, audit_action_labels, dashboard_panels, menu_links
 from .tenancy import current_tenant
 from .timeutil import format_jst
 
 bp = Blueprint("main", __name__)
+OPERATOR_LABEL = "運用担当者"
 
 
 @bp.route("/")
 @login_required
 def dashboard():
-    """The start page: the user's menus and the plugins' panels."""
+    """ホーム: 前回ログイン, お知らせ, the products' panels (pending work, counts), 最近の変更 for admins, the menus."""
+    from .builtins.transparency.notice_views import notice_panel
+
     tenant = current_tenant()
-    return render_template("dashboard.html", links=menu_links(tenant, current_user),
-                           panels=dashboard_panels(tenant, current_user))
+    user = current_user._get_current_object()
+    changes = home.recent_changes(tenant) if user.is_admin else None
+    return render_template("dashboard.html", links=menu_links(tenant, user), panels=dashboard_panels(tenant, user),
+                           last_login=home.previous_login(user, user.current_session),
+                           notices=notice_panel(user), changes=changes,
+                           labels=audit_action_labels() if changes else {}, operator_name=_operator_name)
+
+
+def _operator_name(event) -> str:
+    if not is_operator_event(event.actor_login, event.actor_id):
+        return ""
+    name = operator_display_name(event.actor_login)
+    return name if name == OPERATOR_LABEL else f"{OPERATOR_LABEL} {name}"
 
 
 @bp.route("/contact")
@@ -50,10 +67,11 @@ def healthz():
 def _navigation():
     # No request (mail rendered by an operator command): no user, no navigation.
     if not has_request_context() or not current_user.is_authenticated:
-        return {}
+        return {"brand_name": service_name()} if has_request_context() else {}
     tenant = current_tenant()
     product = all_products().get(tenant.product) if tenant else None
     return {
+        "brand_name": product.name if product else service_name(),
         "nav_links": menu_links(tenant, current_user),
         "help_links": menu_links(tenant, current_user, section="help"),
         "account_links": menu_links(tenant, current_user, section="account"),

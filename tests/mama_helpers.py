@@ -110,6 +110,15 @@ def audit_details(app, tenant_code: str, action: str) -> list[dict]:
         return [json.loads(row) for row in rows]
 
 
+def home_count(client, label: str) -> int | None:
+    """The number ホーム's count list shows for ``label`` (None when the line is not there)."""
+    import re
+
+    html = client.get("/").get_data(as_text=True)
+    match = re.search(rf'<span class="count-label">{re.escape(label)}</span>\s*<[^>]*class="count-value">([\d,]+)', html)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
 def admin_client(app, make_tenant, code: str = "mama1"):
     """A tenant and a test client logged in as its admin through a registration code."""
     info = mama_tenant(make_tenant, code)

@@ -7,6 +7,7 @@ import pytest
 
 from app import create_app
 from app.config import ConfigError
+from app.display import error_reference
 from app.urls import external_url
 from tests.conftest import csrf_from
 from tests.jucho_helpers import jucho_login
@@ -241,5 +242,5 @@ def test_a_foreign_host_is_a_400_page_with_a_support_id_also_when_logged_in(app,
         assert response.status_code == 400, path
         html = response.get_data(as_text=True)
         assert "リクエストが正しくありません" in html and "お問い合わせ番号" in html and "evil" not in html
-        assert response.headers["X-Request-ID"] in html
+        assert error_reference(response.headers["X-Request-ID"]) in html
     assert client.get("/mama/users").status_code == 200  # the session is untouched

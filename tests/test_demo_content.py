@@ -7,7 +7,7 @@ from tests.conftest import cli_output
 from tests.jucho_helpers import jucho_login
 from tests.mama_helpers import login_with_code
 
-DEMO_TITLE = "kanri デモ環境へようこそ"
+DEMO_TITLE = "デモ環境へようこそ"
 
 
 def _demo_logins(runner) -> dict[tuple[str, str], str]:

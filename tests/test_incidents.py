@@ -82,7 +82,7 @@ def test_notify_a_product_mails_every_active_admin_and_shows_a_notice_to_admins_
         "admin@mama1.example.jp", "admin@mama2.example.jp", "boss@mama1.example.jp", "boss@mama2.example.jp"]
     for mail in mails:
         code = mail.recipients[0].split("@")[1].split(".")[0]
-        assert mail.subject == f"[kanri] 【重要】セキュリティインシデントのお知らせ（MAMAシステム／{code} 株式会社）"
+        assert mail.subject == f"【MAMAシステム】【重要】セキュリティインシデントのお知らせ（{code} 株式会社）"
         assert SUBJECT in mail.body and "不正アクセス" in mail.body and "<strong>不正アクセス</strong>" in mail.html
         assert "/notices/" in mail.body
     assert [m for m in outbox if "お知らせ:" in m.subject] == []   # the incident mail is the delivery: not twice
@@ -118,7 +118,7 @@ def test_notify_listed_tenants_and_all(app, runner, make_tenant, add_user, body_
     _incident_id(_notify(runner, body_path, "--tenant", "mama2", "--tenant", "juchoco"))
     assert sorted(m.recipients[0] for m in _incident_mails(outbox)) == [
         "admin@juchoco.example.jp", "admin@mama2.example.jp", "boss@juchoco.example.jp", "boss@mama2.example.jp"]
-    assert any("重調@CITY／juchoco 株式会社" in m.subject for m in _incident_mails(outbox))
+    assert any(m.subject.startswith("【重調@CITY】") and "（juchoco 株式会社）" in m.subject for m in _incident_mails(outbox))
     outbox.clear()
     result = _notify(runner, body_path, "--all", subject="全体への通知")
     assert "3 テナント" in result.output and "メール 6 通" in result.output

@@ -43,10 +43,11 @@ def test_dashboard_says_honestly_that_there_are_no_notices(client, outbox, make_
     assert "お知らせ" in html and "現在、お知らせはありません。" in html
 
 
-def test_other_products_get_no_jucho_menus_or_panel(client, make_tenant):
+def test_other_products_get_no_jucho_menus_or_counts(client, make_tenant):
     from tests.conftest import login
 
     make_tenant("sampleco", product="sample")
     login(client, "sampleco", "admin")
     html = client.get("/").get_data(as_text=True)
-    assert "物件マスタ登録" not in html and "現在、お知らせはありません" not in html
+    assert "物件マスタ登録" not in html and "登録件数" not in html and "/jucho/" not in html
+    assert "現在、お知らせはありません" in html  # お知らせ are the core's, on every product's ホーム

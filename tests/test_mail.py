@@ -29,7 +29,7 @@ def test_send_mail_renders_text_and_html(app, outbox):
         db.session.commit()
     assert len(outbox) == 1
     message = outbox[0]
-    assert message.subject == "[kanri] パスワード変更のお知らせ"
+    assert message.subject == "【マンション管理クラウド】パスワード変更のお知らせ（テスト管理株式会社）"
     assert "山田 太郎 様" in message.body and "<p>山田 太郎 様</p>" in message.html
     assert "JST" in message.body
 

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from datetime import timedelta
+from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
@@ -348,7 +349,8 @@ def test_a_ciphertext_moved_to_another_row_is_not_sent(app, smtp):
         second.body_text = first.body_text
         db.session.commit()
     deliver_pending(app)
-    assert [m["Subject"] for m in smtp.sink.messages] == ["[kanri] one"]
+    subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.sink.messages]
+    assert subjects == ["【マンション管理クラウド】one（テスト管理株式会社）"]
     failed = _rows(app)[1]
     assert (failed.status, failed.last_error) == ("failed", "DecryptionError")
 

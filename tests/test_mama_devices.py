@@ -143,7 +143,7 @@ def test_request_names_the_device_from_the_user_agent(app, make_tenant, add_user
     client.environ_base["HTTP_USER_AGENT"] = ua
     password_step(client, "mama1", "staff")
     send_request(client)
-    assert _devices(app, "mama1", "staff") == [("pending", "Chrome / Windows")]
+    assert _devices(app, "mama1", "staff") == [("pending", "Chrome 126 / Windows")]
 
 
 def test_rejected_device_does_not_log_in(app, client, make_tenant, add_user):

@@ -9,7 +9,7 @@ from app.extensions import db
 from plugins.mama.cli import sample_association
 from plugins.mama.models import MamaAssociation, MamaUserAssociation
 from tests.conftest import csrf_from, post_form
-from tests.mama_helpers import admin_client, audit_actions, get_user, in_tenant, login_with_code
+from tests.mama_helpers import admin_client, audit_actions, get_user, home_count, in_tenant, login_with_code
 
 
 def _seed(app, code, count=6):
@@ -42,7 +42,7 @@ def test_new_general_user_sees_no_association_until_granted(app, make_tenant, ad
     admin, staff, ids = _staff(app, make_tenant, add_user)
     page = staff.get("/mama/associations").get_data(as_text=True)
     assert "0 件" in page and "A00001" not in page
-    assert "参照できる管理組合: <strong>0</strong>" in staff.get("/").get_data(as_text=True)
+    assert home_count(staff, "参照できる管理組合") == 0
     assert staff.get(f"/mama/associations/{ids['A00001']}").status_code == 404
 
 
@@ -52,7 +52,7 @@ def test_selected_scope_applies_to_list_search_count_detail_and_csv(app, make_te
     page = staff.get("/mama/associations").get_data(as_text=True)
     assert "2 件" in page and "A00001" in page and "A00002" in page and "A00003" not in page
     assert "A00003" not in staff.get("/mama/associations?q=A0000").get_data(as_text=True)
-    assert "参照できる管理組合: <strong>2</strong>" in staff.get("/").get_data(as_text=True)
+    assert home_count(staff, "参照できる管理組合") == 2
     csv_text = staff.get("/mama/associations/export.csv").get_data().decode("utf-8-sig")
     assert "A00001" in csv_text and "A00003" not in csv_text
     assert staff.get(f"/mama/associations/{ids['A00001']}").status_code == 200

@@ -257,7 +257,7 @@ def test_terminate_then_purge_deletes_every_row_of_the_ended_tenants_only(app, r
         by_code = {}
         for message in sent:
             assert len(message.recipients) == 1
-            code = next(c for c in GONE.values() if f"（{c}）" in message.subject)
+            code = next(c for c in GONE.values() if f"（会社コード {c}）" in message.subject)
             by_code.setdefault(code, []).append(message.recipients[0])
             for word in PERSONAL:
                 assert word not in message.body and word not in message.html

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from app.display import error_reference
 from tests.conftest import login
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +51,7 @@ def test_japanese_error_pages_carry_the_request_id(client, status, url, text):
     assert response.status_code == status
     html = response.get_data(as_text=True)
     assert text in html
-    assert response.headers["X-Request-ID"] in html
+    assert error_reference(response.headers["X-Request-ID"]) in html
 
 
 def test_500_is_generic_with_support_id_and_no_trace(app, client):
@@ -62,7 +63,7 @@ def test_500_is_generic_with_support_id_and_no_trace(app, client):
     response = client.get("/boom")
     html = response.get_data(as_text=True)
     assert response.status_code == 500
-    assert "システムエラーが発生しました" in html and response.headers["X-Request-ID"] in html
+    assert "システムエラーが発生しました" in html and error_reference(response.headers["X-Request-ID"]) in html
     assert "secret internals" not in html and "Traceback" not in html
 
 

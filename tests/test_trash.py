@@ -12,7 +12,7 @@ from plugins.jucho.models import JuchoAssociation, JuchoBuilding
 from plugins.mama.models import MamaAssociation, MamaUserAssociation
 from tests.conftest import post_form
 from tests.jucho_helpers import jucho_login
-from tests.mama_helpers import admin_client, audit_actions, get_user, in_tenant, login_with_code
+from tests.mama_helpers import admin_client, audit_actions, get_user, home_count, in_tenant, login_with_code
 from tests.test_jucho_properties import create_association, create_building
 from tests.test_mama_associations import GOOD
 
@@ -63,7 +63,7 @@ def test_mama_deleted_association_is_hidden_everywhere_and_restorable(app, make_
         assert "D001" not in client.get("/mama/associations/export.csv").get_data().decode("utf-8-sig")
         assert client.get(f"/mama/associations/{gone}").status_code == 404
         assert client.get(f"/mama/associations/{gone}/edit").status_code == 404
-    assert "参照できる管理組合: <strong>1</strong>" in staff.get("/").get_data(as_text=True)
+    assert home_count(staff, "参照できる管理組合") == 1
     scope_page = admin.get(f"/mama/scopes/{staff_id}").get_data(as_text=True)
     assert "K001" in scope_page and "D001" not in scope_page
     add_user("mama1", "staff2")

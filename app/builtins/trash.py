@@ -14,7 +14,7 @@ trash_cli = AppGroup("trash", help="削除済み（ごみ箱）のデータ: 保
 @trash_cli.command("purge")
 @click.option("--dry-run", is_flag=True, help="削除せず、削除される件数（テナント・テーブルごと）だけを表示します")
 def trash_purge(dry_run):
-    """Remove for good every row deleted more than KANRI_TRASH_DAYS (30) days ago; run daily (idempotent)."""
+    """削除から KANRI_TRASH_DAYS（30）日を過ぎたデータを完全に削除します（毎日実行・何度実行しても同じ結果）。"""
     from app.extensions import db
     from app.models import Tenant
     from app.softdelete import purge_expired, trash_days

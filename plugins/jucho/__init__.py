@@ -4,7 +4,7 @@ The core imports the screens (``PRODUCT.views``) once the plugins are loaded, as
 the services they use read ``PRODUCT`` from this module, so it must be complete before they load.
 """
 from app.hookspecs import hookimpl
-from app.products import DemoTenant, MenuLink, Panel, Product
+from app.products import DemoTenant, MenuLink, Product
 
 from .demo import seed_demo
 from .emailcode import FACTOR, void_open_codes
@@ -58,22 +58,14 @@ def menu_links(tenant, user):
 
 @hookimpl
 def dashboard_panels(tenant, user):
-    """重調@CITY delivers お知らせ on the dashboard: the newest ones, 未読 per user, a link to the list."""
+    """依頼状況 (open requests by status, overdue, the user's own) and 登録件数 (管理組合 and 物件, 社員 for admins);
+    one COUNT per figure. お知らせ are the core's panel."""
     if not PRODUCT.owns(tenant) or user is None:
         return []
-    from app.builtins.transparency.notice_views import notice_panel
-
-    return [Panel("お知らせ", notice_panel(user), order=10)]
-
-
-@hookimpl(specname="dashboard_panels")
-def request_status_panel(tenant, user):
-    """依頼状況 (a second dashboard_panels implementation, kept apart from お知らせ): open requests by status, overdue ones and the user's own."""
-    if not PRODUCT.owns(tenant) or user is None:
-        return []
+    from .dashboard import count_panel
     from .views.request_panel import request_panel
 
-    return [Panel("依頼状況", request_panel(user), order=5)]
+    return [Panel("依頼状況", request_panel(user), order=5), count_panel(user)]
 
 
 @hookimpl

@@ -96,30 +96,32 @@ def menu_links(tenant, user):
 
 @hookimpl
 def dashboard_panels(tenant, user):
-    """Pending device requests for admins; associations in scope for everyone who may open them."""
-    if not PRODUCT.owns(tenant):
+    """対応待ち (device requests, locked users) for whoever may act on them; 登録件数 (管理組合 in the user's scope,
+    ユーザー) for whoever may open those menus. One COUNT per line."""
+    if not PRODUCT.owns(tenant) or user is None:
         return []
     from flask import url_for
 
-    from .associations import count_in_scope, scope_explanation
-    from .devices import pending_devices
-    from .permissions import MENU_ASSOCIATIONS, MENU_DEVICES, can_open
+    from app.dashboard import Count, count_list, locked_user_count, user_count
 
-    panels = []
+    from .associations import count_in_scope, scope_explanation
+    from .devices import pending_device_count
+    from .permissions import MENU_ASSOCIATIONS, MENU_DEVICES, MENU_USERS, can_open
+
+    pending, counts, why_none = [], [], Markup("")
     if can_open(user, MENU_DEVICES):
-        waiting = len(pending_devices())
-        link = url_for("mama.devices_index")
-        body = Markup('<p><strong>{}</strong> 件が承認待ちです。</p><p><a href="{}">端末管理を開く</a></p>')
-        panels.append(Panel("端末の登録申請", body.format(waiting, link), order=10))
+        pending.append(Count("端末の登録申請（承認待ち）", pending_device_count(), url=url_for("mama.devices_index")))
+    if can_open(user, MENU_USERS):
+        pending.append(Count("ロック中のユーザー", locked_user_count(), "人", url_for("mama.users_index")))
     if can_open(user, MENU_ASSOCIATIONS):
-        link = url_for("mama.associations_index")
-        count = count_in_scope(user)
-        body = Markup('<p>参照できる管理組合: <strong>{}</strong> 件</p>').format(count)
-        if count == 0:
-            body += scope_explanation(user)
-        body += Markup('<p><a href="{}">管理組合登録を開く</a></p>').format(link)
-        panels.append(Panel("管理組合", body, order=20))
-    return panels
+        in_scope = count_in_scope(user)
+        counts.append(Count("参照できる管理組合", in_scope, url=url_for("mama.associations_index")))
+        if in_scope == 0:
+            why_none = scope_explanation(user)  # why 0 件, and which admins can change it
+    if can_open(user, MENU_USERS):
+        counts.append(Count("ユーザー", user_count(), "人", url_for("mama.users_index")))
+    panels = [Panel("対応待ち", count_list(pending), order=10)] if pending else []
+    return panels + ([Panel("登録件数", count_list(counts) + why_none, order=20)] if counts else [])
 
 
 @hookimpl

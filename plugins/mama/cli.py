@@ -40,7 +40,7 @@ def _mama_tenant(code: str) -> Tenant:
 @click.option("--login", "login_id", required=True, help="ログインID")
 @operator_command
 def device_code(tenant_code, login_id, reason, operator):
-    """Issue a one-time device registration code (24 h) for a MAMA user, e.g. an admin who lost every device."""
+    """MAMA のユーザーに1回限りの端末登録コード（24時間有効）を発行します（例: 端末をすべて失った管理者）。"""
     tenant = _mama_tenant(tenant_code)
     operator = operator_name(operator)
     with tenant_scope(tenant):
@@ -90,7 +90,7 @@ def add_sample_associations(count: int) -> int:
 @click.option("--count", default=30, show_default=True, type=click.IntRange(1, 50_000), help="作成する件数")
 @operator_command
 def seed(tenant_code, count, reason, operator):
-    """Add sample associations (codes after the highest existing sample code) to a MAMA tenant."""
+    """MAMA のテナントにサンプルの管理組合を追加します（既存のサンプルの続きのコードで）。"""
     tenant = _mama_tenant(tenant_code)
     with tenant_scope(tenant):
         add_sample_associations(count)

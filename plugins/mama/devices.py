@@ -11,6 +11,7 @@ from flask import current_app, request
 
 from app import audit
 from app.crypto import blind_index
+from app.display import browser_label
 from app.extensions import db
 from app.models import User
 from app.queryargs import cookie_tokens, token_length, token_shaped
@@ -24,7 +25,6 @@ from .models import (
     MamaDevice,
     MamaRegistrationCode,
 )
-from .useragent import describe
 
 TOKEN_BYTES = 32  # 256 bits
 TOKEN_LENGTH = token_length(TOKEN_BYTES)  # secrets.token_urlsafe(TOKEN_BYTES): 43 base64url characters
@@ -92,7 +92,7 @@ def _new_device(user: User, status: str, name: str | None, via: str) -> tuple[Ma
     now = utcnow()
     device = MamaDevice(
         user_id=user.id, token_hash=hash_token(token), status=status,
-        name=(name or "").strip()[:100] or describe(agent), user_agent=audit.clean(agent, 300),
+        name=(name or "").strip()[:100] or browser_label(agent), user_agent=audit.clean(agent, 300),
         requested_ip=_client_ip(), requested_at=now, via=via,
         expires_at=now + timedelta(days=COOKIE_DAYS),
     )
@@ -245,6 +245,11 @@ def pending_count(user: User) -> int:
     """How many registration requests of user wait for an admin."""
     return db.session.execute(sa.select(sa.func.count()).select_from(MamaDevice).where(
         MamaDevice.user_id == user.id, MamaDevice.status == DEVICE_PENDING)).scalar_one()
+
+
+def pending_device_count() -> int:
+    """How many devices wait for approval (one COUNT)."""
+    return db.session.execute(sa.select(sa.func.count(MamaDevice.id)).where(MamaDevice.status == DEVICE_PENDING)).scalar_one()
 
 
 def pending_devices() -> list[MamaDevice]:

@@ -35,7 +35,7 @@ def mail_notice(tenant, notice) -> int:
     """Queue a お知らせ to every active admin of the tenant (one message each); returns how many."""
     sent = 0
     link = external_url("transparency.notice_detail", notice_id=notice.id)
-    subject = f"【MAMAシステム】お知らせ: {notice.title}（{tenant.name}）"
+    subject = f"お知らせ: {notice.title}"
     for admin in tenant_admins():
         if not admin.email:
             continue

@@ -50,7 +50,7 @@ def _notify_ops(backup_id: str | None, failures: list[str], written: list[str]) 
 
 @backup_cli.command("run")
 def backup_run():
-    """Back up the database to every site (KANRI_BACKUP_SITES); exit 1 when any site failed."""
+    """データベースをすべてのバックアップ先（KANRI_BACKUP_SITES）に保存します。失敗した先があれば終了コード 1。"""
     try:
         result = backup.run()
     except backup.BackupError as exc:
@@ -76,7 +76,7 @@ def backup_run():
 
 @backup_cli.command("list")
 def backup_list():
-    """Every generation at every site side by side; exit 1 when a site is unreadable or lacks a generation."""
+    """全バックアップ先の世代を並べて表示します。読めない先や欠けた世代があれば終了コード 1。"""
     try:
         listing = backup.list_generations()
     except backup.BackupError as exc:
@@ -109,7 +109,7 @@ def backup_list():
 @click.argument("backup_id", required=False)
 @click.option("--site", "site_number", type=int, default=None, help="バックアップ先の番号（flask backup list の [N]）")
 def backup_verify(backup_id, site_number):
-    """Download, check, decrypt and restore a generation into a scratch database; exit 1 on any mismatch."""
+    """世代をダウンロードして検査・復号し、作業用データベースに復元して確かめます。不一致があれば終了コード 1。"""
     try:
         results = backup.verify(backup_id, site_number)
     except backup.BackupError as exc:
@@ -137,8 +137,9 @@ def backup_verify(backup_id, site_number):
 @click.option("--yes", is_flag=True, help="確認せずに実行する")
 @operator_command
 def backup_restore(backup_id, site_number, yes, reason, operator):
-    """Replace the whole database with a verified backup (the service answers 503 meanwhile); every tenant's
-    log of the restored database then records who restored which generation, and why."""
+    """検証済みのバックアップでデータベース全体を置き換えます（その間サービスは 503 を返します）。
+
+    復元後、各テナントの操作ログに、誰がどの世代をなぜ復元したかが記録されます。"""
     if not yes:
         click.confirm(f"データベース全体をバックアップ {backup_id} の内容で置き換えます。"
                       "それ以降の変更はすべて失われます。続けますか?", abort=True)
@@ -165,7 +166,7 @@ def backup_restore(backup_id, site_number, yes, reason, operator):
 @click.option("--dry-run", is_flag=True, help="削除せず、削除される件数（テーブルごと）だけを表示します")
 @operator_command
 def purge_expired_cmd(dry_run, reason, operator):
-    """Delete every row of each tenant whose contract has ended (JST); run daily. Keeps a receipt with the reason."""
+    """契約が終了したテナントのデータをすべて削除します（JST・毎日実行）。理由を記した受領記録を残します。"""
     operator = operator_name(operator)
     results = purge.purge_expired(operator, reason, dry_run=dry_run)
     if not results:

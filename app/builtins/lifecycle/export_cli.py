@@ -23,7 +23,7 @@ from . import export
 @operator_command
 @with_appcontext
 def export_command(code, out, request_id, note, reason, operator):
-    """Write everything tenant CODE owns (CSV + JSON per table, decrypted, manifest) to a 0600 zip."""
+    """テナント CODE のデータすべて（テーブルごとの CSV と JSON、復号済み、目録付き）を権限 0600 の zip に書き出します。"""
     tenant = tenant_or_fail(code)
     operator = operator_name(operator)
     if request_id is not None:
@@ -68,7 +68,7 @@ def export_command(code, out, request_id, note, reason, operator):
 @operator_command
 @with_appcontext
 def export_requests_command(reason, operator):
-    """Open export requests of every tenant, oldest first (each listed tenant's log records the reading)."""
+    """全テナントの未対応の書き出し申請を古い順に表示します（表示したテナントの操作ログに記録されます）。"""
     rows = export.open_requests_all_tenants(reason, operator_name(operator))
     if not rows:
         click.echo("（申請中のデータ書き出しはありません）")
@@ -88,7 +88,7 @@ def export_requests_command(reason, operator):
 @operator_command
 @with_appcontext
 def export_reject_command(request_id, reason, operator):
-    """Reject an open export request; the tenant's admins are mailed the reason (also kept in its 操作ログ)."""
+    """未対応の書き出し申請を却下し、テナントの管理者に理由をメールします（操作ログにも残ります）。"""
     try:
         export.reject_request(request_id, reason, operator_name(operator))
     except export.ExportError as exc:

@@ -186,7 +186,8 @@ def purge_tenant(tenant: Tenant, operator: str, reason: str) -> PurgeResult:
                "at": format_jst(now, seconds=True), "counts": sorted(counts.items()), "total": total,
                "operator": operator, "reason": reason}
     for address in addresses:  # written with no current tenant: tenant_id NULL, never purged
-        send_mail(address, f"ご契約終了に伴うデータ削除のお知らせ（{code}）", RECEIPT_TEMPLATE, **context)
+        send_mail(address, f"ご契約終了に伴うデータ削除のお知らせ（会社コード {code}）", RECEIPT_TEMPLATE,
+                  tenant=tenant, **context)
     db.session.commit()
     log.info(json.dumps({"event": "tenant.purge", "tenant": code, "total": total}, ensure_ascii=False))
     return PurgeResult(code, tenant.product, counts, receipt)

@@ -25,7 +25,7 @@ def _describe(manual) -> str:
 
 @click.group("manual")
 def manual_cli():
-    """Manuals users download from the マニュアル page."""
+    """マニュアル: 利用者が「マニュアル」画面からダウンロードする PDF の公開・一覧・作成"""
 
 
 @manual_cli.command("publish")
@@ -36,7 +36,7 @@ def manual_cli():
 @operator_option
 @with_appcontext
 def publish_command(product, version, title, file, operator):
-    """Publish FILE.pdf as a new version of the product's manual (every version is kept)."""
+    """FILE.pdf を製品のマニュアルの新しい版として公開します（過去の版もすべて残ります）。"""
     data = _run_manual(service.read_pdf, file)
     manual = _run_manual(service.publish, product, version, data, operator=operator_name(operator), title=title)
     click.echo(f"マニュアルを公開しました: {_describe(manual)}")
@@ -46,7 +46,7 @@ def publish_command(product, version, title, file, operator):
 @click.option("--product", default=None, help="この製品の版だけを表示")
 @with_appcontext
 def list_command(product):
-    """List the published manuals, newest first for each product."""
+    """公開中のマニュアルを製品ごとに新しい順で表示します。"""
     if product:
         _run_manual(service.product_or_fail, product)
     manuals = service.versions(product)
@@ -65,6 +65,6 @@ def list_command(product):
 @operator_option
 @with_appcontext
 def build_command(product, version, title, operator):
-    """Generate the product's manual from its Markdown guide and publish it."""
+    """製品の操作ガイド（Markdown）からマニュアルを作成して公開します。"""
     manual = _run_manual(service.build_and_publish, product, version, operator=operator_name(operator), title=title)
     click.echo(f"操作ガイドからマニュアルを作成して公開しました: {_describe(manual)}")

@@ -120,7 +120,7 @@ def audit_action_labels():
             "incident.notify": "セキュリティインシデントの通知"}
 
 
-DEMO_NOTICE_TITLE = "kanri デモ環境へようこそ"
+DEMO_NOTICE_TITLE = "デモ環境へようこそ"
 DEMO_NOTICE_BODY = """このテナントはデモ用です。お知らせは運用担当者が `flask notice post` で掲載します。
 
 - **マニュアル**: 画面右上の「マニュアル」から操作マニュアル（PDF）をダウンロードできます。

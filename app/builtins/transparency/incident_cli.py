@@ -15,7 +15,7 @@ from . import incidents, notices
 
 @click.group("incident")
 def incident_cli():
-    """Security incidents: mail the affected tenants' admins and follow the delivery."""
+    """セキュリティインシデント: 対象テナントの管理者への通知と配信状況の確認"""
 
 
 @incident_cli.command("notify")
@@ -28,7 +28,7 @@ def incident_cli():
 @operator_option
 @with_appcontext
 def notify_command(subject, body_file, tenant_codes, product, everyone, reason, operator):
-    """Mail every active admin of the affected tenants and show it to them as a notice."""
+    """対象テナントの有効な管理者全員にメールで通知し、お知らせとしても表示します。"""
     try:
         body = notices.read_body_file(body_file)
         incident, queued, tenants = incidents.notify(subject=subject, body=body, tenant_codes=tenant_codes,
@@ -44,7 +44,7 @@ def notify_command(subject, body_file, tenant_codes, product, everyone, reason, 
 @click.argument("incident_id", type=int)
 @with_appcontext
 def status_command(incident_id):
-    """Queued / delivered / failed mails of an incident and the recipients whose mail failed."""
+    """インシデント通知メールの送信待ち・送信済み・失敗の件数と、失敗した宛先の利用者を表示します。"""
     try:
         result = incidents.status(incident_id)
     except notices.NoticeError as exc:
@@ -65,7 +65,7 @@ def status_command(incident_id):
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="表示する件数")
 @with_appcontext
 def list_command(limit):
-    """The newest incidents: time, tenants, recipients, subject."""
+    """新しいインシデントを日時・テナント・宛先数・件名とともに表示します。"""
     rows = incidents.list_incidents(limit)
     if not rows:
         click.echo("インシデントの記録はありません。")

@@ -77,9 +77,7 @@ def _admins() -> list[User]:
                                    .order_by(User.login_id)).scalars())
 
 
-def mail_subject(tenant: Tenant) -> str:
-    """The mail's subject: 【重要】, the product and the company."""
-    return f"【重要】セキュリティインシデントのお知らせ（{product_name(tenant.product)}／{tenant.name}）"
+MAIL_TOPIC = "【重要】セキュリティインシデントのお知らせ"
 
 
 def notify(*, subject: str, body: str, tenant_codes=(), product: str | None = None, everyone: bool = False,
@@ -119,7 +117,7 @@ def _notify_tenant(incident: Incident, notice, tenant: Tenant, link: str, operat
         for admin in _admins():
             mail_id = None
             if admin.email:
-                row = send_mail(admin.email, mail_subject(tenant), MAIL_TEMPLATE, secret=False, admin=admin,
+                row = send_mail(admin.email, MAIL_TOPIC, MAIL_TEMPLATE, secret=False, admin=admin,
                                 tenant=tenant, product=product_name(tenant.product), incident=incident,
                                 notice=notice, link=link)
                 db.session.flush()

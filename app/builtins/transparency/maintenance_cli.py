@@ -28,7 +28,7 @@ _OPERATOR = click.option("--operator", default=None, help="記録に残す担当
 
 @click.group("maintenance")
 def maintenance_cli():
-    """Maintenance windows: every page answers 503 while one is in force."""
+    """メンテナンス: 実施中はすべての画面が 503（メンテナンス中）を返します"""
 
 
 @maintenance_cli.command("on")
@@ -37,7 +37,7 @@ def maintenance_cli():
 @_OPERATOR
 @with_appcontext
 def on_command(message, until, operator):
-    """Start maintenance now."""
+    """今すぐメンテナンスを開始します。"""
     window = _run(maintenance.turn_on, message, until, operator_name(operator))
     click.echo(f"メンテナンスを開始しました。{_describe(window)}")
 
@@ -46,7 +46,7 @@ def on_command(message, until, operator):
 @_OPERATOR
 @with_appcontext
 def off_command(operator):
-    """End the current maintenance now."""
+    """実施中のメンテナンスを今すぐ終了します。"""
     window = _run(maintenance.turn_off, operator_name(operator))
     click.echo(f"メンテナンスを終了しました（番号 {window.id}）。")
 
@@ -58,7 +58,7 @@ def off_command(operator):
 @_OPERATOR
 @with_appcontext
 def schedule_command(start, end, message, operator):
-    """Announce a maintenance window; it turns on and off by itself."""
+    """メンテナンスを予定します（時刻になると自動で開始・終了します）。"""
     window = _run(maintenance.schedule, start, end, message, operator_name(operator))
     click.echo(f"メンテナンスを予定しました。{_describe(window)}")
     for notice in notices.by_source(maintenance.notice_source(window)):
@@ -70,7 +70,7 @@ def schedule_command(start, end, message, operator):
 @_OPERATOR
 @with_appcontext
 def cancel_command(window_id, operator):
-    """Remove an upcoming maintenance window."""
+    """予定中のメンテナンスを取り消します。"""
     withdrawn = _run(maintenance.cancel, window_id, operator_name(operator))
     click.echo(f"メンテナンス予定 番号 {window_id} を取り消しました。")
     for notice_id in withdrawn:
@@ -80,7 +80,7 @@ def cancel_command(window_id, operator):
 @maintenance_cli.command("status")
 @with_appcontext
 def status_command():
-    """List the current and upcoming maintenance windows."""
+    """実施中と予定中のメンテナンスを一覧表示します。"""
     now = utcnow()
     windows = maintenance.open_windows()
     if not windows:

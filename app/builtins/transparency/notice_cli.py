@@ -23,7 +23,7 @@ def _report_delivery(report: notices.DeliveryReport) -> None:
 
 @click.group("notice")
 def notice_cli():
-    """お知らせ: post, list, withdraw and deliver notices to tenants."""
+    """お知らせ: テナントへのお知らせの掲載・一覧・取下げ・配信"""
 
 
 @notice_cli.command("post")
@@ -38,7 +38,7 @@ def notice_cli():
 @operator_option
 @with_appcontext
 def post_command(product, tenant_codes, title, body_file, publish_at, audience, reason, operator):
-    """Post a notice to every tenant of a product (or all products, or the listed tenants)."""
+    """製品のすべてのテナント（全製品、または指定したテナント）にお知らせを掲載します。"""
     try:
         body = notices.read_body_file(body_file)
         notice, tenants = notices.post_notice(title=title, body=body, product=product, tenant_codes=tenant_codes,
@@ -59,7 +59,7 @@ def post_command(product, tenant_codes, title, body_file, publish_at, audience, 
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True, help="表示する件数")
 @with_appcontext
 def list_command(limit):
-    """The newest notices: state, publication time, product, audience, delivery and title."""
+    """新しいお知らせを状態・掲載日時・製品・対象・配信・件名とともに表示します。"""
     rows = notices.list_notices(limit)
     if not rows:
         click.echo("お知らせはありません。")
@@ -78,7 +78,7 @@ def list_command(limit):
 @operator_option
 @with_appcontext
 def withdraw_command(notice_id, reason, operator):
-    """Take a notice down: it disappears from every list and is no longer delivered."""
+    """お知らせを取り下げます（一覧から消え、以後は配信されません）。"""
     try:
         notices.withdraw_notice(notice_id, operator_name(operator), reason)
     except notices.NoticeError as exc:
@@ -89,7 +89,7 @@ def withdraw_command(notice_id, reason, operator):
 @notice_cli.command("deliver-due")
 @with_appcontext
 def deliver_due_command():
-    """Deliver every notice whose publication time has come (each tenant once; safe to run at any time)."""
+    """掲載日時になったお知らせを配信します（テナントごとに1回だけ・いつ実行しても安全）。"""
     report = notices.deliver_due()
     _report_delivery(report)
     if report.failed:
