@@ -9,6 +9,8 @@ from pathlib import Path
 from flask import Blueprint, current_app
 from markupsafe import Markup
 
+USER_WORD = "ユーザー"  # what the core calls a tenant's users; a product may say 社員 (Product.user_word)
+
 
 @dataclass(frozen=True)
 class Product:
@@ -29,6 +31,7 @@ class Product:
     code: str
     name: str
     description: str = ""
+    user_word: str = "ユーザー"
     stylesheet: str = ""
     views: str = ""
     guide: str = ""
@@ -170,15 +173,23 @@ def demo_tenants() -> list[DemoTenant]:
     return [demo for demo in reversed(plugin_manager().hook.demo_tenant()) if demo is not None]
 
 
-def audit_action_labels() -> dict[str, str]:
-    """Every audit action's Japanese label (the core's and every plugin's), collected once per app."""
+def audit_action_labels(tenant=None) -> dict[str, str]:
+    """Every audit action's Japanese label (the core's and every plugin's), collected once per app; for a
+    ``tenant`` whose product calls its users otherwise (``Product.user_word``, e.g. 社員) in that word."""
     labels = current_app.extensions.get("kanri_audit_labels")
     if labels is None:
         labels = {}
         for batch in reversed(plugin_manager().hook.audit_action_labels()):
             labels.update(batch or {})
         current_app.extensions["kanri_audit_labels"] = labels
-    return labels
+    product = all_products().get(getattr(tenant, "product", None)) if tenant is not None else None
+    word = product.user_word if product else USER_WORD
+    if word == USER_WORD:
+        return labels
+    worded = current_app.extensions.setdefault("kanri_audit_labels_by_word", {})
+    if word not in worded:
+        worded[word] = {action: label.replace(USER_WORD, word) for action, label in labels.items()}
+    return worded[word]
 
 
 def login_links() -> list[MenuLink]:

@@ -31,7 +31,7 @@ def dashboard():
     return render_template("dashboard.html", links=menu_links(tenant, user), panels=dashboard_panels(tenant, user),
                            last_login=home.previous_login(user, user.current_session),
                            notices=notice_panel(user), changes=changes,
-                           labels=audit_action_labels() if changes else {}, operator_name=_operator_name)
+                           labels=audit_action_labels(tenant) if changes else {}, operator_name=_operator_name)
 
 
 def _operator_name(event) -> str:

@@ -146,7 +146,7 @@ def test_breadcrumbs_and_labelled_cells_on_the_master_screens(mama, jucho, app):
         crumbs = html.split('data-testid="breadcrumbs"')[1].split("</nav>")[0]
         assert '<a href="/">ホーム</a>' in crumbs and 'aria-current="page"' in crumbs, path
     listing = mama.get("/mama/associations").get_data(as_text=True)
-    assert '<td data-label="組合コード">' in listing and '<td data-label="総戸数" class="num">120</td>' in listing
+    assert '<td data-label="組合コード">' in listing and '<td data-label="総戸数" class="num">120戸</td>' in listing
     association_id = create_association(jucho)
     create_building(jucho, association_id)
     for path in ("/jucho/associations", "/jucho/buildings", "/jucho/staff", f"/jucho/associations/{association_id}"):

@@ -4,7 +4,7 @@ The core imports the screens (``PRODUCT.views``) once the plugins are loaded, as
 the services they use read ``PRODUCT`` from this module, so it must be complete before they load.
 """
 from app.hookspecs import hookimpl
-from app.products import DemoTenant, MenuLink, Product
+from app.products import DemoTenant, MenuLink, Panel, Product
 
 from .demo import seed_demo
 from .emailcode import FACTOR, void_open_codes
@@ -12,7 +12,7 @@ from .fees import seed_default_fees
 
 PRODUCT = Product("jucho", "重調@CITY", "重要事項調査報告書の作成支援とメールワンタイムコードによるログイン",
                   stylesheet="jucho.css", views="plugins.jucho.views", guide="docs/guide.md", faq="faq",
-                  support_hours="平日 9:30〜17:30（土日祝日・年末年始を除く）")
+                  support_hours="平日 9:30〜17:30（土日祝日・年末年始を除く）", user_word="社員")
 
 
 @hookimpl

@@ -24,7 +24,7 @@ def mail_receipt(request: JuchoRequest, tenant: Tenant) -> None:
     """The broker's receipt: number, summary and fee (only when the request has an e-mail address)."""
     if not request.email:
         return
-    send_mail(request.email, f"【重調@CITY】{tenant.name} 重要事項調査報告書のご依頼を受け付けました（{request.number}）",
+    send_mail(request.email, f"重要事項調査報告書のご依頼を受け付けました（{request.number}）",
               "jucho/email/request_receipt", request=request, tenant=tenant)
 
 
@@ -33,6 +33,6 @@ def mail_staff(request: JuchoRequest, tenant: Tenant) -> None:
     recipients = staff_recipients()
     if not recipients:
         return
-    send_mail(recipients, f"【重調@CITY】新しい依頼 {request.number}（{request.building_name}）",
+    send_mail(recipients, f"新しい依頼 {request.number} {request.building_name}",
               "jucho/email/request_new", request=request, tenant=tenant,
               detail_url=external_url("jucho.request_detail", request_id=request.id))

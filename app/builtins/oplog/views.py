@@ -40,7 +40,7 @@ def outcome_ja(outcome: str) -> str:
 @admin_required
 def index():
     """The tenant's audit events, newest first, 50 a page, filtered by the GET form."""
-    labels = audit_action_labels()
+    labels = audit_action_labels(current_tenant())
     form = _form(labels)
     tenant = current_tenant()
     if request.args and not form.validate():
@@ -77,7 +77,7 @@ def verify():
 @admin_required
 def export_csv():
     """The filtered events as a streamed CSV (UTF-8 with BOM, JST, formula-safe); recorded as oplog.export."""
-    labels = audit_action_labels()
+    labels = audit_action_labels(current_tenant())
     form = _form(labels)
     if request.args and not form.validate():
         return render_template("oplog/index.html", form=form, page=service.Page(), labels=labels, filters={},
