@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.conftest import PASSWORD
+
 CHROMIUM = os.environ.get("KANRI_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -72,3 +74,14 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def password_step(page, base_url: str, company: str, login_id: str, password: str = PASSWORD, then: str | None = None):
+    """Fill in and send the login form; with ``then`` (a URL glob, e.g. the product's factor page) wait for it."""
+    page.goto(f"{base_url}/login")
+    page.fill("#company_code", company)
+    page.fill("#login_id", login_id)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    if then:
+        page.wait_for_url(then)

@@ -1,17 +1,11 @@
 """The core login in a real browser: password step, sample factor, dashboard, logout."""
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import password_step, screenshot
 
 
 def test_login_and_logout_in_browser(live_server, new_context, make_tenant):
     make_tenant("acme")
     page = new_context().new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "acme")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/sample/confirm")
+    password_step(page, live_server, "acme", "admin", then="**/sample/confirm")
     page.fill("#answer", "ok")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")

@@ -3,8 +3,7 @@ browser, 対応待ち, 登録件数, お知らせ, 最近の変更; the header n
 from __future__ import annotations
 
 from app.extensions import db
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import password_step, screenshot
 from tests.jucho_helpers import code_from
 from tests.mama_helpers import in_tenant, issue_code
 
@@ -14,11 +13,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 
 
 def _password(page, base: str, company: str, login_id: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("#company_code", company)
-    page.fill("#login_id", login_id)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    password_step(page, base, company, login_id)
 
 
 def _logout(page) -> None:

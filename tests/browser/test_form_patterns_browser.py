@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from app.extensions import db
 from plugins.jucho.models import JuchoAssociation, JuchoBuilding
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import password_step, screenshot
 from tests.browser.test_jucho_browser import _code, smtp_sink  # noqa: F401 - the fixture
 from tests.browser.test_mama_browser import _password_step
-from tests.conftest import PASSWORD
 from tests.mama_helpers import in_tenant, issue_code
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -29,12 +28,7 @@ def _mama_admin(app, live_server, new_context, viewport):
 
 def _jucho_admin(live_server, new_context, smtp_sink, viewport):  # noqa: F811 - the fixture
     page = new_context(viewport=viewport).new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "juchoco")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/jucho/login/code")
+    password_step(page, live_server, "juchoco", "admin", then="**/jucho/login/code")
     page.fill("#code", _code(smtp_sink, 1))
     page.click("button.primary")
     page.wait_for_url(f"{live_server}/")

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.builtins.manuals import service
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import password_step, screenshot
 from tests.mama_helpers import issue_code
 
 
@@ -16,12 +15,7 @@ def test_user_downloads_the_manual_and_searches_the_faq(app, live_server, new_co
         service.build_and_publish("mama", "1.0", operator="operator:test")
     code = issue_code(app, "mama1", "admin")
     page = new_context(accept_downloads=True).new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "mama1")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/mama/device")
+    password_step(page, live_server, "mama1", "admin", then="**/mama/device")
     page.fill("#code", code)
     page.click("[data-testid=code-submit]")
     page.wait_for_url(f"{live_server}/")

@@ -8,8 +8,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import password_step, screenshot
 from tests.jucho_helpers import point_mail_at
 
 NEW_PASSWORD = "violet kettle marching quietly 88"
@@ -67,12 +66,7 @@ def _code(sink: Sink, count: int) -> str:
 
 
 def _login(page, base: str, sink: Sink, login_id: str, password: str, expect_mail: int):
-    page.goto(f"{base}/login")
-    page.fill("#company_code", "juchoco")
-    page.fill("#login_id", login_id)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/jucho/login/code")
+    password_step(page, base, "juchoco", login_id, password, then="**/jucho/login/code")
     code = _code(sink, expect_mail)
     page.fill("#code", code)
     page.click("button.primary")
@@ -83,12 +77,7 @@ def test_jucho_end_to_end_in_browser(live_server, new_context, make_tenant, smtp
     page = new_context().new_page()
 
     # Password, then the code read from the real SMTP sink.
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "juchoco")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/jucho/login/code")
+    password_step(page, live_server, "juchoco", "admin", then="**/jucho/login/code")
     assert page.inner_text("[data-testid=masked-email]") == "t***@example.co.jp"
     message = smtp_sink.wait_for(1)
     assert message["To"] == "taro@example.co.jp" and "認証コード" in message["Subject"]
@@ -220,12 +209,7 @@ def test_every_screen_fits_a_phone(live_server, new_context, make_tenant, smtp_s
     _no_sideways_scroll(page, "forgot")
     page.goto(f"{live_server}/jucho/password/reset/invalid-token")
     _no_sideways_scroll(page, "reset-invalid")
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "juchoco")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/jucho/login/code")
+    password_step(page, live_server, "juchoco", "admin", then="**/jucho/login/code")
     _no_sideways_scroll(page, "code")
     page.fill("#code", _code(smtp_sink, 1))
     page.click("button.primary")

@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import password_step, screenshot
 from tests.jucho_helpers import point_mail_at
 from tests.jucho_request_helpers import add_building
 from tests.smtp_helpers import SmtpServer, SmtpSink
@@ -67,12 +66,7 @@ def test_broker_request_then_staff_take_it_in_the_queue(app, live_server, new_co
 
     # The staff member: log in with the mailed code, open 依頼一覧.
     staff = new_context().new_page()
-    staff.goto(f"{live_server}/login")
-    staff.fill("#company_code", "juchoco")
-    staff.fill("#login_id", "admin")
-    staff.fill("#password", PASSWORD)
-    staff.click("button[type=submit]")
-    staff.wait_for_url("**/jucho/login/code")
+    password_step(staff, live_server, "juchoco", "admin", then="**/jucho/login/code")
     code_mail = [m for m in smtp.sink.wait_for(3) if "認証コード" in m["Subject"]][0]
     staff.fill("#code", re.search(r"認証コード: (\d{6})", SmtpSink.text(code_mail)).group(1))
     staff.click("button.primary")

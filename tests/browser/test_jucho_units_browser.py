@@ -7,9 +7,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from plugins.jucho.models import JuchoAssociation, JuchoBuilding
 from plugins.jucho.models_units import JuchoUnit
-from tests.browser.conftest import ARTIFACTS, screenshot
+from tests.browser.conftest import ARTIFACTS, password_step, screenshot
 from tests.browser.test_jucho_browser import _code, smtp_sink  # noqa: F401 - the fixture
-from tests.conftest import PASSWORD
 from tests.mama_helpers import in_tenant
 
 HEADER = "住戸番号,階,専有面積（㎡）,間取り,管理費（月額・円）,修繕積立金（月額・円）,支払方法"
@@ -39,12 +38,7 @@ def test_edit_a_group_then_import_units_with_a_bad_row_fix_and_import(app, live_
         building_id = building.id
 
     page = new_context().new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "juchoco")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/jucho/login/code")
+    password_step(page, live_server, "juchoco", "admin", then="**/jucho/login/code")
     page.fill("#code", _code(smtp_sink, 1))
     page.click("button.primary")
     page.wait_for_url(f"{live_server}/")

@@ -3,18 +3,12 @@ import random
 
 from app.extensions import db
 from plugins.mama.cli import sample_association
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import password_step, screenshot
 from tests.mama_helpers import in_tenant, issue_code
 
 
 def _password_step(page, base, login_id):
-    page.goto(f"{base}/login")
-    page.fill("#company_code", "mama1")
-    page.fill("#login_id", login_id)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/mama/device")
+    password_step(page, base, "mama1", login_id, then="**/mama/device")
 
 
 def test_admin_approves_a_device_request_and_the_user_sees_only_scoped_associations(
@@ -63,12 +57,7 @@ def test_admin_approves_a_device_request_and_the_user_sees_only_scoped_associati
     assert "2件の管理組合を追加しました" in admin.content()
     screenshot(admin, "mama-scope")
 
-    staff.goto(f"{live_server}/login")
-    staff.fill("#company_code", "mama1")
-    staff.fill("#login_id", "staff")
-    staff.fill("#password", PASSWORD)
-    staff.click("button[type=submit]")
-    staff.wait_for_url(f"{live_server}/")
+    password_step(staff, live_server, "mama1", "staff", then=f"{live_server}/")
     nav = staff.inner_text("nav.site-nav")
     assert "管理組合登録" in nav and "ユーザーマスタ" not in nav and "端末管理" not in nav
     staff.click("nav.site-nav >> text=管理組合登録")

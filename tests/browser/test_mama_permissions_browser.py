@@ -1,7 +1,7 @@
 """MAMA in a real browser: the permission grid, the device request's status page, password reset requests."""
 from __future__ import annotations
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import password_step, screenshot
 from tests.conftest import PASSWORD
 from tests.mama_helpers import issue_code
 
@@ -18,12 +18,7 @@ def _admin_page(app, live_server, new_context):
 
 
 def _password_step(page, base, login_id):
-    page.goto(f"{base}/login")
-    page.fill("#company_code", "mama1")
-    page.fill("#login_id", login_id)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/mama/device")
+    password_step(page, base, "mama1", login_id, then="**/mama/device")
 
 
 def test_permission_grid_saves_levels_with_implications(app, live_server, new_context, make_tenant):

@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import password_step, screenshot
 from tests.jucho_helpers import point_mail_at
 from tests.smtp_helpers import SmtpServer, SmtpSink
 
@@ -33,12 +32,7 @@ def test_jucho_user_reads_a_notice_and_the_unread_mark_goes(app, live_server, ne
     assert result.exit_code == 0, result.output
 
     page = new_context().new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "juchoco")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/jucho/login/code")
+    password_step(page, live_server, "juchoco", "admin", then="**/jucho/login/code")
     code = re.search(r"認証コード: (\d{6})", SmtpSink.text(smtp.sink.wait_for(1)[0])).group(1)
     page.fill("#code", code)
     page.click("button.primary")

@@ -8,8 +8,7 @@ from app import audit
 from app.extensions import db
 from app.models import Tenant
 from app.tenancy import tenant_scope
-from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD
+from tests.browser.conftest import password_step, screenshot
 
 REASON = "問い合わせ #4521 のロック解除"
 
@@ -50,12 +49,7 @@ def test_admin_filters_pages_and_downloads_the_operation_log(app, live_server, n
     assert app.test_cli_runner().invoke(args=["tenant", "resume", "acme", "--reason", REASON]).exit_code == 0
 
     page = new_context(accept_downloads=True).new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "acme")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/sample/confirm")
+    password_step(page, live_server, "acme", "admin", then="**/sample/confirm")
     page.fill("#answer", "ok")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")

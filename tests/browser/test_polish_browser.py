@@ -7,10 +7,9 @@ from playwright.sync_api import expect
 from app.extensions import db
 from plugins.jucho.models import JuchoAssociation, JuchoBuilding
 from plugins.mama.cli import sample_association
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import password_step, screenshot
 from tests.browser.test_jucho_browser import _code, smtp_sink  # noqa: F401 - the fixture
 from tests.browser.test_mama_browser import _password_step
-from tests.conftest import PASSWORD
 from tests.mama_helpers import in_tenant, issue_code
 
 SPELLINGS = ("しんじゅく", "ｼﾝｼﾞｭｸ", "シンジュク")
@@ -87,12 +86,7 @@ def test_jucho_kana_search_suspend_confirmation_and_building_trash(app, live_ser
             db.metadata.tables["users"].c.login_id == "hanako")).scalar_one()
 
     page = new_context().new_page()
-    page.goto(f"{live_server}/login")
-    page.fill("#company_code", "juchoco")
-    page.fill("#login_id", "admin")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/jucho/login/code")
+    password_step(page, live_server, "juchoco", "admin", then="**/jucho/login/code")
     page.fill("#code", _code(smtp_sink, 1))
     page.click("button.primary")
     page.wait_for_url(f"{live_server}/")
