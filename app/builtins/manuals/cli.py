@@ -29,7 +29,7 @@ def manual_cli():
 
 
 @manual_cli.command("publish")
-@click.option("--product", required=True, help="製品コード（例: mama, jucho）")
+@click.option("--product", required=True, help="製品コード（有効な製品プラグインのもの。誤っていれば一覧を表示します）")
 @click.option("--version", required=True, help="版（英数字と . _ -、例: 1.0）。同じ版は公開し直せません")
 @click.option("--title", default=None, help="題名（省略時は「<製品名> 操作マニュアル」）")
 @click.argument("file", metavar="FILE.pdf")
@@ -59,7 +59,7 @@ def list_command(product):
 
 
 @manual_cli.command("build")
-@click.option("--product", required=True, help="製品コード（例: mama, jucho）")
+@click.option("--product", required=True, help="製品コード（有効な製品プラグインのもの。誤っていれば一覧を表示します）")
 @click.option("--version", default=None, help="版（省略時は kanri の版と日付、例: 0.1.0-20260512）")
 @click.option("--title", default=None, help="題名（省略時は「<製品名> 操作マニュアル」）")
 @operator_option

@@ -131,7 +131,7 @@ DEMO_NOTICE_BODY = """このテナントはデモ用です。お知らせは運�
 
 @hookimpl
 def demo_seeded(tenants):
-    """A welcome notice for the new demo tenants, delivered at once (MAMA mails it, 重調@CITY shows it)."""
+    """A welcome notice for the new demo tenants, delivered at once through each product's deliver_notice."""
     notice = notices.create_notice(title=DEMO_NOTICE_TITLE, body=DEMO_NOTICE_BODY, product=None,
                                    tenants=list(tenants), operator="operator:demo")
     from app.extensions import db

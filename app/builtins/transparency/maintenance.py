@@ -176,7 +176,7 @@ def schedule(start: str, end: str, message: str, operator: str) -> MaintenanceWi
     notice = _announce(window, operator)
     db.session.commit()
     if notice is not None:
-        notices.deliver_due(notice_id=notice.id)  # MAMA mails its admins now; a failure is retried by the worker
+        notices.deliver_due(notice_id=notice.id)  # products that mail (deliver_notice) do it now; failures are retried by the worker
     return window
 
 
