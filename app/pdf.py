@@ -264,8 +264,9 @@ def markdown_flowables(text: str, styles: dict[str, ParagraphStyle], width: floa
     return flowables
 
 
-def _page_canvas(title: str, footer: str, font: PdfFont):
-    """A canvas class that, once the page count is known, draws the header and ``n / total`` footer."""
+def _page_canvas(title: str, footer: str, font: PdfFont, watermark: str = ""):
+    """A canvas class that, once the page count is known, draws the header, the ``n / total`` footer and, when
+    given, a large diagonal watermark (「下書き」) across every page."""
 
     class PagedCanvas(canvas.Canvas):
         def __init__(self, *args, **kwargs):
@@ -299,23 +300,36 @@ def _page_canvas(title: str, footer: str, font: PdfFont):
                 self.drawString(PAGE_MARGIN, 9 * mm, footer)
             self.drawRightString(width - PAGE_MARGIN, 9 * mm, f"{number} / {total}")
             self.restoreState()
+            if watermark:
+                self._watermark(width, height)
+
+        def _watermark(self, width: float, height: float) -> None:
+            self.saveState()
+            self.setFont(font.name, 96)
+            self.setFillColor(colors.Color(0.8, 0.1, 0.1, alpha=0.16))
+            self.translate(width / 2, height / 2)
+            self.rotate(40)
+            self.drawCentredString(0, -32, watermark)
+            self.restoreState()
 
     return PagedCanvas
 
 
 def render(flowables: list, *, title: str, footer: str = "", subject: str = "", font: PdfFont | None = None,
-           styles: dict[str, ParagraphStyle] | None = None) -> bytes:
-    """The A4 PDF of ``flowables`` under a title heading, with a running header and ``page / pages`` footer."""
+           styles: dict[str, ParagraphStyle] | None = None, author: str = "kanri", watermark: str = "",
+           heading: bool = True) -> bytes:
+    """The A4 PDF of ``flowables`` under a title heading (``heading=False``: the flowables bring their own), with a
+    running header, ``page / pages`` footer and an optional diagonal ``watermark`` on every page."""
     font = font or japanese_font()
     styles = styles or document_styles(font)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=PAGE_MARGIN, rightMargin=PAGE_MARGIN,
                                  topMargin=PAGE_MARGIN, bottomMargin=PAGE_MARGIN + 2 * mm, title=title,
-                                 author="kanri", subject=subject, creator="kanri", lang="ja-JP", invariant=1,
+                                 author=author, subject=subject, creator="kanri", lang="ja-JP", invariant=1,
                                  initialFontName=font.name)
     story = [Paragraph(escape(title), styles["title"]),
-             HRFlowable(width="100%", thickness=1, color=ACCENT, spaceAfter=10), *flowables]
-    document.build(story, canvasmaker=_page_canvas(title, footer, font))
+             HRFlowable(width="100%", thickness=1, color=ACCENT, spaceAfter=10)] if heading else []
+    document.build([*story, *flowables], canvasmaker=_page_canvas(title, footer, font, watermark))
     return buffer.getvalue()
 
 

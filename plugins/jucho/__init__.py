@@ -6,6 +6,7 @@ the services they use read ``PRODUCT`` from this module, so it must be complete 
 from app.hookspecs import hookimpl
 from app.products import DemoTenant, MenuLink, Panel, Product
 
+from . import reports  # noqa: F401  # the report tables, for the mapper and migrations
 from .demo import seed_demo
 from .emailcode import FACTOR, void_open_codes
 from .fees import seed_default_fees

@@ -60,6 +60,7 @@ class JuchoRequestSettings(TenantScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     due_business_days: Mapped[int] = mapped_column(sa.Integer, default=DEFAULT_DUE_BUSINESS_DAYS)
     notify_email: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)  # None: every active 管理者
+    staff_may_issue: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
@@ -340,7 +341,8 @@ def history(request: JuchoRequest) -> list[AuditEvent]:
     """The request's audit events (this module's actions and any ``jucho.request.*`` of later steps), oldest first."""
     return list(db.session.execute(
         sa.select(AuditEvent).where(AuditEvent.chain_id == request.tenant_id,
-                                    AuditEvent.action.startswith("jucho.request."),
+                                    sa.or_(AuditEvent.action.startswith("jucho.request."),
+                                           AuditEvent.action.startswith("jucho.report.")),
                                     AuditEvent.target == f"request:{request.id}")
         .order_by(AuditEvent.seq)).scalars())
 
