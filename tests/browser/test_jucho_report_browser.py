@@ -78,7 +78,7 @@ def test_staff_draft_then_admin_issue(app, live_server, new_context, make_tenant
     admin.click("[data-testid=report-issue]")
     assert "後から変更できません" in admin.inner_text("[data-testid=confirm-consequences]")
     admin.click("[data-testid=confirm-issue]")
-    admin.wait_for_url(f"**/jucho/requests/*")
+    admin.wait_for_url("**/jucho/requests/*")
     assert "報告書（第1版）を発行しました。" in admin.content()
     assert admin.inner_text("[data-testid=request-status]") == "発行済み"
     versions = admin.inner_text("[data-testid=report-versions]")
