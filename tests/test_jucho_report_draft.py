@@ -216,3 +216,35 @@ def test_an_unlisted_building_is_chosen_again_before_the_draft(app, desk, make_t
     late = press(staff, base, f"{base}/building", {"building": str(other)}, follow_redirects=True)
     assert "報告書を作成した後は物件を変更できません。" in late.get_data(as_text=True)
     assert requests_of(app, "repco")[-1].building_id == desk["building"]
+
+
+def test_a_building_purged_after_the_draft_is_a_message_not_an_error(app, desk):
+    from app.extensions import db
+    from plugins.jucho.requests import JuchoRequest
+    from tests.jucho_request_helpers import in_tenant
+
+    staff, base = desk["staff"], desk["base"]
+    assert staff.get(f"{base}/report/new").headers["Location"].endswith(base)   # a GET creates nothing
+    assert reports_of(app, "repco", desk["id"]) == []
+    _start(staff, base)
+    with in_tenant(app, "repco"):  # what the purge of 削除済み does to the request (ON DELETE SET NULL)
+        db.session.get(JuchoRequest, desk["id"]).building_id = None
+        db.session.commit()
+    for url in (f"{base}/report", f"{base}/report/preview.pdf", f"{base}/report/items/use.pets"):
+        response = staff.get(url, follow_redirects=True)
+        assert response.status_code == 200 and "依頼の物件が物件マスタにありません" in response.get_data(as_text=True)
+    assert confirm(staff, f"{base}/report/discard").status_code == 302
+    assert reports_of(app, "repco", desk["id"]) == []
+
+
+def test_a_cancelled_requests_draft_can_only_be_discarded(app, desk):
+    staff, base = desk["staff"], desk["base"]
+    _start(staff, base)
+    assert confirm(staff, f"{base}/cancel", {"reason": "売買が中止になったため"}).status_code == 302
+    for url in (f"{base}/report", f"{base}/report/items/use.pets", f"{base}/report/preview.pdf"):
+        page = staff.get(url, follow_redirects=True).get_data(as_text=True)
+        assert "取消された依頼の報告書は作成・変更・発行できません" in page, url
+    refused = press(staff, base, f"{base}/report/items/use.pets", {"value": "不可"})
+    assert refused.status_code == 302 and reports_of(app, "repco", desk["id"])[0].overrides == []
+    assert confirm(staff, f"{base}/report/discard").status_code == 302
+    assert reports_of(app, "repco", desk["id"]) == []

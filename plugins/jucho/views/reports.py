@@ -35,10 +35,11 @@ from ..reports import (
     unit_of,
     versions,
 )
-from ..requests import DRAFTING, ISSUED, REVIEW, JuchoRequest, TransitionError, set_status
+from ..requests import CANCELLED, DRAFTING, ISSUED, REVIEW, JuchoRequest, TransitionError, set_status
 from . import bp
 
 NO_DRAFT = "作成中の報告書（下書き）はありません。発行済みの報告書は変更できません。訂正は「訂正版を作成」から行ってください。"
+NO_BUILDING = "依頼の物件が物件マスタにありません（削除された可能性があります）。物件を復元するか、下書きを破棄してください。"
 
 
 def _request_or_404(request_id: int) -> JuchoRequest:
@@ -57,6 +58,20 @@ def _refused(item: JuchoRequest, message: str, key: str | None = None):
     db.session.rollback()
     flash(message, "error")
     return _to_draft(item, key) if current_draft(item) is not None else _to_request(item)
+
+
+def _workable_draft(item: JuchoRequest):
+    """(draft, None) when the draft can be shown and changed, else (None, a redirect saying why)."""
+    draft = current_draft(item)
+    if draft is None:
+        return None, _refused(item, NO_DRAFT)
+    if item.status == CANCELLED:
+        flash("取消された依頼の報告書は作成・変更・発行できません（下書きの破棄はできます）。", "error")
+        return None, _to_request(item)
+    if item.building is None:  # purged from the master after the draft was made: nothing to assemble from
+        flash(NO_BUILDING, "error")
+        return None, _to_request(item)
+    return draft, None
 
 
 def anchor(key: str) -> str:
@@ -100,7 +115,9 @@ def report_start(request_id: int):
             cancel_url=url_for("jucho.request_detail", request_id=item.id), button="訂正版を作成",
             class_="primary", testid="confirm-correction")
     if previous is None:
-        require_confirm()  # a plain POST from the panel's button: its CSRF token only
+        if request.method == "GET":  # nothing to confirm for a first version: the panel's button POSTs
+            return _to_request(item)
+        require_confirm()
     try:
         draft = start_draft(item, current_user)
     except TransitionError as error:
@@ -117,18 +134,15 @@ def report_start(request_id: int):
 def report_draft(request_id: int):
     """The draft: header facts, every section's items with 修正 / 元に戻す, 特記事項 and the next steps."""
     item = _request_or_404(request_id)
-    draft = current_draft(item)
-    if draft is None:
-        flash(NO_DRAFT, "info")
-        return _to_request(item)
-    return _draft_page(item, draft)
+    draft, refusal = _workable_draft(item)
+    return refusal or _draft_page(item, draft)
 
 
 def _editable_item(item: JuchoRequest, key: str):
     """(draft, report item) for 修正, or a redirect with the reason it cannot be changed; 404 for an unknown key."""
-    draft = current_draft(item)
-    if draft is None:
-        return None, None, _refused(item, NO_DRAFT)
+    draft, refusal = _workable_draft(item)
+    if refusal is not None:
+        return None, None, refusal
     found = {entry.key: entry for entry in document(draft).items()}.get(key)
     if found is None:
         abort(404)
@@ -191,9 +205,9 @@ def report_item_clear(request_id: int, key: str):
 def report_notes(request_id: int):
     """特記事項 (empty removes them)."""
     item = _request_or_404(request_id)
-    draft = current_draft(item)
-    if draft is None:
-        return _refused(item, NO_DRAFT)
+    draft, refusal = _workable_draft(item)
+    if refusal is not None:
+        return refusal
     form = NotesForm()
     if not form.validate_on_submit():
         return _draft_page(item, draft, form, 422)
@@ -215,9 +229,9 @@ def report_preview(request_id: int):
     from ..report_pdf import render_report  # reportlab is imported only when a PDF is made
 
     item = _request_or_404(request_id)
-    draft = current_draft(item)
-    if draft is None:
-        return _refused(item, NO_DRAFT)
+    draft, refusal = _workable_draft(item)
+    if refusal is not None:
+        return refusal
     data = render_report(document(draft))
     return inline_file(data, "application/pdf", f"draft_{item.number}.pdf",
                        f"{TITLE}_{item.number}_第{draft.version}版_下書き.pdf")
@@ -247,9 +261,9 @@ def report_issue(request_id: int):
     item = _request_or_404(request_id)
     if not can_issue(current_user):
         deny(f"request:{item.id}", reason="report_issue_not_allowed")
-    draft = current_draft(item)
-    if draft is None:
-        return _refused(item, NO_DRAFT)
+    draft, refusal = _workable_draft(item)
+    if refusal is not None:
+        return refusal
     correction = draft.supersedes is not None
     if not confirmed():
         consequences = [
