@@ -39,7 +39,8 @@ from ..requests import CANCELLED, DRAFTING, ISSUED, REVIEW, JuchoRequest, Transi
 from . import bp
 
 NO_DRAFT = "作成中の報告書（下書き）はありません。発行済みの報告書は変更できません。訂正は「訂正版を作成」から行ってください。"
-NO_BUILDING = "依頼の物件が物件マスタにありません（削除された可能性があります）。物件を復元するか、下書きを破棄してください。"
+NO_BUILDING = ("依頼の物件が物件マスタにありません（削除済みから完全に削除されました）。下書きを破棄し、「物件を選び直す」で"
+               "物件を選んでから作成し直してください。")
 
 
 def _request_or_404(request_id: int) -> JuchoRequest:
