@@ -208,6 +208,7 @@ class RequestSettingsForm(KanriForm):
         min=1, max=MAX_DUE_BUSINESS_DAYS, message=f"1〜{MAX_DUE_BUSINESS_DAYS}営業日の範囲で入力してください。")])
     notify_email = StringField("新しい依頼の通知先メールアドレス（空欄: 管理者全員）", filters=[strip_filter],
                                validators=[max_length(254), email_address()])
+    staff_may_issue = BooleanField("一般の社員にも報告書の発行を許可する")
     submit = SubmitField("設定を保存")
 
 
