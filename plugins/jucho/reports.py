@@ -285,7 +285,7 @@ def set_override(report: JuchoReport, key: str, value: str, actor: User | None) 
     if personal and not report.request.seller_consent:
         raise TransitionError("売主の同意がないため、この項目は記載できません。")
     row = next((row for row in report.overrides if row.key == key), None)
-    before = row.value if row is not None else items[key].value
+    row_was_new = row is None
     if row is None:
         report.overrides.append(JuchoReportOverride(key=key, value=value,
                                                     updated_by_id=actor.id if actor is not None else None))
@@ -293,12 +293,10 @@ def set_override(report: JuchoReport, key: str, value: str, actor: User | None) 
         row.value = value
         row.updated_by_id = actor.id if actor is not None else None
     report.updated_at = utcnow()
-    changed = {"item": items[key].label}
-    if personal:  # an amount of the seller's arrears never enters the log
-        _record("jucho.report.override", report, actor, **changed, personal=True)
-    else:
-        _record("jucho.report.override", report, actor, **changed, before={"value": before},
-                after={"value": value})
+    # Only which item changed: the typed text may hold personal facts (and the arrears are personal), so it stays
+    # in the encrypted override row and never enters the operation log.
+    _record("jucho.report.override", report, actor, item=items[key].label, personal=personal,
+            replaced="master" if row_was_new else "override")
 
 
 def clear_override(report: JuchoReport, key: str, actor: User | None) -> None:

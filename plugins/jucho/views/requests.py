@@ -36,10 +36,12 @@ from ..request_forms import (
     StaffRequestForm,
     StatusForm,
 )
+from ..reports import current_draft
 from ..request_mail import mail_receipt
 from ..requests import (
     OPEN_STATUSES,
     QUEUE_TARGETS,
+    REVIEW,
     STATUSES,
     TRANSITIONS,
     JuchoRequest,
@@ -204,6 +206,9 @@ def request_status(request_id: int):
         abort(400)
     if form.status.data not in QUEUE_TARGETS:
         flash("依頼一覧からはこの状態に変更できません（発行済みは報告書の発行で、取消は「取消」から）。", "error")
+        return redirect(url_for("jucho.request_detail", request_id=item.id))
+    if form.status.data == REVIEW and current_draft(item) is None:
+        flash("確認待ちにする前に、報告書の下書きを作成してください。", "error")
         return redirect(url_for("jucho.request_detail", request_id=item.id))
     try:
         set_status(item, form.status.data, current_user)
