@@ -25,7 +25,7 @@ from app.timeutil import jst_today
 from .. import PRODUCT
 from ..models import JuchoBuilding
 from ..report_forms import BuildingForm
-from ..reports import markers
+from ..reports import current_draft, markers
 from ..request_desk import fill_choices, request_input
 from ..request_forms import (
     CONSENT_HINT,
@@ -36,7 +36,6 @@ from ..request_forms import (
     StaffRequestForm,
     StatusForm,
 )
-from ..reports import current_draft
 from ..request_mail import mail_receipt
 from ..requests import (
     OPEN_STATUSES,
