@@ -96,7 +96,8 @@ def _head(document: ReportDocument, styles, font: pdf.PdfFont) -> list:
         issuer.append(f"担当 {text(document.author)}")
     parties = Table([[addressee, Paragraph("<br/>".join(issuer), styles["issuer"])]],
                     colWidths=[CONTENT_WIDTH * 0.48, CONTENT_WIDTH * 0.52],
-                    style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    style=TableStyle([("FONTNAME", (0, 0), (-1, -1), font.name), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                      ("LEFTPADDING", (0, 0), (-1, -1), 0),
                                       ("RIGHTPADDING", (0, 0), (-1, -1), 0)]))
     subject = (f"対象住戸: {text(document.building_name)} {text(document.unit_number)}"
                f"　依頼目的: {text(document.purpose)}")
@@ -128,6 +129,7 @@ def section_table(section: ReportSection, styles, font: pdf.PdfFont) -> tuple[Se
     table = SectionTable(rows, colWidths=COLUMN_WIDTHS, repeatRows=1, splitInRow=1, hAlign="LEFT")
     table.continued_title = Paragraph(title + CONTINUED, styles["section"])
     table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font.name),  # reportlab sets each cell's font (Helvetica unless told)
         ("SPAN", (0, 0), (1, 0)),
         ("BACKGROUND", (0, 0), (1, 0), TITLE_BAND),
         ("BACKGROUND", (0, 1), (0, -1), LABEL_BAND),
@@ -146,6 +148,7 @@ def _notes(document: ReportDocument, styles, font: pdf.PdfFont) -> list:
                          colWidths=[CONTENT_WIDTH], repeatRows=1, splitInRow=1, hAlign="LEFT")
     table.continued_title = Paragraph(NOTES_TITLE + CONTINUED, styles["section"])
     table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font.name),
         ("BACKGROUND", (0, 0), (0, 0), TITLE_BAND), ("BOX", (0, 0), (-1, -1), 0.8, pdf.ACCENT),
         ("INNERGRID", (0, 0), (-1, -1), 0.5, pdf.LINE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
