@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 
 from app.extensions import db
 from plugins.jucho.demo_profile import seed_profile, seed_units
-from plugins.jucho.models import JuchoBuilding
+from plugins.jucho.models import JuchoAssociation, JuchoBuilding
 from plugins.jucho.models_profile import JuchoRepairRecord
 from plugins.jucho.models_units import JuchoUnit
 from plugins.jucho.report_document import ReportDocument, ReportItem, ReportSection
@@ -23,11 +24,28 @@ REPAIR_LINES = [f"{1992 + 3 * n}年{n % 12 + 1}月 第{n + 2}回修繕工事（�
 ISSUER = ("デモ不動産管理株式会社", "国土交通大臣(5)第012345号", "東京都千代田区丸の内1-1-1")
 
 
+def create_large_building() -> int:
+    """In the current tenant: a 管理組合 and its 物件 「グランドメゾン青葉」 seeded by ``seed_large_building``;
+    commits and returns the building id."""
+    association = JuchoAssociation(name="グランドメゾン青葉管理組合", kana="カンリクミアイ", management_form="full")
+    db.session.add(association)
+    db.session.flush()
+    building = JuchoBuilding(
+        association_id=association.id, name="グランドメゾン青葉", kana="グランドメゾンアオバ", address="東京都青葉区1-2-3",
+        structure="RC", floors_above=FLOORS, floors_below=0, total_units=FLOORS * PER_FLOOR,
+        completion_date=date(1980, 3, 31), management_fee_basis="unit", management_fee=Decimal(15000),
+        repair_reserve_basis="unit", repair_reserve=Decimal(12000))
+    db.session.add(building)
+    db.session.flush()
+    seed_large_building(building)
+    db.session.commit()
+    return building.id
+
+
 def seed_large_building(building: JuchoBuilding) -> None:
     """Full profile, FLOORS × PER_FLOOR 住戸 and a dozen more 大規模修繕 rows (done and planned); caller commits."""
     seed_profile(building, 1)
     seed_units(building, floors=FLOORS, per_floor=PER_FLOOR)
-    building.total_units = FLOORS * PER_FLOOR
     for n in range(11):
         db.session.add(JuchoRepairRecord(building_id=building.id, kind="done", year=1992 + 3 * n, month=n % 12 + 1,
                                          content=REPAIR_LINES[n].split(" ", 1)[1]))

@@ -14,11 +14,10 @@ from PIL import Image
 from pypdf import PdfReader
 
 from app import pdf
-from app.extensions import db
 from plugins.jucho.report_document import ReportDocument, ReportItem, ReportSection
 from plugins.jucho.report_pdf import CONTINUED, DRAFT_FOOTER, OVERRIDE_NOTE, render_report
 from tests.jucho_fixtures import *  # noqa: F403  (the shared 重調 fixtures)
-from tests.jucho_report_data import REPAIR_LINES, document_of, sections_of, seed_large_building
+from tests.jucho_report_data import REPAIR_LINES, create_large_building, document_of, sections_of
 from tests.test_jucho_report_items import TITLES
 
 IPAEX = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
@@ -28,14 +27,10 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 @pytest.fixture
-def large(jucho, in_tenant, make_building):
-    """juchoco's building with the full profile, 400 住戸 and a long history; yields a sections factory."""
-    building_id = make_building()
+def large(jucho, in_tenant):
+    """juchoco's building with the full profile, 400 住戸 and a long history; returns a sections factory."""
     with in_tenant("juchoco"):
-        from plugins.jucho.models import JuchoBuilding
-
-        seed_large_building(db.session.get(JuchoBuilding, building_id))
-        db.session.commit()
+        building_id = create_large_building()
 
     def _sections(**overrides):
         with in_tenant("juchoco"):
