@@ -7,7 +7,8 @@ The toolkit every product uses for printable documents (操作マニュアル, �
   the viewer substitutes a local Japanese font).
 - ``document_styles(font)`` — paragraph styles with CJK line breaking (``wordWrap="CJK"``).
 - ``printable(text, font)`` — paragraph markup for a plain value from the database: escaped, control characters
-  dropped, line breaks kept, characters the embedded font has no glyph for printed as 〓 (never silently blank).
+  dropped, line breaks kept, characters the embedded font has no glyph for printed as 〓 (never silently blank);
+  ``plain_text`` the same without markup, for strings drawn on the canvas.
 - ``markdown_flowables(text, styles)`` — headings, paragraphs, lists, tables, emphasis, code and rules
   from markdown-it-py's tokens (raw HTML is not interpreted).
 - ``render(flowables, title=…, footer=…)`` — the PDF: a title heading, a running header, a footer with
@@ -144,14 +145,20 @@ def _glyphs(font: PdfFont) -> dict | None:
     return pdfmetrics.getFont(font.name).face.charToGlyph
 
 
-def printable(text: str | None, font: PdfFont) -> str:
-    """Paragraph markup for a plain value: escaped (``<b>`` and ``&`` print as typed), control characters dropped,
-    tabs as spaces, line breaks as ``<br/>``, and characters the embedded font lacks (emoji, rare kanji) as 〓."""
+def plain_text(text: str | None, font: PdfFont) -> str:
+    """A plain value as ``font`` can draw it: control characters dropped, tabs as spaces, line breaks as ``\\n``,
+    characters the embedded font lacks (emoji, rare kanji) as 〓 (for canvas strings such as a footer)."""
     value = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ").translate(_CONTROL)
     glyphs = _glyphs(font)
-    if glyphs is not None:
-        value = "".join(_drawable(char, glyphs) for char in value)
-    return escape(value).replace("\n", "<br/>")
+    if glyphs is None:
+        return value
+    return "".join(_drawable(char, glyphs) for char in value)
+
+
+def printable(text: str | None, font: PdfFont) -> str:
+    """Paragraph markup for a plain value: ``plain_text`` escaped (``<b>`` and ``&`` print as typed), line breaks
+    as ``<br/>``."""
+    return escape(plain_text(text, font)).replace("\n", "<br/>")
 
 
 def _drawable(char: str, glyphs: dict) -> str:

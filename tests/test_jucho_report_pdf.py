@@ -3,9 +3,13 @@ back with pypdf (every section, the fixture's values, 「以上」, 「n / N」 
 watermark, ※ on overridden items, the same bytes for the same document, hostile values, and page 1 as a PNG."""
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import os
 import shutil
 import subprocess  # nosec B404 - pdftoppm with fixed arguments
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -138,6 +142,23 @@ def test_the_same_document_gives_the_same_bytes_also_from_its_snapshot(app, larg
     render_report(replace(document, issued=False))                # another document in between
     assert render_report(document) == first
     assert render_report(ReportDocument.from_dict(document.to_dict())) == first   # reprinted from the snapshot
+
+
+REPRINT = ("import json, sys\n"
+           "from plugins.jucho.report_document import ReportDocument\n"
+           "from plugins.jucho.report_pdf import render_report\n"
+           "sys.stdout.buffer.write(render_report(ReportDocument.from_dict(json.loads(sys.stdin.read()))))\n")
+
+
+def test_another_process_prints_the_same_bytes_from_the_snapshot(app, large):
+    document = document_of(large(**{"parking.vacant": "2台"}), issued=True, notes="特記事項の本文")
+    with app.app_context():
+        here = render_report(document)
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "12345"}
+    there = subprocess.run([sys.executable, "-c", REPRINT], input=json.dumps(document.to_dict()).encode(),  # nosec B603
+                           capture_output=True, check=True, cwd=root, env=env, timeout=120).stdout
+    assert hashlib.sha256(there).hexdigest() == hashlib.sha256(here).hexdigest()
 
 
 def test_hostile_values_print_as_typed_without_breaking_the_page(app, large):

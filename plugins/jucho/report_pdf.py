@@ -157,9 +157,9 @@ def _notes(document: ReportDocument, styles, font: pdf.PdfFont) -> list:
     return [Spacer(1, 4 * mm), table]
 
 
-def footer_text(document: ReportDocument) -> str:
+def footer_text(document: ReportDocument, font: pdf.PdfFont) -> str:
     """The footer left of the page number: issuer and reference, and 「下書き（発行前）」 on a draft."""
-    footer = f"{document.issuer_name}　{document.reference}"
+    footer = pdf.plain_text(f"{document.issuer_name}　{document.reference}", font).replace("\n", " ")
     return footer if document.issued else f"{footer}　{DRAFT_FOOTER}"
 
 
@@ -175,7 +175,7 @@ def render_report(document: ReportDocument) -> bytes:
             story.append(Paragraph(OVERRIDE_NOTE, styles["note"]))
     story += _notes(document, styles, font)
     story.append(Paragraph(CLOSING, styles["closing"]))
-    return pdf.render(story, title=f"{document.title} {document.building_name} {document.unit_number}",
-                      footer=footer_text(document), subject=document.reference, font=font, styles=styles,
-                      author=document.issuer_name, watermark="" if document.issued else DRAFT_MARK,
-                      heading=False)
+    running_title = pdf.plain_text(f"{document.title} {document.building_name} {document.unit_number}", font)
+    return pdf.render(story, title=running_title.replace("\n", " "), footer=footer_text(document, font),
+                      subject=document.reference, font=font, styles=styles, author=document.issuer_name,
+                      watermark="" if document.issued else DRAFT_MARK, heading=False)
