@@ -73,6 +73,8 @@ def _styles(font: pdf.PdfFont) -> dict[str, ParagraphStyle]:
         "section": derive("section", fontSize=10.5, leading=15, spaceAfter=0, textColor=pdf.ACCENT),
         "label": derive("label", fontSize=9, leading=13, spaceAfter=0, textColor=colors.HexColor("#222222")),
         "cell": derive("cell", fontSize=9, leading=13, spaceAfter=0),
+        # One entry of a multi-line value (大規模修繕の実施履歴): a wrapped entry hangs under its first line.
+        "entry": derive("entry", fontSize=9, leading=13, spaceAfter=0, leftIndent=9, firstLineIndent=-9),
         "note": derive("note", fontSize=8.5, leading=12, spaceBefore=1, spaceAfter=0, textColor=pdf.MUTED),
         "notes": derive("notes", fontSize=9.5, leading=15, spaceAfter=0),
         "closing": derive("closing", alignment=TA_RIGHT, spaceBefore=8, spaceAfter=0),
@@ -115,6 +117,14 @@ def _head(document: ReportDocument, styles, font: pdf.PdfFont) -> list:
     return lines
 
 
+def _value(value: str, styles, font: pdf.PdfFont):
+    """One paragraph, or one per line of a multi-line value (each entry wraps under itself)."""
+    lines = pdf.plain_text(value, font).split("\n")
+    if len(lines) == 1:
+        return Paragraph(pdf.printable(value, font), styles["cell"])
+    return [Paragraph(pdf.printable(line, font), styles["entry"]) for line in lines]
+
+
 def section_table(section: ReportSection, styles, font: pdf.PdfFont) -> tuple[SectionTable, bool]:
     """The section's title row and item / content rows (overridden items marked ※); True when one is marked."""
     title = pdf.printable(section.title, font)
@@ -125,7 +135,7 @@ def section_table(section: ReportSection, styles, font: pdf.PdfFont) -> tuple[Se
         if item.overridden:
             label = f"{label} {OVERRIDE_MARK}"
             marked = True
-        rows.append([Paragraph(label, styles["label"]), Paragraph(pdf.printable(item.value, font), styles["cell"])])
+        rows.append([Paragraph(label, styles["label"]), _value(item.value, styles, font)])
     table = SectionTable(rows, colWidths=COLUMN_WIDTHS, repeatRows=1, splitInRow=1, hAlign="LEFT")
     table.continued_title = Paragraph(title + CONTINUED, styles["section"])
     table.setStyle(TableStyle([
