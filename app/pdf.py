@@ -51,6 +51,10 @@ _TRUETYPE_MAGIC = (b"\x00\x01\x00\x00", b"true")
 MISSING_GLYPH = "〓"
 _CONTROL = {code: None for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
 PAGE_MARGIN = 18 * mm
+BOTTOM_MARGIN = PAGE_MARGIN + 2 * mm  # room for the footer
+FRAME_PADDING = 6  # reportlab's default padding inside a page's frame
+# The height a flowable has at the top of a page: less than this means the page already holds something.
+FRAME_HEIGHT = A4[1] - PAGE_MARGIN - BOTTOM_MARGIN - 2 * FRAME_PADDING
 ACCENT_HEX = "#1f3a68"
 ACCENT = colors.HexColor(ACCENT_HEX)
 MUTED = colors.HexColor("#666666")
@@ -361,7 +365,7 @@ def render(flowables: list, *, title: str, footer: str = "", subject: str = "", 
     styles = styles or document_styles(font)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=PAGE_MARGIN, rightMargin=PAGE_MARGIN,
-                                 topMargin=PAGE_MARGIN, bottomMargin=PAGE_MARGIN + 2 * mm, title=title,
+                                 topMargin=PAGE_MARGIN, bottomMargin=BOTTOM_MARGIN, title=title,
                                  author=author, subject=subject, creator="kanri", lang="ja-JP", invariant=1,
                                  initialFontName=font.name)
     story = [Paragraph(escape(title), styles["title"]),

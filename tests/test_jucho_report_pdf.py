@@ -97,6 +97,10 @@ def test_a_section_longer_than_a_page_continues_under_its_title(app, large):
     continued = [page for page in pages if _flat("7. 大規模修繕" + CONTINUED) in _flat(page)]
     assert len(continued) >= 2                                  # the history alone fills more than two pages
     assert not _has("\n".join(pages), *history.splitlines(), "8. アスベスト使用調査・耐震診断", "以上")
+    for page in pages:                                          # a （続き） title only ever opens a page
+        assert page.count(CONTINUED) <= 1 and (CONTINUED not in page or CONTINUED in page.splitlines()[0])
+    start = next(page for page in pages if "7. 大規模修繕\n" in page)
+    assert "1950年4月 第1回" in start                             # the history starts where its section does: no gap
 
 
 def test_a_draft_carries_the_watermark_on_every_page_and_an_issued_report_none(app, large):

@@ -35,6 +35,8 @@ STATEMENT = ("標準管理委託契約書 第14条に基づき、下記のマン
 CONTENT_WIDTH = A4[0] - 2 * pdf.PAGE_MARGIN
 LABEL_WIDTH = 52 * mm
 COLUMN_WIDTHS = (LABEL_WIDTH, CONTENT_WIDTH - LABEL_WIDTH)
+# Space a page may keep empty under a section's part before the next row is broken inside instead (≈ 4 lines).
+ROW_BREAK_GAP = 60
 TITLE_BAND = colors.HexColor("#dde5ef")
 LABEL_BAND = colors.HexColor("#f2f5f9")
 
@@ -44,16 +46,34 @@ class SectionTable(Table):
     is repeated on the next page as 「…（続き）」."""
 
     continued_title: Paragraph | None = None
+    continuation = False
 
     def split(self, availWidth, availHeight):  # noqa: N803 - reportlab's names
-        """reportlab's row split, with the repeated title row of every later part marked （続き）."""
+        """reportlab's split with the repeated title row of every later part marked （続き）; a row taller than the
+        space left breaks inside (no gap), and a （続き） part only ever starts a page."""
+        if self.continuation and availHeight < pdf.FRAME_HEIGHT - 1:
+            # Platypus offers the rest of the page to the next part first: refusing sends it to the next page.
+            return []
         parts = super().split(availWidth, availHeight)
+        if len(parts) == 2 and availHeight - parts[0].wrap(availWidth, availHeight)[1] > ROW_BREAK_GAP:
+            parts = self._split_inside_row(availWidth, availHeight) or parts
         for part in parts[1:]:
             # reportlab repeats row 0 in the later part (repeatRows=1) as the same list object as the first part's:
             # replace the row, never mutate it.
             part._cellvalues[0] = [self.continued_title, *part._cellvalues[0][1:]]
             part.continued_title = self.continued_title
+            part.continuation = True
         return parts
+
+    def _split_inside_row(self, availWidth, availHeight) -> list:  # noqa: N803
+        self.splitByRow = 0  # reportlab then tries a break inside the row first
+        try:
+            parts = super().split(availWidth, availHeight)
+        finally:
+            self.splitByRow = 1
+        for part in parts:
+            part.splitByRow = 1
+        return parts if len(parts) == 2 else []
 
 
 def _styles(font: pdf.PdfFont) -> dict[str, ParagraphStyle]:
@@ -125,10 +145,28 @@ def _value(value: str, styles, font: pdf.PdfFont):
     return [Paragraph(pdf.printable(line, font), styles["entry"]) for line in lines]
 
 
+def _titled_table(title: str, rows: list[list], widths, styles, font: pdf.PdfFont) -> SectionTable:
+    """A boxed table under a title row spanning its columns (``title`` is markup), repeated as （続き）."""
+    columns = len(widths)
+    table = SectionTable([[Paragraph(title, styles["section"])] + [""] * (columns - 1), *rows], colWidths=widths,
+                         repeatRows=1, splitInRow=1, hAlign="LEFT")
+    table.continued_title = Paragraph(title + CONTINUED, styles["section"])
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), font.name),  # reportlab sets each cell's font (Helvetica unless told)
+        ("SPAN", (0, 0), (-1, 0)),
+        ("BACKGROUND", (0, 0), (-1, 0), TITLE_BAND),
+        ("BOX", (0, 0), (-1, -1), 0.8, pdf.ACCENT),
+        ("INNERGRID", (0, 0), (-1, -1), 0.5, pdf.LINE),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), 5), ("RIGHTPADDING", (0, 0), (-1, -1), 5),
+    ]))
+    return table
+
+
 def section_table(section: ReportSection, styles, font: pdf.PdfFont) -> tuple[SectionTable, bool]:
     """The section's title row and item / content rows (overridden items marked ※); True when one is marked."""
-    title = pdf.printable(section.title, font)
-    rows = [[Paragraph(title, styles["section"]), ""]]
+    rows = []
     marked = False
     for item in section.items:
         label = pdf.printable(item.label, font)
@@ -136,34 +174,14 @@ def section_table(section: ReportSection, styles, font: pdf.PdfFont) -> tuple[Se
             label = f"{label} {OVERRIDE_MARK}"
             marked = True
         rows.append([Paragraph(label, styles["label"]), _value(item.value, styles, font)])
-    table = SectionTable(rows, colWidths=COLUMN_WIDTHS, repeatRows=1, splitInRow=1, hAlign="LEFT")
-    table.continued_title = Paragraph(title + CONTINUED, styles["section"])
-    table.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), font.name),  # reportlab sets each cell's font (Helvetica unless told)
-        ("SPAN", (0, 0), (1, 0)),
-        ("BACKGROUND", (0, 0), (1, 0), TITLE_BAND),
-        ("BACKGROUND", (0, 1), (0, -1), LABEL_BAND),
-        ("BOX", (0, 0), (-1, -1), 0.8, pdf.ACCENT),
-        ("INNERGRID", (0, 0), (-1, -1), 0.5, pdf.LINE),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 5), ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-    ]))
+    table = _titled_table(pdf.printable(section.title, font), rows, COLUMN_WIDTHS, styles, font)
+    table.setStyle(TableStyle([("BACKGROUND", (0, 1), (0, -1), LABEL_BAND)]))
     return table, marked
 
 
 def _notes(document: ReportDocument, styles, font: pdf.PdfFont) -> list:
     body = pdf.printable(document.notes, font) if document.notes.strip() else "なし"
-    table = SectionTable([[Paragraph(NOTES_TITLE, styles["section"])], [Paragraph(body, styles["notes"])]],
-                         colWidths=[CONTENT_WIDTH], repeatRows=1, splitInRow=1, hAlign="LEFT")
-    table.continued_title = Paragraph(NOTES_TITLE + CONTINUED, styles["section"])
-    table.setStyle(TableStyle([
-        ("FONTNAME", (0, 0), (-1, -1), font.name),
-        ("BACKGROUND", (0, 0), (0, 0), TITLE_BAND), ("BOX", (0, 0), (-1, -1), 0.8, pdf.ACCENT),
-        ("INNERGRID", (0, 0), (-1, -1), 0.5, pdf.LINE), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-        ("LEFTPADDING", (0, 0), (-1, -1), 5), ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-    ]))
+    table = _titled_table(NOTES_TITLE, [[Paragraph(body, styles["notes"])]], [CONTENT_WIDTH], styles, font)
     return [Spacer(1, 4 * mm), table]
 
 
