@@ -6,6 +6,9 @@ The toolkit every product uses for printable documents (操作マニュアル, �
   Gothic when installed, else reportlab's CID font ``HeiseiKakuGo-W5`` (needs no file, is not embedded:
   the viewer substitutes a local Japanese font).
 - ``document_styles(font)`` — paragraph styles with CJK line breaking (``wordWrap="CJK"``).
+- ``printable(text, font)`` — paragraph markup for a plain value from the database: escaped, control characters
+  dropped, line breaks kept, characters the embedded font has no glyph for printed as 〓 (never silently blank);
+  ``plain_text`` the same without markup, for strings drawn on the canvas.
 - ``markdown_flowables(text, styles)`` — headings, paragraphs, lists, tables, emphasis, code and rules
   from markdown-it-py's tokens (raw HTML is not interpreted).
 - ``render(flowables, title=…, footer=…)`` — the PDF: a title heading, a running header, a footer with
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import unicodedata
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -43,7 +47,14 @@ CID_FONT = "HeiseiKakuGo-W5"
 FONT_CANDIDATES = ("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf",
                    "/usr/share/fonts/truetype/fonts-japanese-gothic.ttf")
 _TRUETYPE_MAGIC = (b"\x00\x01\x00\x00", b"true")
+# The geta mark: Japanese typesetting's sign for a character the font cannot print.
+MISSING_GLYPH = "〓"
+_CONTROL = {code: None for code in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F)}
 PAGE_MARGIN = 18 * mm
+BOTTOM_MARGIN = PAGE_MARGIN + 2 * mm  # room for the footer
+FRAME_PADDING = 6  # reportlab's default padding inside a page's frame
+# The height a flowable has at the top of a page: less than this means the page already holds something.
+FRAME_HEIGHT = A4[1] - PAGE_MARGIN - BOTTOM_MARGIN - 2 * FRAME_PADDING
 ACCENT_HEX = "#1f3a68"
 ACCENT = colors.HexColor(ACCENT_HEX)
 MUTED = colors.HexColor("#666666")
@@ -129,6 +140,36 @@ def document_styles(font: PdfFont) -> dict[str, ParagraphStyle]:
                        spaceBefore=3, spaceAfter=7),
         "quote": derive("quote", leftIndent=10 * mm, textColor=MUTED),
     }
+
+
+def _glyphs(font: PdfFont) -> dict | None:
+    """The code point → glyph map of an embedded TrueType font (None for the CID font: the viewer picks glyphs)."""
+    if not font.embedded:
+        return None
+    return pdfmetrics.getFont(font.name).face.charToGlyph
+
+
+def plain_text(text: str | None, font: PdfFont) -> str:
+    """A plain value as ``font`` can draw it: control characters dropped, tabs as spaces, line breaks as ``\\n``,
+    characters the embedded font lacks (emoji, rare kanji) as 〓 (for canvas strings such as a footer)."""
+    value = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ").translate(_CONTROL)
+    glyphs = _glyphs(font)
+    if glyphs is None:
+        return value
+    return "".join(_drawable(char, glyphs) for char in value)
+
+
+def printable(text: str | None, font: PdfFont) -> str:
+    """Paragraph markup for a plain value: ``plain_text`` escaped (``<b>`` and ``&`` print as typed), line breaks
+    as ``<br/>``."""
+    return escape(plain_text(text, font)).replace("\n", "<br/>")
+
+
+def _drawable(char: str, glyphs: dict) -> str:
+    if char == "\n" or ord(char) in glyphs:
+        return char
+    # Invisible marks the font lacks (zero-width space, emoji variation selectors) are dropped, not shown as 〓.
+    return "" if unicodedata.category(char) in ("Mn", "Cf") else MISSING_GLYPH
 
 
 def _attr(value: str) -> str:
@@ -324,7 +365,7 @@ def render(flowables: list, *, title: str, footer: str = "", subject: str = "", 
     styles = styles or document_styles(font)
     buffer = io.BytesIO()
     document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=PAGE_MARGIN, rightMargin=PAGE_MARGIN,
-                                 topMargin=PAGE_MARGIN, bottomMargin=PAGE_MARGIN + 2 * mm, title=title,
+                                 topMargin=PAGE_MARGIN, bottomMargin=BOTTOM_MARGIN, title=title,
                                  author=author, subject=subject, creator="kanri", lang="ja-JP", invariant=1,
                                  initialFontName=font.name)
     story = [Paragraph(escape(title), styles["title"]),

@@ -136,3 +136,16 @@ def test_unsafe_links_are_not_made_links():
     assert 'href="https://example.jp/"' in markup
     assert "<a href=\"javascript" not in markup and markup.count("<a ") == 1
     assert "&lt;b&gt;" in markup
+
+
+def test_printable_values_are_text_not_markup_and_missing_glyphs_show():
+    cid = pdf.PdfFont("HeiseiKakuGo-W5", None, False)
+    assert pdf.printable("<b>太字</b> & 改行\r\nあり\x00\x1b\tタブ", cid) == "&lt;b&gt;太字&lt;/b&gt; &amp; 改行<br/>あり タブ"
+    assert pdf.plain_text("絵文字😀", cid) == "絵文字😀"               # the CID font: the viewer picks the glyphs
+
+
+@needs_ipaex
+def test_characters_the_embedded_font_lacks_print_as_geta():
+    font = pdf.japanese_font(IPAEX)
+    assert pdf.plain_text("😀\ufe0f 𠮷野家 ①\u200b㎡", font) == "〓 〓野家 ①㎡"
+    assert pdf.printable("A\nB", font) == "A<br/>B"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,6 +28,7 @@ from app.searchtext import Searchable
 from app.tenancy import TenantScoped, current_tenant
 from app.timeutil import UTCDateTime, jst_today, utcnow
 
+from .business_days import add_business_days
 from .fees import FeeLine, lines_for
 from .models import JuchoBuilding
 
@@ -199,19 +200,8 @@ def settings() -> JuchoRequestSettings:
     return row
 
 
-def add_business_days(start: date, days: int) -> date:
-    """The date ``days`` business days after ``start`` (Saturdays and Sundays skipped; 祝日 are not known)."""
-    current = start
-    left = days
-    while left > 0:
-        current += timedelta(days=1)
-        if current.weekday() < 5:
-            left -= 1
-    return current
-
-
 def default_due_date(received_on: date) -> date:
-    """受付日 + the tenant's number of business days."""
+    """受付日 + the tenant's number of business days (土日・祝日・年末年始 skipped, see ``business_days``)."""
     return add_business_days(received_on, settings().due_business_days)
 
 
