@@ -193,6 +193,9 @@ def test_demo_creates_two_tenants_once(app, runner):
     logins = re.findall(r"ログインID: (\w+)\s+パスワード: (\S+)", result.output)
     assert [login_id for login_id, _ in logins] == ["admin", "staff", "admin", "staff"]
     assert "demo-mama" in result.output and "demo-jucho" in result.output
+    # the product is printed once, not repeated in a company name made up of it
+    assert "【MAMAシステム】さくら管理サービス株式会社  会社コード: demo-mama" in result.output
+    assert "【重調@CITY】みなと住宅管理株式会社  会社コード: demo-jucho" in result.output
     with app.app_context():
         tenants = {t.code: t for t in db.session.execute(sa.select(Tenant)).scalars()}
         assert set(tenants) == {"demo-mama", "demo-jucho"}

@@ -55,7 +55,7 @@ def _seed_demo(tenant):
 @hookimpl
 def demo_tenant():
     """demo-mama, with sample associations so the lists are not empty."""
-    return DemoTenant("demo-mama", "デモ管理株式会社（MAMA）", PRODUCT.code, seed=_seed_demo)
+    return DemoTenant("demo-mama", "さくら管理サービス株式会社", PRODUCT.code, seed=_seed_demo)
 
 
 @hookimpl
