@@ -215,6 +215,19 @@ def test_demo_creates_two_tenants_once(app, runner):
     assert _counts(app) == before
 
 
+def test_the_commands_demo_prints_run_as_printed(app, runner):
+    """The device-code and seed commands flask demo suggests work when copied (their --reason included)."""
+    import shlex
+
+    result = runner.invoke(args=["demo"])
+    suggested = re.findall(r"(?:するには|入れるには): flask (.+)", result.output)
+    assert len(suggested) == 2, result.output
+    for command in suggested:
+        args = shlex.split(command.replace("<ログインID>", "staff").replace("<理由>", "デモ"))
+        again = runner.invoke(args=args)
+        assert again.exit_code == 0, (command, cli_output(again))
+
+
 def test_demo_tenants_come_from_the_plugins_with_sample_records(app, runner):
     """Each product seeds its own demo tenant through the demo_tenant hook, lists included."""
     from plugins.jucho.models import JuchoAssociation, JuchoBuilding
