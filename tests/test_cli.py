@@ -193,6 +193,9 @@ def test_demo_creates_two_tenants_once(app, runner):
     logins = re.findall(r"ログインID: (\w+)\s+パスワード: (\S+)", result.output)
     assert [login_id for login_id, _ in logins] == ["admin", "staff", "admin", "staff"]
     assert "demo-mama" in result.output and "demo-jucho" in result.output
+    # the product is printed once, not repeated in a company name made up of it
+    assert "【MAMAシステム】さくら管理サービス株式会社  会社コード: demo-mama" in result.output
+    assert "【重調@CITY】みなと住宅管理株式会社  会社コード: demo-jucho" in result.output
     with app.app_context():
         tenants = {t.code: t for t in db.session.execute(sa.select(Tenant)).scalars()}
         assert set(tenants) == {"demo-mama", "demo-jucho"}
@@ -210,6 +213,19 @@ def test_demo_creates_two_tenants_once(app, runner):
     assert "作成済み" in again.output
     assert "パスワード:" not in again.output
     assert _counts(app) == before
+
+
+def test_the_commands_demo_prints_run_as_printed(app, runner):
+    """The device-code and seed commands flask demo suggests work when copied (their --reason included)."""
+    import shlex
+
+    result = runner.invoke(args=["demo"])
+    suggested = re.findall(r"(?:するには|入れるには): flask (.+)", result.output)
+    assert len(suggested) == 2, result.output
+    for command in suggested:
+        args = shlex.split(command.replace("<ログインID>", "staff").replace("<理由>", "デモ"))
+        again = runner.invoke(args=args)
+        assert again.exit_code == 0, (command, cli_output(again))
 
 
 def test_demo_tenants_come_from_the_plugins_with_sample_records(app, runner):

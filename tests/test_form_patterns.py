@@ -166,3 +166,59 @@ def test_the_same_word_for_the_same_thing(mama, jucho, app):  # noqa: F811
     for path in ("/", "/jucho/staff", "/jucho/staff/new", f"/jucho/staff/{staff_id}", f"/jucho/staff/{staff_id}/edit"):
         html = jucho.get(path).get_data(as_text=True)
         assert "ユーザー" not in html and "利用者" not in html, path
+
+
+def _crumbs(html: str, path: str) -> str:
+    """The breadcrumbs of a page: ホーム links home, the page itself is the last crumb, not a link."""
+    assert 'data-testid="breadcrumbs"' in html, path
+    crumbs = html.split('data-testid="breadcrumbs"')[1].split("</nav>")[0]
+    assert '<a href="/">ホーム</a>' in crumbs and 'aria-current="page"' in crumbs, path
+    return crumbs
+
+
+def test_breadcrumbs_and_cancel_on_the_other_screens_of_both_products(mama, jucho, app):  # noqa: F811
+    uid = mama_user_id(app, "admin")
+    forms = {"/mama/permissions/new?role=general", f"/mama/scopes/{uid}", "/account/password", "/account/export"}
+    for path in ("/mama/devices", f"/mama/devices/users/{uid}", "/mama/account/devices", "/mama/permissions",
+                 "/mama/permissions/new?role=general", "/mama/scopes", f"/mama/scopes/{uid}", "/mama/associations/trash",
+                 f"/mama/users/{uid}/reset-password", "/admin/oplog", "/notices", "/account/export", "/account/password",
+                 "/account/login-history", "/account/sessions", "/manual", "/faq/mama", "/contact"):
+        response = mama.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        _crumbs(html, path)
+        if path in forms:
+            assert 'data-testid="cancel"' in html, path
+    assert re.search(r'<td data-label="ログインID" class="long">admin</td>', mama.get("/mama/devices").get_data(as_text=True))
+
+    building_id = create_building(jucho, create_association(jucho))
+    for path, last in ((f"/jucho/buildings/{building_id}/units", "住戸一覧"),
+                       (f"/jucho/buildings/{building_id}/units/new", "住戸登録"),
+                       (f"/jucho/buildings/{building_id}/units/import", "CSV取込"),
+                       (f"/jucho/buildings/{building_id}/profile/plan", "長期修繕計画の編集"),
+                       ("/jucho/buildings/trash", "削除済みの物件"), ("/jucho/associations/trash", "削除済みの管理組合"),
+                       ("/admin/oplog", "操作ログ"), ("/notices", "お知らせ")):
+        response = jucho.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert f'<span aria-current="page">{last}</span>' in _crumbs(html, path), path
+        if "/units/" in path or "/profile/" in path:
+            assert 'data-testid="cancel"' in html, path
+
+
+# Pages that need no breadcrumbs: before login, errors, the confirmation page (it names what it acts on), ホーム,
+# partials; 依頼 and 手数料 screens belong to the 依頼 work.
+_NO_CRUMBS = re.compile(r"(/_|/email/|/errors/|auth/login\.html|/base\.html|/confirm\.html|/dashboard\.html|"
+                        r"mama/device_(login|status)\.html|mama/reset/|jucho/login/|jucho/reset/|jucho/public/|"
+                        r"jucho/requests/|jucho/fees/|/notices/_panel\.html)")
+
+
+def test_every_page_template_has_breadcrumbs():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    pages = [p for folder in ("app", "plugins") for p in (root / folder).rglob("templates/**/*.html")
+             if not _NO_CRUMBS.search(p.as_posix()) and 'extends "base.html"' in p.read_text(encoding="utf-8")]
+    assert len(pages) > 40
+    missing = [p.relative_to(root).as_posix() for p in pages if "breadcrumbs(" not in p.read_text(encoding="utf-8")]
+    assert missing == []

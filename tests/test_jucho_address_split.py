@@ -21,6 +21,24 @@ from tests.test_migrations import PRODUCTION_PLUGINS, scratch_url  # noqa: F401 
     ("神奈川県横浜市港北区新横浜2-5-8", ("神奈川県", "横浜市港北区", "新横浜2-5-8")),
     ("千葉県市川市八幡1-1-1", ("千葉県", "市川市", "八幡1-1-1")),
     ("東京都西多摩郡瑞穂町箱根ケ崎2335", ("東京都", "西多摩郡瑞穂町", "箱根ケ崎2335")),
+    # 市 inside the name: the postcode table's names, longest first, not the first 市
+    ("三重県四日市市諏訪町1-5", ("三重県", "四日市市", "諏訪町1-5")),
+    ("広島県廿日市市下平良1-11-1", ("広島県", "廿日市市", "下平良1-11-1")),
+    ("千葉県市原市国分寺台中央1-1-1", ("千葉県", "市原市", "国分寺台中央1-1-1")),
+    ("石川県野々市市三納1-1", ("石川県", "野々市市", "三納1-1")),
+    ("長野県大町市大町1129", ("長野県", "大町市", "大町1129")),
+    ("兵庫県神崎郡市川町西川辺165-3", ("兵庫県", "神崎郡市川町", "西川辺165-3")),
+    # 東京23区, 政令市の区 and 郡部
+    ("東京都港区芝公園4-2-8", ("東京都", "港区", "芝公園4-2-8")),
+    ("東京都北区王子本町1-15-22", ("東京都", "北区", "王子本町1-15-22")),
+    ("京都府京都市中京区寺町通御池上る", ("京都府", "京都市中京区", "寺町通御池上る")),
+    ("北海道虻田郡倶知安町北1条東3丁目", ("北海道", "虻田郡倶知安町", "北1条東3丁目")),
+    # written without the ward or the 郡, and with the small ヶ the table spells ケ
+    ("神奈川県横浜市新横浜2-5-8", ("神奈川県", "横浜市", "新横浜2-5-8")),
+    ("北海道倶知安町北1条東3丁目", ("北海道", "倶知安町", "北1条東3丁目")),
+    ("千葉県袖ヶ浦市坂戸市場1-1", ("千葉県", "袖ヶ浦市", "坂戸市場1-1")),
+    # a name the table does not know yet: the pattern's guess
+    ("東京都架空市本町1-1", ("東京都", "架空市", "本町1-1")),
     ("北海道 札幌市中央区北1条西2丁目", ("北海道", "札幌市中央区", "北1条西2丁目")),
     ("青葉台1-2-3 グランドメゾン", ("", "", "青葉台1-2-3 グランドメゾン")),  # no prefecture: nothing guessed
     ("東京都", ("東京都", "", "")),
@@ -59,6 +77,7 @@ def test_migration_splits_existing_addresses_and_joins_them_back(base_config, sc
             _insert_building(bind, 1, "東京都新宿区西新宿2-8-1", now)
             _insert_building(bind, 2, odd, now)
             _insert_building(bind, 3, "神奈川県横浜市中区山下町1", now)
+            _insert_building(bind, 4, "三重県四日市市諏訪町1-5", now)
             db.session.commit()
             db.session.remove()
 
@@ -69,14 +88,16 @@ def test_migration_splits_existing_addresses_and_joins_them_back(base_config, sc
             assert [tuple(row[1:6]) for row in rows] == [
                 ("", "東京都", "新宿区", "西新宿2-8-1", ""),
                 ("", "", "", odd, ""),
-                ("", "神奈川県", "横浜市中区", "山下町1", "")]
+                ("", "神奈川県", "横浜市中区", "山下町1", ""),
+                ("", "三重県", "四日市市", "諏訪町1-5", "")]
             assert "東京都新宿区西新宿2-8-1" in rows[0].search_text.split("\n")  # the parts are one search piece
             assert "address" not in {c["name"] for c in sa.inspect(db.engine).get_columns("jucho_buildings")}
             db.session.remove()
 
             flask_migrate.downgrade(revision="0014_trash_and_search")
             back = db.session.execute(sa.text("SELECT address, search_text FROM jucho_buildings ORDER BY id")).all()
-            assert [row.address for row in back] == ["東京都新宿区西新宿2-8-1", odd, "神奈川県横浜市中区山下町1"]
+            assert [row.address for row in back] == ["東京都新宿区西新宿2-8-1", odd, "神奈川県横浜市中区山下町1",
+                                                 "三重県四日市市諏訪町1-5"]
             assert back[0].search_text.split("\n")[-1] == "東京都新宿区西新宿2-8-1"
     finally:
         with application.app_context():

@@ -25,7 +25,7 @@ def register_products():
 @hookimpl
 def demo_tenant():
     """demo-jucho, with sample 管理組合 and 物件 so the lists are not empty."""
-    return DemoTenant("demo-jucho", "デモ不動産管理株式会社（重調）", PRODUCT.code, seed=seed_demo)
+    return DemoTenant("demo-jucho", "みなと住宅管理株式会社", PRODUCT.code, seed=seed_demo)
 
 
 @hookimpl

@@ -33,7 +33,7 @@ def seed_profile(building, number: int = 1) -> JuchoBuildingProfile:
         long_term_plan_made_on=date(2020, 5, 20), long_term_plan_start_year=2020, long_term_plan_years=30,
         asbestos_survey="yes", asbestos_surveyed_on=date(2019, 3, 15), asbestos_result="吹付けアスベストの使用なし",
         construction_started_on=date(built.year - 2, 4, 1), seismic_diagnosis="no", seismic_result="",
-        rebuild_resolution="no", site_sale_resolution="no", company_name="デモ不動産管理株式会社",
+        rebuild_resolution="no", site_sale_resolution="no", company_name="みなと住宅管理株式会社",
         company_registration="国土交通大臣(5)第012345号", company_address="東京都千代田区丸の内1-1-1",
         consignment="full", management_duties="事務管理業務、管理員業務、清掃業務、建物・設備管理業務",
         caretaker_form="daily", caretaker_hours="月〜金 9:00〜17:00（祝日休み）", office_contact="03-5555-0100",

@@ -55,7 +55,7 @@ def _seed_demo(tenant):
 @hookimpl
 def demo_tenant():
     """demo-mama, with sample associations so the lists are not empty."""
-    return DemoTenant("demo-mama", "デモ管理株式会社（MAMA）", PRODUCT.code, seed=_seed_demo)
+    return DemoTenant("demo-mama", "さくら管理サービス株式会社", PRODUCT.code, seed=_seed_demo)
 
 
 @hookimpl
@@ -148,8 +148,9 @@ def tenant_created(tenant, admin):
         f"端末登録コード（管理者 {admin.login_id} 用・{CODE_HOURS}時間有効・1回限り）: {code}",
         "  → ログイン後の「この端末は登録されていません」画面でこのコードを入力すると、このブラウザが登録されます。",
         "一般ユーザーの端末: ログイン後の画面で「登録を申請」し、管理者が「端末管理」で承認します。",
-        f"  ブラウザ以外で登録コードを発行するには: flask user device-code --tenant {tenant.code} --login <ログインID>",
-        f"サンプルの管理組合を入れるには: flask mama seed --tenant {tenant.code} --count 30",
+        f"  ブラウザ以外で登録コードを発行するには: flask user device-code --tenant {tenant.code} --login <ログインID> "
+        '--reason "<理由>"',
+        f'サンプルの管理組合を入れるには: flask mama seed --tenant {tenant.code} --count 30 --reason "<理由>"',
     ]
 
 

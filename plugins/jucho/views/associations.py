@@ -133,7 +133,7 @@ def association_trash():
     return trash.trash_page(JuchoAssociation, title="削除済みの管理組合", columns=[
         ("管理組合名", "name"), ("フリガナ", "kana"), ("管理形態", "management_form_label")],
         restore_endpoint="jucho.association_restore", id_arg="association_id",
-        back_url=url_for("jucho.association_list"))
+        back_url=url_for("jucho.association_list"), back_label="管理組合一覧")
 
 
 @bp.route("/associations/trash/<int:association_id>/restore", methods=["POST"])

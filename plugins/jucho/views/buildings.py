@@ -130,7 +130,8 @@ def building_trash():
     admin_only("buildings:trash")
     return trash.trash_page(JuchoBuilding, title="削除済みの物件", columns=[
         ("物件名", "name"), ("所在地", "address"), ("管理組合", lambda b: b.association.name)],
-        restore_endpoint="jucho.building_restore", id_arg="building_id", back_url=url_for("jucho.building_list"))
+        restore_endpoint="jucho.building_restore", id_arg="building_id", back_url=url_for("jucho.building_list"),
+        back_label="物件一覧")
 
 
 @bp.route("/buildings/trash/<int:building_id>/restore", methods=["POST"])

@@ -156,7 +156,7 @@ def associations_trash():
     return trash.trash_page(MamaAssociation, title="削除済みの管理組合", columns=[
         ("組合コード", "code"), ("管理組合名", "name"), ("所在地", "address")],
         restore_endpoint="mama.associations_restore", id_arg="association_id",
-        back_url=url_for("mama.associations_index"))
+        back_url=url_for("mama.associations_index"), back_label="管理組合登録")
 
 
 @bp.route("/associations/trash/<int:association_id>/restore", methods=["POST"])

@@ -70,7 +70,7 @@ def _seed(tenant):
 @hookimpl
 def demo_tenant():
     """demo-repairs, with sample records."""
-    return DemoTenant("demo-repairs", "デモ管理株式会社（修繕記録）", PRODUCT.code, seed=_seed)
+    return DemoTenant("demo-repairs", "かえで修繕管理株式会社", PRODUCT.code, seed=_seed)
 
 
 @hookimpl
