@@ -18,6 +18,9 @@ from app.builtins.lifecycle.stream import encode_key, generate_key
 from app.crypto import Keyset, save_keyset
 from app.extensions import db
 from app.mailer import deliver_pending
+from tests import route_cache
+
+route_cache.install()  # one app per test stays cheap: URL builders are compiled once per run
 
 TEST_PLUGINS = "mama,jucho,tests.plugins.sample_product"
 PASSWORD = "correct horse battery staple 2026"
