@@ -20,8 +20,6 @@ from app.extensions import db
 from app.mailer import deliver_pending
 from tests import route_cache
 
-route_cache.install()  # one app per test stays cheap: URL builders are compiled once per run
-
 TEST_PLUGINS = "mama,jucho,tests.plugins.sample_product"
 PASSWORD = "correct horse battery staple 2026"
 
@@ -273,4 +271,5 @@ def auth():
 
 
 def pytest_configure(config):
+    route_cache.install()  # one app per test stays cheap: URL builders are compiled once per run
     config.addinivalue_line("markers", "config(**settings): override app settings for one test")
