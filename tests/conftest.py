@@ -72,8 +72,14 @@ def _schema(base_config):
 
 def empty_all_tables() -> None:
     """Delete every row, children first (works on SQLite and PostgreSQL)."""
+    tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
+        if connection.dialect.name == "postgresql":
+            # One round trip instead of one per table: this runs before every test.
+            quote = connection.dialect.identifier_preparer.format_table
+            connection.exec_driver_sql("; ".join(f"DELETE FROM {quote(table)}" for table in tables))
+            return
+        for table in tables:
             connection.execute(table.delete())
 
 
