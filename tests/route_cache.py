@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from werkzeug.routing.rules import Rule
 
-_compile_builder = Rule._compile_builder
+_compile_builder = getattr(Rule, "_compile_builder", None)
 _builders: dict[tuple, object] = {}
 
 
@@ -30,5 +30,6 @@ def _memoized_compile_builder(self: Rule, append_unknown: bool = True):
 
 
 def install() -> None:
-    """Share compiled URL builders between the apps of this test run (idempotent)."""
-    Rule._compile_builder = _memoized_compile_builder
+    """Share compiled URL builders between the apps of this test run (idempotent; a no-op if werkzeug changes)."""
+    if _compile_builder is not None:
+        Rule._compile_builder = _memoized_compile_builder
