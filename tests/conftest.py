@@ -93,6 +93,7 @@ def app(base_config, _schema, request, tmp_path):
     # Each test gets its own audit anchor directory: anchors must not outlive the emptied tables.
     per_test = {"KANRI_AUDIT_ANCHOR_DIR": str(tmp_path / "audit-anchors")}
     application = create_app({**base_config, **per_test, **overrides})
+    route_cache.share_templates(application)
     with application.app_context():
         empty_all_tables()
     yield application
