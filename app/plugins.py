@@ -1,6 +1,7 @@
 """Builds the pluggy plugin manager for one app: built-ins, allowlisted entry points, dotted modules."""
 from __future__ import annotations
 
+import functools
 import importlib
 from importlib.metadata import entry_points
 
@@ -24,13 +25,19 @@ def _allowlist(setting, available) -> list[str]:
     return list(setting or ())
 
 
+@functools.lru_cache(maxsize=1)
+def _installed() -> dict:
+    # Scanning every installed distribution's metadata is slow; what is installed does not change while a process runs.
+    return {ep.name: ep for ep in entry_points(group="kanri")}
+
+
 def build_plugin_manager(setting) -> pluggy.PluginManager:
     """Return a manager with the built-ins and every allowlisted plugin (all installed when None), hooks checked."""
     manager = pluggy.PluginManager("kanri")
     manager.add_hookspecs(hookspecs)
     for name in BUILTIN_PLUGINS:
         manager.register(importlib.import_module(name), name=name)
-    available = {ep.name: ep for ep in entry_points(group="kanri")}
+    available = _installed()
     for name in _allowlist(setting, available):
         if name in available:
             module = available[name].load()

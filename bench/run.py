@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app, mail_sender  # noqa: E402
 from app.crypto import Keyset, save_keyset  # noqa: E402
 from app.extensions import db  # noqa: E402
+from bench.lists import list_page_ratios  # noqa: E402
 from bench.report_pdf import report_timings  # noqa: E402
 
 PASSWORD = "benchmark passphrase that is long"
@@ -143,6 +144,7 @@ def main() -> None:
         bare_rps = requests_per_second(bare_client, "/login", args.requests)
         login_rps = requests_per_second(login_client, "/login", args.requests)
         dash_rps = requests_per_second(dash_client, "/", args.requests)
+        lists = list_page_ratios(kanri, requests_per_second, bare_rps, max(args.requests // 10, 20))
         _, bare_bytes = peak_while(lambda: requests_per_second(bare_client, "/login", 50))
         _, kanri_bytes = peak_while(lambda: requests_per_second(dash_client, "/", 50))
         sizes = [max(args.export_rows // 100, 1), args.export_rows] if args.export_rows else []
@@ -161,6 +163,7 @@ def main() -> None:
         "kanri_dashboard_peak_kib": round(kanri_bytes / 1024),
         "bare_page_peak_kib": round(bare_bytes / 1024),
     }
+    results.update(lists)
     for size, facts in exports.items():
         results.update({f"export_{size}_rows_{key}": value for key, value in facts.items()})
     if len(exports) == 2:

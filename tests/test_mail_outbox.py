@@ -101,13 +101,12 @@ def test_a_rolled_back_change_sends_nothing(app, client, smtp):
     assert _rows(app) == []
 
 
-def test_a_committed_change_sends_within_a_second_without_help(app, client, make_tenant, smtp):
+@pytest.mark.config(KANRI_MAIL_POLL_SECONDS=3600)  # no poll comes during the test: only the commit's wake-up sends
+def test_a_committed_change_wakes_the_sender_without_help(app, client, make_tenant, smtp):
     make_tenant("acme")
     login(client, "acme", "admin")
-    started = time.monotonic()
     assert _change_password(client).status_code == 302
     message = smtp.sink.wait_for(1, timeout=10)[0]  # the background sender, woken by the commit
-    assert time.monotonic() - started < 5
     assert message["To"] == "admin@acme.example.jp" and "パスワード変更のお知らせ" in message["Subject"]
     # The sink has the message a moment before the sender records it as sent.
     deadline = time.monotonic() + 5
