@@ -27,8 +27,15 @@ FEE_FIELDS = ("name", "kind", "amount", "tax_rate", "active")
 def _fee_page(settings_form: RequestSettingsForm | None = None, status: int = 200):
     row = settings()
     form = settings_form or RequestSettingsForm(due_business_days=row.due_business_days,
-                                                notify_email=row.notify_email or "")
+                                                notify_email=row.notify_email or "",
+                                                delivery_valid_days=row.delivery_valid_days,
+                                                delivery_max_downloads=row.delivery_max_downloads)
     return render_template("jucho/fees/index.html", items=all_items(), settings_form=form), status
+
+
+def _settings_snapshot(row) -> dict:
+    return {"due_business_days": row.due_business_days, "notify": "設定あり" if row.notify_email else "管理者全員",
+            "link_days": row.delivery_valid_days, "link_downloads": row.delivery_max_downloads}
 
 
 @bp.route("/fees", methods=["GET", "POST"])
@@ -43,12 +50,12 @@ def fee_list():
     if not form.validate_on_submit():
         return _fee_page(form, 422)
     row = settings()
-    before = {"due_business_days": row.due_business_days, "notify": "設定あり" if row.notify_email else "管理者全員"}
+    before = _settings_snapshot(row)
     row.due_business_days = form.due_business_days.data
     row.notify_email = form.notify_email.data or None
-    audit.record("jucho.settings.update", target="request_settings", before=before,
-                 after={"due_business_days": row.due_business_days,
-                        "notify": "設定あり" if row.notify_email else "管理者全員"})
+    row.delivery_valid_days = form.delivery_valid_days.data
+    row.delivery_max_downloads = form.delivery_max_downloads.data
+    audit.record("jucho.settings.update", target="request_settings", before=before, after=_settings_snapshot(row))
     db.session.commit()
     flash("受付設定を保存しました。", "success")
     return redirect(url_for("jucho.fee_list"))
