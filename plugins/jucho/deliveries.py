@@ -246,12 +246,12 @@ def create_delivery(report: JuchoReport, recipient: str, actor: User) -> JuchoRe
 
 def _mail(delivery: JuchoReportDelivery, link: str, actor: User):
     request = delivery.request
-    issued = document(delivery.report)
-    db.session.flush()
-    return send_mail(delivery.recipient, f"重要事項調査報告書のご送付（{request.number}）",
+    mail = send_mail(delivery.recipient, f"重要事項調査報告書のご送付（{request.number}）",
                      "jucho/email/report_delivery", secret=True, tenant=current_tenant(), request=request,
-                     report=delivery.report, document=issued, delivery=delivery, link=link, sender=actor,
-                     expires=format_jst(delivery.expires_at))
+                     report=delivery.report, document=document(delivery.report), delivery=delivery, link=link,
+                     sender=actor, expires=format_jst(delivery.expires_at))
+    db.session.flush()  # the outbox row's id, kept on the delivery
+    return mail
 
 
 def revoke(delivery: JuchoReportDelivery, actor: User) -> None:
