@@ -11,8 +11,16 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import AuditEvent
 from app.timeutil import format_jst
-from tests.conftest import post_form
-from tests.jucho_delivery_helpers import BROKER_EMAIL, deliveries, download, filed_request, issue, link_in, send
+from tests.conftest import csrf_from, post_form
+from tests.jucho_delivery_helpers import (
+    BROKER_EMAIL,
+    deliveries,
+    download,
+    filed_request,
+    issue,
+    link_in,
+    send,
+)
 from tests.jucho_helpers import audit_rows, jucho_login
 from tests.jucho_request_helpers import in_tenant
 
@@ -116,8 +124,6 @@ def test_a_bad_address_is_refused_on_the_form(app, client, outbox, issued):
 
 def test_a_confirmation_with_a_tampered_address_sends_nothing(app, client, outbox, issued):
     page = _page(client, issued)
-    from tests.conftest import csrf_from
-
     token = csrf_from(page.get_data(as_text=True))
     response = client.post(f"/jucho/requests/{issued}/delivery/send",
                            data={"csrf_token": token, "confirmed": "yes", "recipient": "x@@y"})
