@@ -3,6 +3,7 @@ links and downloads, 停止 and 再送, who may deliver, tenant isolation, the s
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent
-from app.timeutil import format_jst
+from app.timeutil import format_jst, utcnow
 from tests.conftest import csrf_from, post_form
 from tests.jucho_delivery_helpers import (
     BROKER_EMAIL,
@@ -242,3 +243,22 @@ def test_the_settings_set_link_days_and_download_limit(app, client, outbox, issu
     assert "2回" in outbox[-1].body
     changed = json.loads(audit_rows(app, "jucho.settings.update")[-1][3])
     assert changed["after"]["link_days"] == 3 and changed["after"]["link_downloads"] == 2
+
+
+def test_the_list_shows_each_links_state(app, client, outbox, issued, monkeypatch):
+    post_form(client, "/jucho/fees", {"due_business_days": "3", "delivery_valid_days": "14",
+                                      "delivery_max_downloads": "1"})
+    send(client, issued)
+    send(client, issued)
+    used, fresh = (link_in(mail) for mail in outbox)
+    assert download(app.test_client(), used).status_code == 200
+
+    def states():
+        html = _page(client, issued).get_data(as_text=True)
+        return sorted(re.findall(r'data-testid="delivery-state">([^<]+)<', html))
+
+    assert states() == ["上限到達", "有効"]
+    later = utcnow() + timedelta(days=15)
+    monkeypatch.setattr("plugins.jucho.deliveries.utcnow", lambda: later)
+    assert states() == ["上限到達", "期限切れ"]
+    assert app.test_client().get(fresh).status_code == 410

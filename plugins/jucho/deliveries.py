@@ -93,14 +93,14 @@ class JuchoReportDelivery(TenantScoped, db.Model):
         passive_deletes=True)
 
     def state(self, now: datetime | None = None) -> str:
-        """有効 / 期限切れ / 停止 / 上限到達 (停止 wins, then 期限切れ)."""
+        """有効 / 期限切れ / 停止 / 上限到達 (停止 first, then 上限到達: what happened before the date passed)."""
         now = now or utcnow()
         if self.revoked_at is not None:
             return REVOKED
-        if now >= self.expires_at:
-            return EXPIRED
         if self.download_count >= self.max_downloads:
             return USED_UP
+        if now >= self.expires_at:
+            return EXPIRED
         return ACTIVE
 
     @property
@@ -277,7 +277,7 @@ def take_download(delivery: JuchoReportDelivery, ip: str | None, user_agent: str
         .values(download_count=table.c.download_count + 1)).rowcount == 1
     db.session.refresh(delivery)
     outcome = DOWNLOADED if counted else delivery.state(now)
-    if outcome == ACTIVE:  # refused, yet usable once re-read: a racer took the last one between the two reads
+    if outcome == ACTIVE:  # a refusal is never logged as 「有効」
         outcome = USED_UP
     delivery.downloads.append(JuchoReportDownload(at=now, ip=(ip or "")[:64] or None,
                                                   browser=browser_label(user_agent)[:100], outcome=outcome))

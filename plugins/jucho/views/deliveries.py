@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.auth.guards import deny, product_required
 from app.confirm import confirmation, confirmed
 from app.extensions import db
-from app.timeutil import format_jst, utcnow
+from app.timeutil import format_jst
 
 from .. import PRODUCT
 from ..deliveries import (
@@ -31,7 +31,7 @@ def _page(item: JuchoRequest, form: DeliveryForm | None = None, status: int = 20
     form = form or DeliveryForm(recipient=item.email or "")
     return render_template("jucho/deliveries/index.html", item=item, report=report, form=form,
                            deliveries=deliveries_of(item), may_deliver=can_issue(current_user),
-                           days=valid_days(), limit=download_limit(), now=utcnow()), status
+                           days=valid_days(), limit=download_limit()), status
 
 
 @bp.route("/requests/<int:request_id>/delivery")
