@@ -152,8 +152,10 @@ def test_forged_and_garbled_links_are_404_and_name_nothing(app, linked):
     client = app.test_client()
     prefix, token = path.rsplit("/", 1)
     payload, signature = token.rsplit(".", 1)
-    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
-    for bad in (f"{prefix}/{payload}.{flipped}", f"{prefix}/{payload}", f"{prefix}/x", f"{prefix}/{'a' * 300}",
+    # The first character: the last one also carries padding bits that base64 decoding ignores.
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    edited = payload[:5] + ("A" if payload[5] != "A" else "B") + payload[6:]      # another id, the old signature
+    for bad in (f"{prefix}/{payload}.{flipped}", f"{prefix}/{edited}.{signature}", f"{prefix}/{payload}", f"{prefix}/x", f"{prefix}/{'a' * 300}",
                 f"{prefix}/%00%ff", f"{prefix}/{token}%0d%0a", f"/jucho/no-such-co/r/{token}", f"/jucho/LINK%20CO/r/{token}"):
         page = client.get(bad)
         html = page.get_data(as_text=True)

@@ -65,6 +65,10 @@ def test_status_moves_along_the_path_only(app, desk):
     assert _status(app) == "received"                                   # 発行済み never from the queue
     assert "発行済みは報告書の発行で" in client.get(f"/jucho/requests/{request_id}").get_data(as_text=True)
     assert _move(client, request_id, "drafting").status_code == 302 and _status(app) == "drafting"
+    assert _move(client, request_id, "review").status_code == 302 and _status(app) == "drafting"  # no draft yet
+    assert "報告書の下書きを作成してください" in client.get(f"/jucho/requests/{request_id}").get_data(as_text=True)
+    assert post_form(client, f"/jucho/requests/{request_id}", {},
+                     action=f"/jucho/requests/{request_id}/report/new").status_code == 302
     assert _move(client, request_id, "review").status_code == 302 and _status(app) == "review"
     assert _move(client, request_id, "drafting").status_code == 302 and _status(app) == "drafting"   # 差し戻し
     assert _move(client, request_id, "nonsense").status_code == 400

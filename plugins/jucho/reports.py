@@ -10,6 +10,8 @@ Service API:
 - ``issue(report, actor)`` — freezes the document as JSON, renders the PDF, stores both with the PDF's sha256 and
   moves the request to 発行済み. An issued report is never changed again.
 - ``can_issue(user)`` — 管理者, or every active user when the tenant allows 一般 to issue.
+- ``assembled_values(report)`` — what the masters give for each item (the draft page shows it beside an override);
+  ``markers(request_ids)`` — 「下書きあり」/「発行済み 第N版」 for a page of the 依頼一覧 in one query.
 
 Every change writes one audit event whose target is ``request:<id>`` (so the request's history shows it).
 """
@@ -179,6 +181,30 @@ def _assembled_sections(report: JuchoReport) -> list[ReportSection]:
     return sections
 
 
+def assembled_values(report: JuchoReport) -> dict[str, str]:
+    """key → the value the masters give today, overrides left aside (shown for comparison beside an override)."""
+    request = report.request
+    sections = assemble(request.building, unit_of(request), include_personal=bool(request.seller_consent),
+                        as_of=jst_today())
+    return {item.key: item.value_text for section in sections for item in section.items}
+
+
+def markers(request_ids: list[int]) -> dict[int, str]:
+    """request id → 「下書きあり」 or 「発行済み 第N版」 (newest issued version) for the given requests, one query."""
+    if not request_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(JuchoReport.request_id, JuchoReport.status, sa.func.max(JuchoReport.version))
+        .where(JuchoReport.request_id.in_(request_ids)).group_by(JuchoReport.request_id, JuchoReport.status))
+    found: dict[int, str] = {}
+    for request_id, status, version in rows:
+        if status == DRAFT:
+            found[request_id] = "下書きあり"  # a draft in progress is what staff act on next
+        elif found.get(request_id) != "下書きあり":
+            found[request_id] = f"発行済み 第{version}版"
+    return found
+
+
 def _issuer(request: JuchoRequest) -> tuple[str, str, str]:
     tenant = current_tenant()
     profile = getattr(request.building, "profile", None)
@@ -259,7 +285,7 @@ def set_override(report: JuchoReport, key: str, value: str, actor: User | None) 
     if personal and not report.request.seller_consent:
         raise TransitionError("売主の同意がないため、この項目は記載できません。")
     row = next((row for row in report.overrides if row.key == key), None)
-    before = row.value if row is not None else items[key].value
+    row_was_new = row is None
     if row is None:
         report.overrides.append(JuchoReportOverride(key=key, value=value,
                                                     updated_by_id=actor.id if actor is not None else None))
@@ -267,12 +293,10 @@ def set_override(report: JuchoReport, key: str, value: str, actor: User | None) 
         row.value = value
         row.updated_by_id = actor.id if actor is not None else None
     report.updated_at = utcnow()
-    changed = {"item": items[key].label}
-    if personal:  # an amount of the seller's arrears never enters the log
-        _record("jucho.report.override", report, actor, **changed, personal=True)
-    else:
-        _record("jucho.report.override", report, actor, **changed, before={"value": before},
-                after={"value": value})
+    # Only which item changed: the typed text may hold personal facts (and the arrears are personal), so it stays
+    # in the encrypted override row and never enters the operation log.
+    _record("jucho.report.override", report, actor, item=items[key].label, personal=personal,
+            replaced="master" if row_was_new else "override")
 
 
 def clear_override(report: JuchoReport, key: str, actor: User | None) -> None:
@@ -346,6 +370,6 @@ def discard_draft(report: JuchoReport, actor: User | None) -> None:
     db.session.delete(report)
 
 
-__all__ = ["DRAFT", "DRAFTING", "JuchoReport", "JuchoReportOverride", "can_issue", "clear_override",
-           "current_draft", "discard_draft", "document", "issue", "latest_issued", "set_notes", "set_override",
+__all__ = ["DRAFT", "DRAFTING", "JuchoReport", "JuchoReportOverride", "assembled_values", "can_issue", "clear_override",
+           "current_draft", "discard_draft", "document", "issue", "latest_issued", "markers", "set_notes", "set_override",
            "start_draft", "unit_of", "versions"]

@@ -216,6 +216,7 @@ class RequestSettingsForm(KanriForm):
         min=1, max=MAX_DUE_BUSINESS_DAYS, message=f"1〜{MAX_DUE_BUSINESS_DAYS}営業日の範囲で入力してください。")])
     notify_email = StringField("新しい依頼の通知先メールアドレス（空欄: 管理者全員）", filters=[strip_filter],
                                validators=[max_length(254), email_address()])
+    staff_may_issue = BooleanField("一般の社員にも報告書の発行を許可する")
     delivery_valid_days = IntegerField("電子交付リンクの有効日数", validators=[InputRequired(REQUIRED), NumberRange(
         min=1, max=MAX_LINK_DAYS, message=f"1〜{MAX_LINK_DAYS}日の範囲で入力してください。")])
     delivery_max_downloads = IntegerField("電子交付リンクのダウンロード回数の上限", validators=[

@@ -7,8 +7,8 @@ Service API (no request code here; callers commit):
 - ``set_status(request, status, actor)`` moves along 受付 → 作成中 → 確認待ち → 発行済み (and 確認待ち → 作成中 as
   差し戻し); ``cancel(request, reason, actor)`` sets 取消. ``ISSUED`` is for the issue step only: the work queue
   never offers it (``QUEUE_TARGETS``).
-- ``assign(request, user, actor)``, ``set_due_date``, ``set_payment_status``; ``history(request)`` reads the audit
-  trail of one request. Every change writes one audit event whose target is ``request:<id>``.
+- ``assign(request, user, actor)``, ``set_due_date``, ``set_payment_status``, ``set_building`` (a request for a
+  building 「一覧にない」 pointed at a 物件 of the master); ``history(request)`` reads the audit trail of one request. Every change writes one audit event whose target is ``request:<id>``.
 """
 from __future__ import annotations
 
@@ -335,6 +335,26 @@ def set_payment_status(request: JuchoRequest, status: str, actor: User | None) -
     request.payment_status = status
     audit.record("jucho.request.payment", target=f"request:{request.id}", actor=actor, number=request.number,
                  before={"payment": PAYMENTS[before]}, after={"payment": PAYMENTS[status]})
+
+
+def set_building(request: JuchoRequest, building: JuchoBuilding, actor: User | None) -> None:
+    """Point the request at a 物件 of the master (「物件を選び直す」): open requests without any report only."""
+    from .reports import JuchoReport  # reports builds on this module
+
+    if not request.is_open:
+        raise TransitionError(f"「{request.status_label}」の依頼の物件は変更できません。")
+    has_report = db.session.execute(sa.select(sa.exists().where(JuchoReport.request_id == request.id))).scalar()
+    if has_report:
+        raise TransitionError("報告書を作成した後は物件を変更できません。")
+    if building is None or building.tenant_id != request.tenant_id:
+        raise TransitionError("物件を一覧から選択してください。")
+    before = request.building_name
+    request.building_id = building.id
+    request.building = building
+    request.building_name = building.name
+    request.building_unlisted = False
+    audit.record("jucho.request.building", target=f"request:{request.id}", actor=actor, number=request.number,
+                 before={"building": before}, after={"building": building.name})
 
 
 # --- reading -----------------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401  (routes register on import)
     profile,
     public_request,
     report_link,
+    reports,
     requests,
     reset,
     staff,

@@ -1,5 +1,6 @@
 """依頼一覧 (the work queue): filters, counts per status, sort and pages; 依頼登録 (FAX等); the detail page with
-status, assignee, due date, 取消 (confirmed, with a reason), 入金状況 (管理者) and the history from the audit log."""
+status, assignee, due date, 取消 (confirmed, with a reason), 入金状況 (管理者), 「物件を選び直す」, the 報告書 panel
+(``views.reports``) and the history from the audit log."""
 from __future__ import annotations
 
 from datetime import date
@@ -22,6 +23,9 @@ from app.routing import MAX_ROW_ID
 from app.timeutil import jst_today
 
 from .. import PRODUCT
+from ..models import JuchoBuilding
+from ..report_forms import BuildingForm
+from ..reports import current_draft, markers
 from ..request_desk import fill_choices, request_input
 from ..request_forms import (
     CONSENT_HINT,
@@ -36,6 +40,7 @@ from ..request_mail import mail_receipt
 from ..requests import (
     OPEN_STATUSES,
     QUEUE_TARGETS,
+    REVIEW,
     STATUSES,
     TRANSITIONS,
     JuchoRequest,
@@ -45,6 +50,7 @@ from ..requests import (
     create_request,
     history,
     overdue_condition,
+    set_building,
     set_due_date,
     set_payment_status,
     set_status,
@@ -52,6 +58,7 @@ from ..requests import (
     status_counts,
 )
 from . import bp
+from .reports import report_panel
 
 SORTS = {"received": (JuchoRequest.received_on, JuchoRequest.number), "due": JuchoRequest.due_date,
          "number": JuchoRequest.number, "status": JuchoRequest.status}
@@ -112,7 +119,8 @@ def request_list():
                      filters=filters)
     staff = [(str(user.id), user.name) for user in staff_members()]
     return render_template("jucho/requests/index.html", listing=result, filters=filters, counts=status_counts(),
-                           statuses=STATUSES, staff=staff, today=jst_today())
+                           statuses=STATUSES, staff=staff, today=jst_today(),
+                           report_markers=markers([item.id for item in result.page.items]))
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -156,9 +164,21 @@ def _detail(item: JuchoRequest, status: int = 200, **forms):
                                                              for u in staff_members()]])
     due_form = forms.get("due_form") or DueForm(due_date=item.due_date)
     payment_form = forms.get("payment_form") or PaymentForm(payment_status=item.payment_status)
+    report = report_panel(item)
+    building_form = None
+    if item.building_id is None and item.is_open and not report["has_report"]:
+        building_form = forms.get("building_form") or BuildingForm()
+        _building_choices(building_form)
     return render_template("jucho/requests/detail.html", item=item, history=_history_rows(item),
                            status_form=status_form, assign_form=assign_form, due_form=due_form,
-                           payment_form=payment_form), status
+                           payment_form=payment_form, report=report, building_form=building_form), status
+
+
+def _building_choices(form: BuildingForm) -> None:
+    rows = db.session.execute(sa.select(JuchoBuilding.id, JuchoBuilding.name, JuchoBuilding.city)
+                              .order_by(JuchoBuilding.kana, JuchoBuilding.id))
+    form.building.choices = choices([("", "選択してください"), *[
+        (str(row.id), f"{row.name}（{row.city}）" if row.city else row.name) for row in rows]])
 
 
 @bp.route("/requests/<int:request_id>")
@@ -185,6 +205,9 @@ def request_status(request_id: int):
         abort(400)
     if form.status.data not in QUEUE_TARGETS:
         flash("依頼一覧からはこの状態に変更できません（発行済みは報告書の発行で、取消は「取消」から）。", "error")
+        return redirect(url_for("jucho.request_detail", request_id=item.id))
+    if form.status.data == REVIEW and current_draft(item) is None:
+        flash("確認待ちにする前に、報告書の下書きを作成してください。", "error")
         return redirect(url_for("jucho.request_detail", request_id=item.id))
     try:
         set_status(item, form.status.data, current_user)
@@ -268,3 +291,21 @@ def request_cancel(request_id: int):
             return redirect(url_for("jucho.request_detail", request_id=item.id))
     status = 422 if error or form.errors else 200
     return render_template("jucho/requests/cancel.html", item=item, form=form, error=error), status
+
+
+@bp.route("/requests/<int:request_id>/building", methods=["POST"])
+@product_required(PRODUCT.code)
+def request_building(request_id: int):
+    """物件を選び直す: a request for a building 「一覧にない」 now names a 物件 of the master (until a report exists)."""
+    item = _request_or_404(request_id)
+    form = BuildingForm()
+    _building_choices(form)
+    if not form.validate_on_submit():
+        return _detail(item, 422, building_form=form)
+    try:
+        set_building(item, db.session.get(JuchoBuilding, int(form.building.data)), current_user)
+    except TransitionError as error:
+        return _refused(item, error)
+    db.session.commit()
+    flash(f"物件を「{item.building_name}」にしました。報告書を作成できます。", "success")
+    return redirect(url_for("jucho.request_detail", request_id=item.id, _anchor="report"))
