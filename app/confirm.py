@@ -35,10 +35,12 @@ def confirmed() -> bool:
 
 def confirmation(title: str, *, target: Iterable[tuple[str, object]], consequences: Iterable[str], cancel_url: str,
                  button: str = "削除する", class_: str = "danger", error: str | None = None,
-                 testid: str = "confirm-action", status: int | None = None):
+                 testid: str = "confirm-action", status: int | None = None,
+                 hidden: Iterable[tuple[str, str]] = ()):
     """The confirmation page: what will happen (``title``), to what (``target`` label/value pairs) and what
-    follows (``consequences``), with the button and キャンセル. 200, or 422 when ``error`` refuses the action."""
+    follows (``consequences``), with the button and キャンセル. 200, or 422 when ``error`` refuses the action.
+    ``hidden`` name/value pairs are posted back with the confirmation (what the previous form collected)."""
     html = render_template("confirm.html", title=title, target=list(target), consequences=list(consequences),
                            cancel_url=cancel_url, button=button, class_=class_, error=error, testid=testid,
-                           form=ConfirmForm())
+                           form=ConfirmForm(), hidden=list(hidden))
     return html, status or (422 if error else 200)

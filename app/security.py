@@ -80,7 +80,7 @@ def _finish_request(response):
     headers = response.headers
     headers["Content-Security-Policy"] = CSP
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
+    headers.setdefault("Referrer-Policy", "same-origin")  # a page whose URL holds a token may set no-referrer
     headers["X-Frame-Options"] = "DENY"
     headers["X-Request-ID"] = g.get("request_id", "")
     if request.is_secure:

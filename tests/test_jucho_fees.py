@@ -170,7 +170,8 @@ def test_monthly_csv_lists_the_months_requests_for_accounting(app, admin):
 def test_settings_change_the_due_days_and_the_notification_address(app, admin, outbox):
     bad = post_form(admin, "/jucho/fees", {"due_business_days": "0", "notify_email": "x"})
     assert bad.status_code == 422 and "1〜30営業日の範囲" in bad.get_data(as_text=True)
-    assert post_form(admin, "/jucho/fees", {"due_business_days": "5", "notify_email": "desk@juchoco.example.jp"}
+    assert post_form(admin, "/jucho/fees", {"due_business_days": "5", "notify_email": "desk@juchoco.example.jp",
+                                            "delivery_valid_days": "14", "delivery_max_downloads": "5"}
                      ).status_code == 302
     outbox.clear()
     request = _web_request(app)

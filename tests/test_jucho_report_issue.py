@@ -96,7 +96,8 @@ def test_the_tenant_may_let_staff_issue(app, desk):
     admin, staff, base = desk["admin"], desk["staff"], desk["base"]
     settings = admin.get("/jucho/fees").get_data(as_text=True)
     assert "一般の社員にも報告書の発行を許可する" in settings
-    saved = post_form(admin, "/jucho/fees", {"due_business_days": "3", "notify_email": "", "staff_may_issue": "y"})
+    saved = post_form(admin, "/jucho/fees", {"due_business_days": "3", "notify_email": "", "staff_may_issue": "y",
+                                             "delivery_valid_days": "14", "delivery_max_downloads": "5"})
     assert saved.status_code == 302
     [row] = [row for row in audit_rows(app, "jucho.settings.update")]
     details = json.loads(row[3])

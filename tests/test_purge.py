@@ -86,6 +86,15 @@ def _seed(app, code: str, product: str, outbox) -> None:
                 checked = unit_import.plan("住戸番号,滞納額 管理費（円）\r\n901,5000\r\n".encode(), building.id,
                                            include_personal=True)
                 unit_import.save_pending(checked, building.id, admin.id, "units.csv")   # a pending 住戸 import
+                from plugins.jucho import deliveries, reports
+                from plugins.jucho.requests import REVIEW, JuchoRequest, set_status
+
+                request = db.session.execute(sa.select(JuchoRequest)).scalars().first()
+                report = reports.start_draft(request, admin)
+                reports.set_override(report, "parking.spaces", "20台", admin)            # a report override
+                set_status(request, REVIEW, admin)
+                delivery = deliveries.create_delivery(reports.issue(report, admin), "broker@example.jp", admin)
+                deliveries.take_download(delivery, "192.0.2.1", "test")                 # a delivery, a download
             send_mail(admin.email, "お知らせ", "password_changed", user=admin, tenant=tenant, changed_at=utcnow())
             db.session.commit()
         notice = notices.create_notice(title="お知らせ", body="本文", product=product, tenants=[tenant],

@@ -6,7 +6,7 @@ the services they use read ``PRODUCT`` from this module, so it must be complete 
 from app.hookspecs import hookimpl
 from app.products import DemoTenant, MenuLink, Panel, Product
 
-from . import reports  # noqa: F401  # the report tables, for the mapper and migrations
+from . import deliveries, reports  # noqa: F401  # the report tables, for the mapper and migrations
 from .demo import seed_demo
 from .emailcode import FACTOR, void_open_codes
 from .fees import seed_default_fees
@@ -140,4 +140,8 @@ def audit_action_labels():
         "jucho.fee.update": "手数料の変更",
         "jucho.fee.export": "手数料の月次CSV出力",
         "jucho.settings.update": "受付設定の変更",
+        "jucho.report.delivery": "報告書の電子交付（メール送付）",
+        "jucho.report.delivery_download": "報告書のダウンロード（電子交付）",
+        "jucho.report.delivery_refused": "報告書のダウンロード拒否（期限切れ・停止・上限）",
+        "jucho.report.delivery_revoke": "電子交付リンクの停止",
     }

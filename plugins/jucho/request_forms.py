@@ -23,7 +23,15 @@ from app.forms import REQUIRED, KanriForm, choices, email_address, max_length, p
 from app.timeutil import jst_today
 
 from .fees import KINDS, MAX_FEE
-from .requests import DELIVERIES, MAX_DUE_BUSINESS_DAYS, PAYMENTS, PURPOSES, normalize_width
+from .requests import (
+    DELIVERIES,
+    MAX_DUE_BUSINESS_DAYS,
+    MAX_LINK_DAYS,
+    MAX_LINK_DOWNLOADS,
+    PAYMENTS,
+    PURPOSES,
+    normalize_width,
+)
 
 UNLISTED = "other"
 PREFECTURES = (
@@ -209,6 +217,11 @@ class RequestSettingsForm(KanriForm):
     notify_email = StringField("新しい依頼の通知先メールアドレス（空欄: 管理者全員）", filters=[strip_filter],
                                validators=[max_length(254), email_address()])
     staff_may_issue = BooleanField("一般の社員にも報告書の発行を許可する")
+    delivery_valid_days = IntegerField("電子交付リンクの有効日数", validators=[InputRequired(REQUIRED), NumberRange(
+        min=1, max=MAX_LINK_DAYS, message=f"1〜{MAX_LINK_DAYS}日の範囲で入力してください。")])
+    delivery_max_downloads = IntegerField("電子交付リンクのダウンロード回数の上限", validators=[
+        InputRequired(REQUIRED),
+        NumberRange(min=1, max=MAX_LINK_DOWNLOADS, message=f"1〜{MAX_LINK_DOWNLOADS}回の範囲で入力してください。")])
     submit = SubmitField("設定を保存")
 
 

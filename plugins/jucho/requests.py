@@ -46,6 +46,8 @@ PAYMENTS = {"unbilled": "未請求", "billed": "請求済み", "paid": "入金�
 DEFAULT_DUE_BUSINESS_DAYS = 3
 MAX_DUE_BUSINESS_DAYS = 30
 NUMBER_PATTERN = re.compile(r"^R(\d{4})-(\d{6})$")
+DEFAULT_LINK_DAYS, MAX_LINK_DAYS = 14, 90                # 電子交付: how long a mailed link works
+DEFAULT_LINK_DOWNLOADS, MAX_LINK_DOWNLOADS = 5, 50      # and how many downloads it allows
 
 
 class TransitionError(ValueError):
@@ -62,6 +64,10 @@ class JuchoRequestSettings(TenantScoped, db.Model):
     due_business_days: Mapped[int] = mapped_column(sa.Integer, default=DEFAULT_DUE_BUSINESS_DAYS)
     notify_email: Mapped[str | None] = mapped_column(EncryptedText(), nullable=True)  # None: every active 管理者
     staff_may_issue: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    delivery_valid_days: Mapped[int] = mapped_column(sa.Integer, default=DEFAULT_LINK_DAYS,
+                                                     server_default=str(DEFAULT_LINK_DAYS))
+    delivery_max_downloads: Mapped[int] = mapped_column(sa.Integer, default=DEFAULT_LINK_DOWNLOADS,
+                                                        server_default=str(DEFAULT_LINK_DOWNLOADS))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -6,10 +6,12 @@ bp = PRODUCT.blueprint(__name__)
 from . import (  # noqa: E402,F401  (routes register on import)
     associations,
     buildings,
+    deliveries,
     fees,
     login,
     profile,
     public_request,
+    report_link,
     reports,
     requests,
     reset,

@@ -28,13 +28,16 @@ def _fee_page(settings_form: RequestSettingsForm | None = None, status: int = 20
     row = settings()
     form = settings_form or RequestSettingsForm(due_business_days=row.due_business_days,
                                                 notify_email=row.notify_email or "",
-                                                staff_may_issue=row.staff_may_issue)
+                                                staff_may_issue=row.staff_may_issue,
+                                                delivery_valid_days=row.delivery_valid_days,
+                                                delivery_max_downloads=row.delivery_max_downloads)
     return render_template("jucho/fees/index.html", items=all_items(), settings_form=form), status
 
 
 def _settings_snapshot(row) -> dict:
     return {"due_business_days": row.due_business_days, "notify": "設定あり" if row.notify_email else "管理者全員",
-            "issue": "一般も発行できる" if row.staff_may_issue else "管理者のみ発行"}
+            "issue": "一般も発行できる" if row.staff_may_issue else "管理者のみ発行",
+            "link_days": row.delivery_valid_days, "link_downloads": row.delivery_max_downloads}
 
 
 @bp.route("/fees", methods=["GET", "POST"])
@@ -53,6 +56,8 @@ def fee_list():
     row.due_business_days = form.due_business_days.data
     row.notify_email = form.notify_email.data or None
     row.staff_may_issue = bool(form.staff_may_issue.data)
+    row.delivery_valid_days = form.delivery_valid_days.data
+    row.delivery_max_downloads = form.delivery_max_downloads.data
     audit.record("jucho.settings.update", target="request_settings", before=before, after=_settings_snapshot(row))
     db.session.commit()
     flash("受付設定を保存しました。", "success")
