@@ -143,6 +143,15 @@ def _request_or_404(request_id: int) -> JuchoRequest:
     return db.get_or_404(JuchoRequest, request_id)
 
 
+def _actor_label(event) -> str:
+    """Who acted: the login id, or for the broker (no account) where they acted from."""
+    if event.actor_login != "public":
+        return event.actor_login or ""
+    if event.action.startswith("jucho.report.delivery"):
+        return "仲介業者（受領リンク）"
+    return "仲介業者（Webフォーム）"
+
+
 def _history_rows(item: JuchoRequest) -> list[dict]:
     labels = audit_action_labels()
     rows = []
@@ -151,7 +160,7 @@ def _history_rows(item: JuchoRequest) -> list[dict]:
         before, after = details.get("before") or {}, details.get("after") or {}
         change = "、".join(f"{before.get(key, '')} → {after.get(key, '')}" for key in after) if after else ""
         rows.append({"at": event.occurred_at, "action": labels.get(event.action, event.action),
-                     "actor": event.actor_login or "", "change": change})
+                     "actor": _actor_label(event), "change": change})
     return rows
 
 
