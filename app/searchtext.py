@@ -105,6 +105,14 @@ def sqlite_fts_ddl(table_name: str) -> list[str]:
     ]
 
 
+def managed_by_hand(obj, name, type_, reflected, compare_to) -> bool:
+    """Alembic ``include_object``: False for the trigram indexes and FTS tables, which migrations write by hand
+    (autogenerate cannot see dialect-only DDL, and would drop the FTS tables it reflects on SQLite)."""
+    if type_ == "table" and name and "_fts" in name:
+        return False
+    return not (type_ == "index" and name and name.endswith("_search_trgm"))
+
+
 class SubstringOf(ColumnElement):
     """``key`` is a substring of ``model.search_text``: compiled per database to use its trigram index."""
 
