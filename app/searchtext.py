@@ -93,8 +93,8 @@ def sqlite_fts_ddl(table_name: str) -> list[str]:
     """The statements that create the FTS5 table of ``table_name`` and the triggers keeping it in sync."""
     fts = fts_table(table_name)
     # table_name is a model's __tablename__, never user input.
-    insert = f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text);"  # noqa: S608
-    delete = f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text);"  # noqa: S608
+    insert = f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text);"  # noqa: S608  # nosec B608
+    delete = f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text);"  # noqa: S608  # nosec B608
     return [
         f"DROP TABLE IF EXISTS {fts}",
         f"CREATE VIRTUAL TABLE {fts} USING fts5(search_text, content='{table_name}', content_rowid='id', "
