@@ -46,12 +46,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from . import crypto, mail_sender, mailer, security, urls
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
+    from .searchtext import managed_by_hand
 
     app.extensions["kanri_keyset"] = crypto.load_keyset(app.config)
     security.init_app(app)  # first: every later hook and error page has the request id
     urls.init_app(app)  # before anything else reads the request: a foreign Host is a 400
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), compare_type=True)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), compare_type=True,
+                     include_object=managed_by_hand)
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)

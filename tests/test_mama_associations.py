@@ -199,6 +199,6 @@ def test_ten_thousand_associations_cost_the_same_queries_and_use_the_indexes(app
             assert "SCAN mama_associations" not in plan and "TEMP B-TREE" not in plan, (url, plan)
     search = the_query(reads_of(app, client, "/mama/associations?q=コウホク&sort=units"), "FROM mama_associations",
                        "LIMIT")
-    assert "search_text" in search.sql  # one normalised column, not four LIKEs (the trigram index is issue 13's)
+    assert "search_text" in search.sql  # one normalised column, not four LIKEs (its index: test_search_index.py)
     csv_body = client.get("/mama/associations/export.csv").get_data()
     assert csv_body.count(b"\r\n") == 10_001
