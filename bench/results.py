@@ -57,6 +57,8 @@ def write_markdown(results_dir: Path, target: Path) -> None:
             continue
         result = json.loads(path.read_text())
         lines += [f"## {database}", ""]
+        if result.get("oplog_chain"):
+            lines += [f"操作ログの監査チェーン (`app.audit.verify`): {result['oplog_chain']}.", ""]
         for size, entry in result["sizes"].items():
             lines += _size_section(database, size, entry, result["load"])
         report = result.get("report_pdf")

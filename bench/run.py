@@ -215,8 +215,10 @@ def bench_database(args, database: str, workdir: Path) -> dict:
             with app.app_context():
                 seed.add_associations(have, size)
                 have = size
-                if (args.oplog or size == max(args.sizes) >= 100_000) and oplog_seq < OPLOG_EVENTS:
-                    oplog_seq = seed.add_audit_events(OPLOG_EVENTS)
+                if (args.oplog or size == max(args.sizes) >= 100_000) and not oplog_seq:
+                    oplog_seq = seed.add_audit_events(args.oplog_events)
+                    found["oplog_chain"] = seed.verify_chain()
+                    print(f"  操作ログの鎖: {found['oplog_chain']}", flush=True)
                 seed.analyze()
                 code = seed.registration_code()
                 db.session.remove()
@@ -258,6 +260,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="管理組合 counts, comma-separated, ascending")
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per page and per bare run")
     parser.add_argument("--oplog", action="store_true", help="seed 1,000,000 audit events at every size")
+    parser.add_argument("--oplog-events", type=int, default=OPLOG_EVENTS, help="audit events seeded by --oplog")
     parser.add_argument("--report-runs", type=int, default=5, help="PDF report runs (0 skips)")
     args = parser.parse_args()
     args.sizes = sorted(int(size) for size in args.sizes.split(","))
