@@ -1,4 +1,4 @@
-"""bench/results.md from the JSON of the last run on each database (bench/results/sqlite.json, postgresql.json).
+"""bench/results.md from the JSON of the last run per database and set of sizes (bench/results/sqlite-1000_10000.json …).
 
 The hand-written analysis between the NOTES markers survives a rewrite; everything else is generated."""
 from __future__ import annotations
@@ -51,10 +51,9 @@ def write_markdown(results_dir: Path, target: Path) -> None:
              "(2 sync workers, production configuration), driven from a separate process, kanri and bare runs "
              "interleaved page by page. Ratios are kanri's req/s over the bare app's in the run right after it; "
              "targets are issue 13's. Nothing here is a test.", ""]
-    for database in ("sqlite", "postgresql"):
-        path = results_dir / f"{database}.json"
-        if not path.exists():
-            continue
+    runs = [(database, path) for database in ("sqlite", "postgresql")
+            for path in sorted(results_dir.glob(f"{database}-*.json"), key=lambda p: int(p.stem.split("-")[1].split("_")[0]))]
+    for database, path in runs:
         result = json.loads(path.read_text())
         lines += [f"## {database}", ""]
         if result.get("oplog_chain"):

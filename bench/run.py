@@ -277,7 +277,7 @@ def main() -> None:
         result["report_pdf"] = report_timings(args.report_runs)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / f"{database}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    (out / f"{database}-{'_'.join(map(str, args.sizes))}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     (out / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     write_markdown(out, ROOT / "bench" / "results.md")
     print("書き出しました: bench/results.md, bench/results/latest.json")
