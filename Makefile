@@ -47,9 +47,11 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check .
 
+## make bench: kanri and a bare Flask app under gunicorn, driven by wrk (a few minutes; never part of make test)
+## full run: make bench BENCH_ARGS="--sizes 1000,10000,100000"; PostgreSQL: DATABASE_URL=postgresql+psycopg://… make bench
 bench: install-test
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -1,181 +1,286 @@
-"""Benchmarks: kanri's request cost and memory as ratios against a bare Flask app in the same run.
+"""make bench: kanri under gunicorn against a bare Flask app under gunicorn, driven from outside by wrk.
 
-Usage: make bench   (or .venv/bin/python bench/run.py --requests 500)
-Also the 重要事項調査報告書 PDF of a 400-住戸 building (bench/report_pdf.py): median, p95 and whether under 1 s.
-Nothing here asserts a time; the ratios are printed and written to bench/results/latest.json.
+Usage: .venv/bin/python bench/run.py [--sizes 1000,10000] [--seconds 5] [--oplog] [--report-runs 5]
+SQLite in a temporary instance directory by default; with DATABASE_URL (postgresql+psycopg://…) a scratch
+database is created next to it and dropped afterwards. Writes bench/results/latest.json, a profile of the
+slowest page under bench/results/ and the tables of bench/results.md. Nothing here asserts a time.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import logging
+import os
 import re
+import subprocess  # nosec B404
 import sys
 import tempfile
 import time
-import tracemalloc
+from multiprocessing import Pool
 from pathlib import Path
-
-from flask import Flask, render_template_string
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app import create_app, mail_sender  # noqa: E402
-from app.crypto import Keyset, save_keyset  # noqa: E402
-from app.extensions import db  # noqa: E402
-from bench.lists import list_page_ratios  # noqa: E402
-from bench.report_pdf import report_timings  # noqa: E402
+import bcrypt  # noqa: E402
+import requests  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
-PASSWORD = "benchmark passphrase that is long"
-PAGE = "<!doctype html><html><body><form><input name=a><input name=b></form>{{ n }}</body></html>"
+from bench import load, seed  # noqa: E402
+from bench.results import write_markdown  # noqa: E402
+from bench.servers import Server, free_port, kanri_env  # noqa: E402
 
-
-def bare_app() -> Flask:
-    """A bare Flask app rendering a comparable small page."""
-    app = Flask("bare")
-
-    @app.route("/login")
-    def login():
-        return render_template_string(PAGE, n=1)
-
-    return app
+OPLOG_EVENTS = 1_000_000
+LOGIN_THREADS = 16
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
-def kanri_app(workdir: Path) -> Flask:
-    """kanri on a fresh SQLite file with one sample tenant."""
-    keyset = workdir / "keyset.json"
-    save_keyset(keyset, Keyset.generate())
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "bench-secret-key-0123456789-abcdefghijkl",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.db'}", "KANRI_KEYSET_FILE": str(keyset),
-        "KANRI_KEYSET": None, "KANRI_PLUGINS": "mama,jucho,tests.plugins.sample_product", "BCRYPT_ROUNDS": 4,
-        "RATELIMIT_ENABLED": False, "MAIL_SUPPRESS_SEND": True, "KANRI_MAIL_CONSOLE": False,
-    })
-    with app.app_context():
-        db.create_all()
-        from app.tenants import create_tenant
-
-        create_tenant(code="bench", name="ベンチ株式会社", product="sample", contract_end="2099-12-31",
-                      admin_login="admin", admin_email="admin@bench.example.jp", admin_password=PASSWORD)
-    return app
+def pages(size: int, oplog_seq: int) -> list[tuple[str, str, float | None]]:
+    """(label, path, target ratio) of every measured page at this size."""
+    deep = max(size // 50 - 1, 2)
+    found = [("ログイン画面 (匿名)", "/login", None), ("ダッシュボード", "/", 0.35),
+             ("管理組合一覧 1ページ目", "/mama/associations", 0.25),
+             (f"管理組合一覧 {deep}ページ目", f"/mama/associations?page={deep}", 0.25),
+             ("管理組合検索 (カナ)", "/mama/associations?" + urlencode({"q": "コウホク"}), 0.20),
+             ("利用者一覧", "/mama/users", 0.25), ("操作ログ 1ページ目", "/admin/oplog", 0.25)]
+    if oplog_seq > 1000:
+        found.append(("操作ログ 深いページ", f"/admin/oplog?before={oplog_seq // 2}", 0.25))
+    return found
 
 
-def logged_in_client(app: Flask):
-    """A test client that went through the password step and the sample factor."""
-    client = app.test_client()
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/login").text).group(1)
-    client.post("/login", data={"csrf_token": token, "company_code": "bench", "login_id": "admin",
-                                "password": PASSWORD})
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', client.get("/sample/confirm").text).group(1)
-    client.post("/sample/confirm", data={"csrf_token": token, "answer": "ok"})
-    assert client.get("/").status_code == 200
-    return client
+class Browser:
+    """A cookie jar that also sends the Secure (__Host-) cookies over the loopback's plain HTTP."""
+
+    def __init__(self, base: str):
+        self.base, self.cookies, self.http = base, {}, requests.Session()
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        """One request without following redirects; cookies kept."""
+        header = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        response = self.http.request(method, self.base + path, headers={"Cookie": header}, allow_redirects=False,
+                                     timeout=60, **kwargs)
+        self.cookies.update({cookie.name: cookie.value for cookie in response.cookies})
+        self.http.cookies.clear()
+        return response
+
+    def post_form(self, page: str, action: str, data: dict) -> requests.Response:
+        """GET page, POST its form with the page's CSRF token."""
+        token = CSRF.search(self.request("GET", page).text).group(1)
+        return self.request("POST", action, data={"csrf_token": token, **data})
+
+    def cookie_header(self) -> str:
+        """The Cookie header wrk sends."""
+        return "; ".join(f"{k}={v}" for k, v in self.cookies.items())
 
 
-def requests_per_second(client, url: str, count: int) -> float:
-    """Serve url count times in-process and return requests per second."""
-    for _ in range(20):
-        client.get(url)
+def password_step(browser: Browser) -> requests.Response:
+    """The login form's password step for the bench admin."""
+    return browser.post_form("/login", "/login", {"company_code": seed.CODE, "login_id": "admin",
+                                                  "password": seed.PASSWORD, "next": ""})
+
+
+def log_in(base: str, code: str) -> str:
+    """The real login: password step, then the 登録端末 step with a registration code issued through the app's
+    own device service (as an operator would); returns the session's Cookie header."""
+    browser = Browser(base)
+    response = password_step(browser)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/mama/device"), response.text
+    response = browser.post_form("/mama/device", "/mama/device/code", {"code": code})
+    assert response.status_code == 302, response.text
+    assert browser.request("GET", "/").status_code == 200
+    return browser.cookie_header()
+
+
+def logins_per_second(base: str, seconds: float) -> float:
+    """Complete password steps per second from LOGIN_THREADS concurrent fresh browsers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    deadline = time.perf_counter() + seconds
+
+    def one(_):
+        done = 0
+        while time.perf_counter() < deadline:
+            assert password_step(Browser(base)).status_code == 302
+            done += 1
+        return done
+
     started = time.perf_counter()
-    for _ in range(count):
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
+    with ThreadPoolExecutor(LOGIN_THREADS) as pool:
+        total = sum(pool.map(one, range(LOGIN_THREADS)))
+    return total / (time.perf_counter() - started)
+
+
+def _hash(rounds: int) -> None:
+    bcrypt.hashpw(b"benchmark passphrase that is long", bcrypt.gensalt(rounds))
+
+
+def bcrypt_per_second(rounds: int, count: int = 16) -> float:
+    """Raw bcrypt hashes/s at this cost on two processes (the two gunicorn workers' share of the machine)."""
+    started = time.perf_counter()
+    with Pool(2) as pool:
+        pool.map(_hash, [rounds] * count)
     return count / (time.perf_counter() - started)
 
 
-def peak_while(work) -> tuple[object, int]:
-    """Return work()'s result and the peak bytes Python allocated while it ran."""
-    tracemalloc.start()
-    result = work()
-    _current, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return result, peak
+def scratch_database(url: str | None, workdir: Path):
+    """(database URL, drop function): a temp SQLite file, or a new PostgreSQL database next to url."""
+    if not url:
+        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
+    base = sa.engine.make_url(url)
+    name = f"kanri_bench_{os.getpid()}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return base.set(database=name).render_as_string(hide_password=False), drop
 
 
-def export_peaks(app: Flask, workdir: Path, sizes: list[int]) -> dict:
-    """`flask tenant export`'s service on the sample tenant with n encrypted rows: time and peak Python memory.
+def warm_up(kanri: Server, size: int, oplog_seq: int, cookie: str, rounds: int = 10) -> None:
+    """Every page a few times on both workers, so the RSS reading before the runs is of a warm worker."""
+    for _ in range(rounds):
+        for _label, path, _target in pages(size, oplog_seq):
+            requests.get(kanri.url + path, headers={"Cookie": "" if path == "/login" else cookie},
+                         allow_redirects=False, timeout=120)
 
-    The rows grow by two orders of magnitude; a streamed export keeps the peak (nearly) the same.
-    """
-    import sqlalchemy as sa
 
-    from app.builtins.lifecycle.export import export_tenant
-    from app.crypto import bind_rows
-    from app.models import Tenant
-    from app.tenancy import tenant_scope
-    from tests.plugins.sample_product import SampleNote
+def measure(kanri: Server, bare: Server, size: int, oplog_seq: int, cookie: str, seconds: int,
+            workdir: Path) -> list[dict]:
+    """Each page on kanri, each followed by the bare page (interleaved), as ratios."""
+    rows = []
+    for label, path, target in pages(size, oplog_seq):
+        page_cookie = None if path == "/login" else cookie
+        check = requests.get(kanri.url + path, headers={"Cookie": page_cookie or ""}, allow_redirects=False,
+                             timeout=120)
+        assert check.status_code == 200, (path, check.status_code)
+        mine = load.run(kanri.url + path, seconds, page_cookie, workdir)
+        ref = load.run(bare.url + "/", seconds, None, workdir)
+        ratio = mine["rps"] / ref["rps"]
+        rows.append({"page": label, "path": path, **mine, "bare_rps": ref["rps"], "ratio": round(ratio, 4),
+                     "target": target, "met": None if target is None else ratio >= target})
+        print(f"    {label:<24} {mine['rps']:8.1f} req/s  p50 {mine['p50_ms']:7.1f} ms  p95 {mine['p95_ms']:7.1f} ms"
+              f"  {ratio:6.1%} of bare ({ref['rps']:.0f}/s)", flush=True)
+    return rows
 
-    found, have = {}, 0
-    for size in sizes:
+
+def profile_slowest(env: dict, path: str, cookie: str, workdir: Path, label: str) -> str:
+    """pyinstrument over 30 in-process requests of path with the bench session; returns the saved file."""
+    from pyinstrument import Profiler
+
+    os.environ.update(env)
+    from app import create_app
+
+    app = create_app()
+    client = app.test_client()
+    for pair in cookie.split("; "):
+        key, _, value = pair.partition("=")
+        client.set_cookie(key, value, domain="127.0.0.1", secure=True)
+    headers = {}
+    assert client.get(path, headers=headers, base_url=env["KANRI_BASE_URL"]).status_code == 200
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(30):
+        assert client.get(path, headers=headers, base_url=env["KANRI_BASE_URL"]).status_code == 200
+    profiler.stop()
+    out = ROOT / "bench" / "results" / f"profile-{label}.txt"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(f"{path}: 30 requests in-process\n\n" + profiler.output_text(unicode=True, color=False,
+                                                                              show_all=False))
+    return str(out.relative_to(ROOT))
+
+
+def bench_database(args, database: str, workdir: Path) -> dict:
+    """Seed, serve and measure every size on one database."""
+    url, drop = scratch_database(os.environ.get("DATABASE_URL") if database == "postgresql" else None, workdir)
+    port = free_port()
+    env = kanri_env(workdir, url, port)
+    os.environ.update(env)
+    from app import create_app
+    from app.extensions import db
+
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi:app", "db", "upgrade"], cwd=ROOT, env=env,  # noqa: S603
+                   check=True, capture_output=True)  # nosec B603
+    app = create_app()
+    found = {"database": database, "sizes": {}}
+    try:
+        have, oplog_seq = 0, 0
         with app.app_context():
-            tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == "bench")).scalar_one()
-            with tenant_scope(tenant):
-                while have < size:
-                    step = min(5000, size - have)
-                    db.session.execute(sa.insert(SampleNote), bind_rows(SampleNote, [
-                        {"title": f"件名 {have + i}", "body": f"本文 {have + i} 管理組合 理事長 山田花子 " * 3}
-                        for i in range(step)]))
-                    have += step
-                db.session.commit()
-            out = workdir / f"export-{size}.zip"
-            started = time.perf_counter()
-            _, peak = peak_while(lambda tenant=tenant, out=out: export_tenant(tenant, out))
-            found[size] = {"seconds": round(time.perf_counter() - started, 1), "peak_kib": round(peak / 1024),
-                           "zip_kib": round(out.stat().st_size / 1024)}
-            out.unlink()
+            seed.create_bench_tenant()
+        for size in args.sizes:
+            print(f"== {database}, {size:,} 管理組合", flush=True)
+            with app.app_context():
+                seed.add_associations(have, size)
+                have = size
+                if (args.oplog or size == max(args.sizes) >= 100_000) and not oplog_seq:
+                    oplog_seq = seed.add_audit_events(args.oplog_events)
+                    found["oplog_chain"] = seed.verify_chain()
+                    print(f"  操作ログの鎖: {found['oplog_chain']}", flush=True)
+                seed.analyze()
+                code = seed.registration_code()
+                db.session.remove()
+            kanri = Server("wsgi:app", env, port, workdir / "kanri.log")
+            bare = Server("bench.bare:app", {**env, "PYTHONPATH": str(ROOT)}, free_port(), workdir / "bare.log")
+            try:
+                cookie = log_in(kanri.url, code)
+                warm_up(kanri, size, oplog_seq, cookie)
+                rss_before = kanri.worker_rss_kib()
+                rows = measure(kanri, bare, size, oplog_seq, cookie, args.seconds, workdir)
+                served = sum(row["requests"] for row in rows)
+                rss_after = kanri.worker_rss_kib()
+                entry = {"pages": rows, "rss_kib_before": rss_before, "rss_kib_after": rss_after,
+                         "requests_between": served, "oplog_events": oplog_seq}
+                if size == args.sizes[0]:
+                    rounds = int(app.config["BCRYPT_ROUNDS"])
+                    entry["logins_per_s"] = round(logins_per_second(kanri.url, args.seconds * 2), 2)
+                    entry["bcrypt_per_s"] = round(bcrypt_per_second(rounds), 2)
+                    entry["bcrypt_rounds"] = rounds
+                slowest = min((row for row in rows if row["target"]), key=lambda row: row["ratio"])
+                entry["profile"] = profile_slowest(env, slowest["path"], cookie, workdir,
+                                                   f"{database}-{size}")
+                entry["slowest"] = slowest["page"]
+            finally:
+                kanri.stop()
+                bare.stop()
+            found["sizes"][str(size)] = entry
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop()
     return found
 
 
 def main() -> None:
-    """Run every benchmark and print the ratios."""
+    """Run the bench and write the results."""
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--export-rows", type=int, default=100_000,
-                        help="rows in the large export (the small one has a hundredth); 0 skips the export benchmark")
-    parser.add_argument("--report-runs", type=int, default=15,
-                        help="timed runs of the 重要事項調査報告書 PDF (400 住戸); 0 skips it")
+    parser.add_argument("--sizes", default="1000,10000", help="管理組合 counts, comma-separated, ascending")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per page and per bare run")
+    parser.add_argument("--oplog", action="store_true", help="seed 1,000,000 audit events at every size")
+    parser.add_argument("--oplog-events", type=int, default=OPLOG_EVENTS, help="audit events seeded by --oplog")
+    parser.add_argument("--report-runs", type=int, default=5, help="PDF report runs (0 skips)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        bare = bare_app()
-        kanri = kanri_app(Path(tmp))
-        logging.getLogger("kanri").setLevel(logging.WARNING)  # after create_app, which sets INFO
-        bare_client, login_client, dash_client = bare.test_client(), kanri.test_client(), logged_in_client(kanri)
-        bare_rps = requests_per_second(bare_client, "/login", args.requests)
-        login_rps = requests_per_second(login_client, "/login", args.requests)
-        dash_rps = requests_per_second(dash_client, "/", args.requests)
-        lists = list_page_ratios(kanri, requests_per_second, bare_rps, max(args.requests // 10, 20))
-        _, bare_bytes = peak_while(lambda: requests_per_second(bare_client, "/login", 50))
-        _, kanri_bytes = peak_while(lambda: requests_per_second(dash_client, "/", 50))
-        sizes = [max(args.export_rows // 100, 1), args.export_rows] if args.export_rows else []
-        exports = export_peaks(kanri, Path(tmp), sizes)
-        mail_sender.stop(kanri)  # its sender thread (started by the requests) must not poll a deleted database
-        with kanri.app_context():
-            db.engine.dispose()
-    results = {
-        "requests": args.requests,
-        "bare_flask_rps": round(bare_rps, 1),
-        "kanri_login_page_rps": round(login_rps, 1),
-        "kanri_dashboard_rps": round(dash_rps, 1),
-        "login_page_cost_ratio": round(bare_rps / login_rps, 2),
-        "dashboard_cost_ratio": round(bare_rps / dash_rps, 2),
-        "request_memory_peak_ratio": round(kanri_bytes / max(bare_bytes, 1), 1),
-        "kanri_dashboard_peak_kib": round(kanri_bytes / 1024),
-        "bare_page_peak_kib": round(bare_bytes / 1024),
-    }
-    results.update(lists)
-    for size, facts in exports.items():
-        results.update({f"export_{size}_rows_{key}": value for key, value in facts.items()})
-    if len(exports) == 2:
-        small, large = (exports[size]["peak_kib"] for size in sizes)
-        results["export_peak_ratio_100x_rows"] = round(large / max(small, 1), 2)
+    args.sizes = sorted(int(size) for size in args.sizes.split(","))
+    database = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgresql") else "sqlite"
+    environment = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="kanri-bench-") as tmp:
+        result = bench_database(args, database, Path(tmp))
+    os.environ.clear()
+    os.environ.update(environment)  # the report bench builds its own (test-mode) app
+    result["load"] = "wrk -t2 -c16" if load.have_wrk() else "python threads, 16 connections"
+    result["seconds"] = args.seconds
     if args.report_runs:
-        results.update(report_timings(args.report_runs))
+        from bench.report_pdf import report_timings
+        result["report_pdf"] = report_timings(args.report_runs)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(results, indent=2))
-    for key, value in results.items():
-        print(f"{key:>24}: {value}")
+    (out / f"{database}-{'_'.join(map(str, args.sizes))}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    (out / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    write_markdown(out, ROOT / "bench" / "results.md")
+    print("書き出しました: bench/results.md, bench/results/latest.json")
 
 
 if __name__ == "__main__":
