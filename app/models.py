@@ -149,6 +149,9 @@ class AuditEvent(TenantScoped, db.Model):
         sa.UniqueConstraint("chain_id", "seq"),
         sa.Index("ix_audit_events_operator", "chain_id", "seq",
                  postgresql_where=sa.text(OPERATOR_EVENTS_PREDICATE), sqlite_where=sa.text(OPERATOR_EVENTS_PREDICATE)),
+        # A user's own events by kind, newest first: 前回ログイン on the dashboard and ログイン履歴 seek here instead of
+        # walking the tenant's whole chain (the bench showed the dashboard at 0.3 % of bare Flask at 1,000,000 events).
+        sa.Index("ix_audit_events_actor_action", "chain_id", "actor_id", "action", "seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

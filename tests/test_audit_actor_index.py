@@ -1,0 +1,52 @@
+"""前回ログイン (dashboard) and ログイン履歴 seek the user's own events on ix_audit_events_actor_action, however long the
+tenant's audit chain is (no timing: the query plan)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import AuditEvent, Tenant
+from app.tenancy import tenant_scope
+from tests.conftest import login
+from tests.query_helpers import analyze, dialect_of, plan_of, reads_of, still_at, stopped_clock, the_query
+
+EVENTS = 20_000
+
+
+def _seed_other_users_events(app, code: str) -> None:
+    """Many events of other users in the tenant's chain (the digests are not checked by this test)."""
+    with app.app_context():
+        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == code)).scalar_one()
+        scope = tenant_scope(tenant)
+        scope.__enter__()
+        first = (db.session.execute(sa.select(sa.func.max(AuditEvent.seq)).where(
+            AuditEvent.chain_id == tenant.id)).scalar() or 0) + 1
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        rows = [{"tenant_id": tenant.id, "chain_id": tenant.id, "seq": first + n,
+                 "occurred_at": start + timedelta(seconds=n), "actor_id": 10_000 + n % 50,
+                 "actor_login": f"user{n % 50}", "action": ("login.success", "mama.association.update")[n % 2],
+                 "outcome": "success", "details": "{}", "prev_hash": "0" * 64, "hash": "0" * 64}
+                for n in range(EVENTS)]
+        db.session.execute(sa.insert(AuditEvent.__table__), rows)
+        db.session.commit()
+        scope.__exit__(None, None, None)
+
+
+def test_previous_login_and_login_history_use_the_actor_index(app, client, make_tenant):
+    make_tenant("acme")
+    login(client, "acme", "admin")
+    _seed_other_users_events(app, "acme")
+    analyze(app)
+    with still_at(stopped_clock()):
+        dashboard = reads_of(app, client, "/")
+        history = reads_of(app, client, "/account/login-history")
+    index = "ix_audit_events_actor_action"
+    for statements in (dashboard, history):
+        plan = plan_of(app, the_query(statements, "FROM audit_events", "audit_events.actor_id ="))
+        assert index in plan, plan
+        if dialect_of(app) == "sqlite":
+            assert "SCAN audit_events" not in plan, plan
+        else:
+            assert "Seq Scan on audit_events" not in plan, plan
