@@ -109,6 +109,17 @@ def _anonymous_refused(response) -> bool:
     return response.status_code in (302, 303) and "/login" in response.headers.get("Location", "")
 
 
+def test_each_tenant_sees_its_own_marker(world):
+    """The leak check means something: a tenant's marker is on its own lists, so another's would show too."""
+    _, _, actors = world
+    pages = {"mama1:admin": "/mama/associations", "mama2:admin": "/mama/associations",
+             "jucho1:admin": "/jucho/buildings"}
+    for actor in actors:
+        if actor.name in pages:
+            body = actor.client.get(pages[actor.name]).get_data(as_text=True)
+            assert MARKERS[actor.tenant] in body, actor.name
+
+
 @pytest.mark.parametrize(("rule", "endpoint"), RULES, ids=[f"{e} {r}" for r, e in RULES])
 def test_route_under_attack(world, rule, endpoint):
     app, ids, actors = world
