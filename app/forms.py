@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, ValidationError
+from wtforms.validators import NumberRange as _WTFormsNumberRange
 
 from .accounts import LOGIN_ID_PATTERN
 from .kana import KANA_LATIN_MESSAGE, KANA_MESSAGE, kana_error, normalize_kana  # noqa: F401 (re-exported)
@@ -190,3 +191,13 @@ def login_id(message: str = LOGIN_ID_MESSAGE):
             raise ValidationError(message)
 
     return _check
+
+
+class NumberRange(_WTFormsNumberRange):
+    """WTForms' NumberRange, except that a number too large for a float is out of range instead of a 500."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except OverflowError:  # math.isnan() of an int with hundreds of digits
+            raise ValidationError(self.message or "範囲外の数値です。") from None

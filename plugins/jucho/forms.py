@@ -19,7 +19,6 @@ from wtforms.validators import (
     EqualTo,
     InputRequired,
     Length,
-    NumberRange,
     Optional,
     ValidationError,
 )
@@ -28,6 +27,7 @@ from app.address import POSTCODE_INPUT, postal_code, prefecture_choices
 from app.forms import (
     REQUIRED,
     KanriForm,
+    NumberRange,
     choices,
     email_address,
     katakana,

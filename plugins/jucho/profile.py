@@ -9,10 +9,10 @@ from datetime import date
 from functools import cache
 
 from wtforms import DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import NumberRange, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 from wtforms.widgets import TextInput
 
-from app.forms import KanriForm, choices, max_length, phone, strip_filter
+from app.forms import KanriForm, NumberRange, choices, max_length, phone, strip_filter
 from app.timeutil import jst_today
 
 from . import formatting as fmt

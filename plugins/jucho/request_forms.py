@@ -16,10 +16,19 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.forms import REQUIRED, KanriForm, choices, email_address, max_length, phone, strip_filter
+from app.forms import (
+    REQUIRED,
+    KanriForm,
+    NumberRange,
+    choices,
+    email_address,
+    max_length,
+    phone,
+    strip_filter,
+)
 from app.timeutil import jst_today
 
 from .fees import KINDS, MAX_FEE

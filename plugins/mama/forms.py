@@ -18,13 +18,22 @@ from wtforms import (
 from wtforms.validators import (
     DataRequired,
     InputRequired,
-    NumberRange,
     Optional,
     ValidationError,
 )
 
 from app.address import POSTCODE_INPUT, postal_code, prefecture_choices
-from app.forms import KanriForm, choices, email_address, katakana, login_id, max_length, normalize_kana, phone
+from app.forms import (
+    KanriForm,
+    NumberRange,
+    choices,
+    email_address,
+    katakana,
+    login_id,
+    max_length,
+    normalize_kana,
+    phone,
+)
 from app.timeutil import jst_today
 
 REQUIRED = "入力してください。"

@@ -4,13 +4,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from wtforms import IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Optional
 
 from app import audit
 from app.auth.guards import product_required
 from app.confirm import confirmation, confirmed
 from app.extensions import db
-from app.forms import REQUIRED, KanriForm, choices, max_length, strip_filter
+from app.forms import REQUIRED, KanriForm, NumberRange, choices, max_length, strip_filter
 
 from .. import PRODUCT
 from .. import profile as spec

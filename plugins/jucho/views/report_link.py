@@ -15,7 +15,7 @@ from app.downloads import file_download
 from app.extensions import db, limiter
 from app.forms import ConfirmForm
 from app.queryargs import token_shaped
-from app.tenancy import set_current_tenant, tenant_scope
+from app.tenancy import current_tenant, set_current_tenant, tenant_scope
 
 from ..deliveries import GONE, JuchoReportDelivery, find, has_correction, take_download
 from ..reports import document
@@ -39,7 +39,8 @@ def _private(body, status: int = 200):
 
 def _refused(status: int):
     """The one page of every refusal; it names neither the company nor the report."""
-    set_current_tenant(None)
+    # A signed-in visitor keeps their own tenant (the only one _lookup accepts): the page's menu reloads them.
+    set_current_tenant(current_tenant() if current_user.is_authenticated else None)
     db.session.rollback()
     return _private(render_template("jucho/public/link_invalid.html", gone=status == 410), status)
 

@@ -7,14 +7,14 @@ import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from wtforms import DecimalField, IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, ValidationError
 
 from app import audit
 from app.auth.guards import product_required
 from app.confirm import confirmation, confirmed
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
-from app.forms import REQUIRED, KanriForm, choices, max_length, strip_filter
+from app.forms import REQUIRED, KanriForm, NumberRange, choices, max_length, strip_filter
 from app.listing import listing
 
 from .. import PRODUCT
