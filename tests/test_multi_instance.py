@@ -193,7 +193,10 @@ def cluster(tmp_path_factory):
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(smtp.port),
             "KANRI_MAIL_POLL_SECONDS": "0.2",
+            "KANRI_METRICS": "1",
+            "PROMETHEUS_MULTIPROC_DIR": str(root / "prometheus"),
         }
+        (root / "prometheus").mkdir()
         app = _seed(env)
         instances = []
         for label in ("a", "b"):
@@ -300,6 +303,19 @@ def test_a_rate_limit_counts_hits_on_a_and_b_together(cluster):
     assert 429 not in statuses and statuses[0] in (200, 404)
     assert _get(browser, "/postcode/1000001", cluster["b"]).status_code == 429  # the 6th of 5 per hour
     assert _get(browser, "/postcode/1000001", cluster["a"]).status_code == 429
+
+
+def test_metrics_are_scraped_from_each_instance_directly_never_through_the_proxy(cluster):
+    import requests
+
+    for base in (cluster["a"], cluster["b"]):
+        direct = requests.get(base + "/metrics", headers={"Host": HOST}, timeout=30)  # a scraper on loopback
+        assert direct.status_code == 200
+        assert 'kanri_request_duration_seconds_count{method="GET",route="/login",status="200"}' in direct.text
+        assert 'kanri_mail_outbox{state="queued"}' in direct.text
+        assert "multi" not in direct.text and "lockme" not in direct.text  # no tenant code, no login id
+        proxied = _get(_Browser(base, cluster["client_ip"]), "/metrics")  # a client forwarded by nginx
+        assert proxied.status_code == 404 and "kanri_" not in proxied.text
 
 
 def _flask(cluster, *args: str) -> str:
