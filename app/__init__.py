@@ -85,7 +85,7 @@ def _init_plugins(app: Flask) -> None:
 
 
 def _init_core(app: Flask) -> None:
-    from . import devmail, display, errors, postcode, views
+    from . import devmail, display, errors, metrics, postcode, views
     from .auth import bp as auth_bp
     from .auth import guards
 
@@ -97,3 +97,4 @@ def _init_core(app: Flask) -> None:
     views.init_template_helpers(app)
     display.init_app(app)
     devmail.init_app(app)
+    metrics.init_app(app)

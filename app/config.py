@@ -116,6 +116,9 @@ def from_environment(instance_path: str) -> dict:
         # development; KANRI_DEV_MAIL=1 turns it on elsewhere except production, where it never exists.
         "KANRI_DEV_MAIL": _flag("KANRI_DEV_MAIL", False),
         "KANRI_EXTRA_HOSTS": os.environ.get("KANRI_EXTRA_HOSTS", ""),
+        # Prometheus /metrics (app.metrics): off unless asked for; answered only to these addresses or networks.
+        "KANRI_METRICS": _flag("KANRI_METRICS", False),
+        "KANRI_METRICS_ALLOW": os.environ.get("KANRI_METRICS_ALLOW") or None,
     }
 
 

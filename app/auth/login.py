@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from .. import audit
+from .. import audit, metrics
 from ..extensions import db
 from ..models import STATUS_ACTIVE, Tenant, User
 from ..operator import looks_like_operator
@@ -45,6 +45,7 @@ def _fail(reason: str, login_id: str, tenant=None, user=None, **details) -> Logi
     audit.record("login.failure", outcome="failure", tenant=tenant, actor=user, actor_login=actor_login,
                  target=f"user:{login_id}", reason=reason, **details)
     db.session.commit()
+    metrics.login_failed(reason)
     return LoginResult(message=failure_message(tenant))
 
 

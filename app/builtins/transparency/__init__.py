@@ -19,9 +19,9 @@ from . import incidents, maintenance, notices  # noqa: F401  (incidents: maps it
 
 bp = Blueprint("transparency", __name__, template_folder="templates")
 
-# Answer even during maintenance: load-balancer checks, the お問い合わせ page the maintenance screen links to,
-# and static files (any blueprint's).
-_ALWAYS_SERVED = {"main.healthz", "main.contact", "static"}
+# Answer even during maintenance: load-balancer checks, metrics scrapes, the お問い合わせ page the maintenance
+# screen links to, and static files (any blueprint's).
+_ALWAYS_SERVED = {"main.healthz", "metrics", "main.contact", "static"}
 
 
 def _served_anyway() -> bool:
