@@ -280,3 +280,16 @@ def auth():
 def pytest_configure(config):
     route_cache.install()  # one app per test stays cheap: URL builders are compiled once per run
     config.addinivalue_line("markers", "config(**settings): override app settings for one test")
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server (aiosmtpd) on a loopback port; the app sends its mail there (``smtp.sink`` holds it)."""
+    from tests.smtp_helpers import SmtpServer, point_mail_at
+
+    server = SmtpServer().start()
+    point_mail_at(app, "127.0.0.1", server.port)
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -59,10 +59,3 @@ def audit_rows(app, action_prefix: str = "jucho."):
         return [(r.action, r.outcome, r.target, r.details) for r in rows]
 
 
-def point_mail_at(app, host: str, port: int) -> None:
-    """Send real SMTP to host:port from now on (Flask-Mail reads its settings in init_app)."""
-    from app.extensions import mail
-
-    app.config.update(MAIL_SERVER=host, MAIL_PORT=port, MAIL_SUPPRESS_SEND=False, MAIL_USE_TLS=False,
-                      MAIL_USE_SSL=False)
-    mail.init_app(app)

@@ -15,8 +15,8 @@ from app.mailer import MailOutbox, deliver_pending
 from app.models import AuditEvent, Tenant
 from tests import mama_helpers
 from tests.conftest import cli_output
-from tests.jucho_helpers import jucho_login, point_mail_at
-from tests.smtp_helpers import SmtpServer, SmtpSink
+from tests.jucho_helpers import jucho_login
+from tests.smtp_helpers import SmtpServer, SmtpSink, point_mail_at
 
 BODY = "本日 10:00 頃、**不正アクセス**を検知しました。\n\n- 影響: ログイン履歴の閲覧\n- 対応: 遮断済み\n"
 SUBJECT = "不正アクセスの検知について"

@@ -288,8 +288,8 @@ def test_other_products_do_not_use_the_email_code(client, make_tenant):
 def test_a_code_mailed_while_smtp_is_down_arrives_when_it_is_back(app, client, jucho):
     """Formerly an SMTP failure voided the code and told the user to retry; now the code is queued
     with the pending login and delivered once the server answers again."""
-    from tests.jucho_helpers import point_mail_at, submit_code
-    from tests.smtp_helpers import SmtpServer, SmtpSink
+    from tests.jucho_helpers import submit_code
+    from tests.smtp_helpers import SmtpServer, SmtpSink, point_mail_at
 
     server = SmtpServer()
     point_mail_at(app, "127.0.0.1", server.port)  # nothing listens there yet

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import User
 from tests.conftest import PASSWORD, post_form
-from tests.jucho_helpers import audit_rows, jucho_login, point_mail_at
-from tests.smtp_helpers import SmtpServer, SmtpSink
+from tests.jucho_helpers import audit_rows, jucho_login
+from tests.smtp_helpers import SmtpServer, SmtpSink, point_mail_at
 
 NEW_PASSWORD = "violet kettle marching quietly 88"
 

@@ -6,8 +6,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.mailer import MailOutbox, deliver_pending, send_mail
 from app.timeutil import utcnow
-from tests.jucho_helpers import point_mail_at
-from tests.smtp_helpers import SmtpServer, free_port
+from tests.smtp_helpers import SmtpServer, free_port, point_mail_at
 
 
 def _user():

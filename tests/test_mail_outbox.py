@@ -26,23 +26,13 @@ from app.extensions import db
 from app.mailer import ERASED, MailAttempt, MailOutbox, deliver_pending, send_mail
 from app.timeutil import utcnow
 from tests.conftest import PASSWORD, cli_output, login, post_form
-from tests.jucho_helpers import audit_rows, point_mail_at, start_login, submit_code
-from tests.smtp_helpers import SmtpServer, SmtpSink, free_port
+from tests.jucho_helpers import audit_rows, start_login, submit_code
+from tests.smtp_helpers import SmtpServer, SmtpSink, free_port, point_mail_at
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW = "an entirely new passphrase for kanri"
 FAST_RETRY = {"KANRI_MAIL_RETRY_SECONDS": 0.2, "KANRI_MAIL_POLL_SECONDS": 0.2}
 
-
-@pytest.fixture
-def smtp(app):
-    """A real SMTP server on a loopback port; the app sends its mail there."""
-    server = SmtpServer().start()
-    point_mail_at(app, "127.0.0.1", server.port)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _rows(app) -> list[MailOutbox]:

@@ -9,7 +9,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from tests.browser.conftest import password_step, screenshot
-from tests.jucho_helpers import point_mail_at
+from tests.smtp_helpers import point_mail_at
 
 NEW_PASSWORD = "violet kettle marching quietly 88"
 

@@ -6,28 +6,16 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
 
 from app.extensions import db
 from tests.browser.conftest import password_step, screenshot
-from tests.jucho_helpers import point_mail_at
 from tests.jucho_request_helpers import in_tenant
-from tests.smtp_helpers import SmtpServer, SmtpSink
+from tests.smtp_helpers import SmtpSink
 
 BROKER = "hanako@minato.example.jp"
 
-
-@pytest.fixture
-def smtp(app):
-    """A real SMTP server on a loopback port; every mail of the test goes there."""
-    server = SmtpServer().start()
-    point_mail_at(app, "127.0.0.1", server.port)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _mail(sink: SmtpSink, count: int, subject: str, to: str | None = None):

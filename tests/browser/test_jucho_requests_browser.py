@@ -4,23 +4,9 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.browser.conftest import password_step, screenshot
-from tests.jucho_helpers import point_mail_at
 from tests.jucho_request_helpers import add_building
-from tests.smtp_helpers import SmtpServer, SmtpSink
-
-
-@pytest.fixture
-def smtp(app):
-    """A real SMTP server on a loopback port; every mail of the test goes there."""
-    server = SmtpServer().start()
-    point_mail_at(app, "127.0.0.1", server.port)
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.smtp_helpers import SmtpSink
 
 
 def _mail_to(sink: SmtpSink, address: str, count: int):

@@ -3,22 +3,8 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.browser.conftest import password_step, screenshot
-from tests.jucho_helpers import point_mail_at
-from tests.smtp_helpers import SmtpServer, SmtpSink
-
-
-@pytest.fixture
-def smtp(app):
-    """A real SMTP server on a loopback port; the login codes go there."""
-    server = SmtpServer().start()
-    point_mail_at(app, "127.0.0.1", server.port)
-    try:
-        yield server
-    finally:
-        server.stop()
+from tests.smtp_helpers import SmtpSink
 
 
 def test_jucho_user_reads_a_notice_and_the_unread_mark_goes(app, live_server, new_context, make_tenant, smtp,
