@@ -14,6 +14,7 @@ from app.auth.guards import product_required
 from app.csv_export import csv_response, in_batches
 from app.extensions import db
 from app.queryargs import text_arg
+from app.timeutil import jst_today
 
 from .. import PRODUCT
 from ..fees import JuchoFeeItem, all_items
@@ -31,7 +32,8 @@ def _fee_page(settings_form: RequestSettingsForm | None = None, status: int = 20
                                                 staff_may_issue=row.staff_may_issue,
                                                 delivery_valid_days=row.delivery_valid_days,
                                                 delivery_max_downloads=row.delivery_max_downloads)
-    return render_template("jucho/fees/index.html", items=all_items(), settings_form=form), status
+    return render_template("jucho/fees/index.html", items=all_items(), settings_form=form,
+                           this_month=f"{jst_today():%Y-%m}"), status
 
 
 def _settings_snapshot(row) -> dict:
