@@ -152,6 +152,8 @@ class AuditEvent(TenantScoped, db.Model):
         # A user's own events by kind, newest first: 前回ログイン on the dashboard and ログイン履歴 seek here instead of
         # walking the tenant's whole chain (the bench showed the dashboard at 0.3 % of bare Flask at 1,000,000 events).
         sa.Index("ix_audit_events_actor_action", "chain_id", "actor_id", "action", "seq"),
+        # One record's history (a 依頼's page lists every event whose target is request:<id>).
+        sa.Index("ix_audit_events_target", "chain_id", "target", "seq"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,5 +1,5 @@
-"""前回ログイン (dashboard) and ログイン履歴 seek the user's own events on ix_audit_events_actor_action, however long the
-tenant's audit chain is (no timing: the query plan)."""
+"""The audit log is read by seeks, however long a tenant's chain is (no timing: the query plan): 前回ログイン (dashboard)
+and ログイン履歴 on ix_audit_events_actor_action, a 依頼's history on ix_audit_events_target."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -50,3 +50,20 @@ def test_previous_login_and_login_history_use_the_actor_index(app, client, make_
             assert "SCAN audit_events" not in plan, plan
         else:
             assert "Seq Scan on audit_events" not in plan, plan
+
+
+def test_a_request_history_seeks_its_target(app, make_tenant, add_user, client, outbox):
+    from tests.jucho_helpers import jucho_login
+    from tests.jucho_request_helpers import FORM, add_building, requests_of, submit
+
+    make_tenant("juchoco", product="jucho")
+    building = add_building(app, "juchoco")
+    assert submit(app.test_client(), "juchoco", {**FORM, "building": str(building)}).status_code == 302
+    jucho_login(client, outbox, "juchoco", "admin")
+    _seed_other_users_events(app, "juchoco")
+    analyze(app)
+    [request] = requests_of(app, "juchoco")
+    with still_at(stopped_clock()):
+        statements = reads_of(app, client, f"/jucho/requests/{request.id}")
+    plan = plan_of(app, the_query(statements, "FROM audit_events", "audit_events.target ="))
+    assert "ix_audit_events_target" in plan, plan
