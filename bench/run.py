@@ -188,8 +188,9 @@ def profile_slowest(env: dict, path: str, cookie: str, workdir: Path, label: str
     profiler.stop()
     out = ROOT / "bench" / "results" / f"profile-{label}.txt"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(f"{path}: 30 requests in-process\n\n" + profiler.output_text(unicode=True, color=False,
-                                                                              show_all=False))
+    text = profiler.output_text(unicode=True, color=False, show_all=False)
+    # Paths relative to the checkout: the saved profile must not name this machine's directories.
+    out.write_text(f"{path}: 30 requests in-process\n\n" + text.replace(f"{ROOT}/", ""))
     return str(out.relative_to(ROOT))
 
 

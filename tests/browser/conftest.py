@@ -85,3 +85,16 @@ def password_step(page, base_url: str, company: str, login_id: str, password: st
     page.click("button[type=submit]")
     if then:
         page.wait_for_url(then)
+
+
+def fill_broker_request(page, email: str) -> None:
+    """Fill the public 依頼 form's broker fields (unit 305, 売買, 電子, the seller's consent); the 物件 is the caller's."""
+    page.fill("#unit_number", "３０５")
+    page.fill("#broker_company", "みなと不動産株式会社")
+    page.fill("#license_number", "国土交通大臣(3)第12345号")
+    page.fill("#contact_name", "仲介 花子")
+    page.fill("#phone", "03-1234-5678")
+    page.check("#purpose-0")
+    page.check("#delivery-0")
+    page.fill("#email", email)
+    page.check("#seller_consent")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from app.extensions import db
-from tests.browser.conftest import password_step, screenshot
+from tests.browser.conftest import fill_broker_request, password_step, screenshot
 from tests.jucho_request_helpers import in_tenant
 from tests.smtp_helpers import SmtpSink
 
@@ -40,15 +40,7 @@ def test_request_draft_issue_and_broker_download(app, live_server, new_context, 
     broker = broker_context.new_page()
     broker.goto(f"{live_server}/jucho/juchoco/request")
     broker.select_option("#building", value=building_id)
-    broker.fill("#unit_number", "３０５")
-    broker.fill("#broker_company", "みなと不動産株式会社")
-    broker.fill("#license_number", "国土交通大臣(3)第12345号")
-    broker.fill("#contact_name", "仲介 花子")
-    broker.fill("#phone", "03-1234-5678")
-    broker.check("#purpose-0")
-    broker.check("#delivery-0")
-    broker.fill("#email", BROKER)
-    broker.check("#seller_consent")
+    fill_broker_request(broker, email=BROKER)
     broker.click("[data-testid=request-submit]")
     broker.wait_for_url("**/jucho/juchoco/request/done")
     number = broker.inner_text("[data-testid=request-number]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.browser.conftest import password_step, screenshot
+from tests.browser.conftest import fill_broker_request, password_step, screenshot
 from tests.jucho_request_helpers import add_building
 from tests.smtp_helpers import SmtpSink
 
@@ -23,15 +23,7 @@ def test_broker_request_then_staff_take_it_in_the_queue(app, live_server, new_co
     assert "重要事項調査報告書のご依頼" in broker.content()
     assert broker.locator("#website").bounding_box()["x"] < -1000    # the honeypot is off screen for people
     broker.select_option("#building", label="グランドメゾン青葉（新宿区）")
-    broker.fill("#unit_number", "３０５")
-    broker.fill("#broker_company", "みなと不動産株式会社")
-    broker.fill("#license_number", "国土交通大臣(3)第12345号")
-    broker.fill("#contact_name", "仲介 花子")
-    broker.fill("#phone", "03-1234-5678")
-    broker.check("#purpose-0")
-    broker.check("#delivery-0")
-    broker.fill("#email", "")                                        # forgotten first: the form says so, keeps input
-    broker.check("#seller_consent")
+    fill_broker_request(broker, email="")                            # forgotten first: the form says so, keeps input
     broker.click("[data-testid=request-submit]")
     assert "電子で受け取る場合はメールアドレスを入力してください。" in broker.content()
     assert broker.input_value("#broker_company") == "みなと不動産株式会社"
