@@ -44,7 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import crypto, mail_sender, mailer, security, urls
+    from . import crypto, mail_sender, mailer, security, sqlite_transactions, urls  # noqa: F401 - events on import
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
     from .searchtext import managed_by_hand
 

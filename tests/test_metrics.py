@@ -21,7 +21,8 @@ def test_metrics_are_off_by_default(client):
     assert "kanri_" not in response.get_data(as_text=True)
 
 
-@pytest.mark.config(KANRI_METRICS=True)
+# No background sender: the queued mail must still be waiting when /metrics reads the outbox.
+@pytest.mark.config(KANRI_METRICS=True, KANRI_MAIL_THREAD=False)
 def test_loopback_reads_latency_by_route_login_failures_and_outbox_depth(app, client, make_tenant):
     tenant = make_tenant("acme")
     client.get("/login")
