@@ -129,6 +129,8 @@ BASE_SETTINGS = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": None,
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis away: count in this process's memory instead of answering every limited form with a 500.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_STRATEGY": "fixed-window",
     "KANRI_IDLE_TIMEOUT_MINUTES": 30,
     "KANRI_ABSOLUTE_TIMEOUT_HOURS": 12,

@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from app import create_app
+from app.extensions import limiter
 from tests.conftest import post_form
 
 REDIS_URL = os.environ.get("KANRI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -21,6 +22,21 @@ def test_login_is_rate_limited_per_client(client, make_tenant):
     assert statuses[:5] == [200] * 5 and statuses[5] == 429
     # GET stays available (only attempts count).
     assert client.get("/login").status_code == 200
+
+
+# Port 1 on loopback: nothing listens, as when the shared Redis is down or unreachable.
+@pytest.mark.config(RATELIMIT_ENABLED=True, KANRI_LOGIN_RATE_LIMIT="5 per minute",
+                    RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0")
+def test_with_redis_down_logins_still_work_and_are_still_limited_in_memory(client, make_tenant):
+    make_tenant("acme")
+    try:
+        statuses = [_attempt(client).status_code for _ in range(6)]
+        assert statuses[:5] == [200] * 5 and statuses[5] == 429
+        assert client.get("/login").status_code == 200
+    finally:
+        # The module-level limiter outlives this test's app and would keep counting in memory
+        # (until its back-off rechecks the storage) in the tests after it.
+        limiter._storage_dead = False
 
 
 def _redis_available() -> bool:
