@@ -381,6 +381,20 @@ def mail_retry(mail_id, all_failed):
     click.echo(f"{count} 件を再送キューに戻しました。")
 
 
+@mail_cli.command("prune")
+@click.option("--days", type=click.IntRange(min=1), default=None,
+              help="この日数より前に送信済み・失敗となったメールを削除（既定 KANRI_MAIL_KEEP_DAYS）")
+@click.option("--dry-run", is_flag=True, help="件数を表示するだけで削除しない")
+def mail_prune(days, dry_run):
+    """送信済み・失敗のメール（宛先・本文）を保存期間の後に削除します（毎日の定期処理。送信待ちは残します）。"""
+    keep = days if days is not None else int(current_app.config["KANRI_MAIL_KEEP_DAYS"])
+    if keep < 1:
+        raise click.UsageError("KANRI_MAIL_KEEP_DAYS は 1 以上にしてください。")
+    count = mail_queue.prune(keep, dry_run)
+    done = "（--dry-run: 削除していません）" if dry_run else "を削除しました"
+    click.echo(f"{keep} 日より前に送信済み・失敗となったメール {count} 件{done}。")
+
+
 def _worker_cycle() -> None:
     """The plugins' per-cycle work (``worker_cycle`` hook), e.g. delivering notices whose time has come."""
     from .products import plugin_manager

@@ -104,6 +104,8 @@ def from_environment(instance_path: str) -> dict:
         "KANRI_MAIL_RETRY_MAX_SECONDS": _number("KANRI_MAIL_RETRY_MAX_SECONDS", 3600),
         "KANRI_MAIL_CLAIM_SECONDS": _number("KANRI_MAIL_CLAIM_SECONDS", 600),
         "KANRI_MAIL_POLL_SECONDS": _number("KANRI_MAIL_POLL_SECONDS", 1),
+        # Sent and failed mail (addresses and bodies, encrypted) is deleted by `flask mail prune` after this.
+        "KANRI_MAIL_KEEP_DAYS": _int("KANRI_MAIL_KEEP_DAYS", 30),
         # The service desk shown on the お問い合わせ page (several lines: e-mail, phone); required in production.
         "KANRI_SUPPORT_CONTACT": os.environ.get("KANRI_SUPPORT_CONTACT") or ("" if production else DEVELOPMENT_SUPPORT_CONTACT),
         # A TrueType Japanese font to embed in PDFs (manuals); unset: IPAex Gothic when installed, else a CID font.

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from .extensions import db
-from .mailer import MailOutbox
+from .mailer import MailAttempt, MailOutbox
 from .timeutil import utcnow
 
 STATUSES = ("queued", "sending", "sent", "failed")
@@ -56,3 +56,24 @@ def requeue(mail_id: int | None = None, all_failed: bool = False) -> int:
         row.claimed_by = row.claimed_until = None
     db.session.commit()  # a running sender (thread or `flask mail worker`) picks them up at its next poll
     return len(rows)
+
+
+def prune(keep_days: int, dry_run: bool = False) -> int:
+    """Delete sent and failed mail finished more than ``keep_days`` ago, with its attempts; commits.
+
+    Mail still waiting or being sent is never touched. Returns how many mails were (or would be) deleted.
+    """
+    cutoff = utcnow() - timedelta(days=keep_days)
+    finished = sa.or_(
+        sa.and_(MailOutbox.status == "sent", MailOutbox.sent_at < cutoff),
+        sa.and_(MailOutbox.status == "failed", MailOutbox.next_attempt_at < cutoff),
+    )
+    ids = sa.select(MailOutbox.id).where(finished)
+    count = db.session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar_one()
+    if dry_run or not count:
+        return count
+    # Attempts first: SQLite does not enforce the ON DELETE CASCADE of mail_attempts.mail_id.
+    db.session.execute(sa.delete(MailAttempt).where(MailAttempt.mail_id.in_(ids)))
+    db.session.execute(sa.delete(MailOutbox).where(finished))
+    db.session.commit()
+    return count

@@ -411,3 +411,34 @@ def test_the_reset_request_answers_while_smtp_is_stuck(app, client, make_tenant,
     assert "/jucho/password/reset/" in SmtpSink.text(message)
     assert [o for a, o, _, _ in audit_rows(app) if a == "jucho.reset.request"] == ["success"]
 
+
+
+@pytest.mark.config(KANRI_MAIL_THREAD=False, KANRI_MAIL_KEEP_DAYS=30)
+def test_prune_deletes_finished_mail_past_the_keep_days_and_keeps_the_rest(app, runner):
+    names = ("古い送信済み", "新しい送信済み", "古い失敗", "送信待ち")
+    for subject in names:
+        _queue_one(app, subject=subject)
+    with app.app_context():
+        rows = dict(zip(names, db.session.execute(sa.select(MailOutbox).order_by(MailOutbox.id)).scalars(), strict=True))
+        long_ago = utcnow() - timedelta(days=31)
+        for subject, status in (("古い送信済み", "sent"), ("新しい送信済み", "sent"), ("古い失敗", "failed")):
+            rows[subject].status = status
+            rows[subject].sent_at = long_ago if subject == "古い送信済み" else utcnow()
+        rows["古い失敗"].next_attempt_at = long_ago
+        rows["送信待ち"].created_at = long_ago  # waiting mail is never pruned, however old
+        db.session.add(MailAttempt(mail_id=rows["古い送信済み"].id, worker="test", outcome="sent"))
+        db.session.commit()
+        mail_ids = {name: row.id for name, row in rows.items()}
+
+    dry = runner.invoke(args=["mail", "prune", "--dry-run"])
+    assert dry.exit_code == 0 and "2 件" in cli_output(dry)
+    assert len(_rows(app)) == 4
+
+    result = runner.invoke(args=["mail", "prune"])
+    assert result.exit_code == 0, cli_output(result)
+    assert "2 件を削除しました" in cli_output(result)
+    kept = [row.id for row in _rows(app)]
+    assert kept == [mail_ids["新しい送信済み"], mail_ids["送信待ち"]]
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count()).select_from(MailAttempt)).scalar_one() == 0
+    assert runner.invoke(args=["mail", "prune", "--days", "0"]).exit_code == 2
