@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.timeutil import utcnow
 from plugins.mama.models import MamaResetRequest
 from tests.conftest import csrf_from, post_form
 from tests.mama_helpers import (
@@ -100,6 +102,27 @@ def test_admin_rejects_a_request(app, make_tenant, add_user):
     # a new request can be made once the old one is closed
     ask(app.test_client(), "mama1", "staff")
     assert _requests(app) == [("staff", "rejected"), ("staff", "open")]
+
+
+def test_a_request_left_open_for_seven_days_goes_stale_and_the_user_can_ask_again(
+        app, make_tenant, add_user, outbox):
+    _, admin = admin_client(app, make_tenant)
+    add_user("mama1", "staff")
+    ask(app.test_client(), "mama1", "staff")
+    with in_tenant(app, "mama1"):
+        stale = db.session.execute(sa.select(MamaResetRequest)).scalar_one()
+        stale.requested_at = utcnow() - timedelta(days=7, minutes=1)
+        db.session.commit()
+        stale_id = stale.id
+    assert 'data-testid="reset-requests"' not in admin.get("/mama/users").get_data(as_text=True)
+    response = post_form(admin, "/mama/users", {}, action=f"/mama/users/reset-requests/{stale_id}/reject")
+    assert response.status_code == 302 and _requests(app) == [("staff", "open")]  # nothing to reject any more
+    outbox.clear()
+    ask(app.test_client(), "mama1", "staff")
+    assert _requests(app) == [("staff", "open"), ("staff", "open")]
+    assert [r for m in outbox for r in m.recipients] == ["admin@mama1.example.jp"]  # the admins hear of it again
+    users = admin.get("/mama/users").get_data(as_text=True)
+    assert "staff" in users.split('data-testid="reset-requests"')[1] and "（1件）" in users
 
 
 def test_another_tenant_and_a_user_without_the_level_cannot_reject(app, make_tenant, add_user):

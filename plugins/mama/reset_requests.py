@@ -1,6 +1,8 @@
 """パスワードのリセット依頼: a MAMA user asks the tenant's admins, who reset the password (no self-service reset)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import request
 
@@ -16,6 +18,14 @@ from app.urls import external_url
 from . import PRODUCT
 from .models import RESET_DONE, RESET_OPEN, MamaResetRequest
 from .notify import tenant_admins
+
+# An open request older than this is stale: admins no longer see it and the user may ask again (a new mail).
+REQUEST_VALID_DAYS = 7
+
+
+def _live():
+    return sa.and_(MamaResetRequest.status == RESET_OPEN,
+                   MamaResetRequest.requested_at >= utcnow() - timedelta(days=REQUEST_VALID_DAYS))
 
 
 def submit(company_code: str, login_id: str) -> None:
@@ -55,20 +65,20 @@ def mail_admins(reset_request: MamaResetRequest) -> int:
 
 
 def open_request_of(user: User) -> MamaResetRequest | None:
-    """The user's open request, if any."""
+    """The user's open request of the last REQUEST_VALID_DAYS days, if any."""
     return db.session.execute(sa.select(MamaResetRequest).where(
-        MamaResetRequest.user_id == user.id, MamaResetRequest.status == RESET_OPEN)).scalars().first()
+        MamaResetRequest.user_id == user.id, _live())).scalars().first()
 
 
 def open_requests() -> list[MamaResetRequest]:
-    """The tenant's open requests, oldest first."""
-    return list(db.session.execute(sa.select(MamaResetRequest).where(MamaResetRequest.status == RESET_OPEN)
+    """The tenant's open requests of the last REQUEST_VALID_DAYS days, oldest first."""
+    return list(db.session.execute(sa.select(MamaResetRequest).where(_live())
                                    .order_by(MamaResetRequest.requested_at, MamaResetRequest.id)).scalars())
 
 
 def close(reset_request: MamaResetRequest, actor: User, status: str) -> bool:
-    """Mark an open request done or rejected (audited); False when it was already closed."""
-    if reset_request.status != RESET_OPEN:
+    """Mark an open request done or rejected (audited); False when it was already closed or is stale."""
+    if reset_request.status != RESET_OPEN or reset_request.requested_at < utcnow() - timedelta(days=REQUEST_VALID_DAYS):
         return False
     reset_request.status = status
     reset_request.decided_at = utcnow()
