@@ -10,6 +10,7 @@ import stat
 import zipfile
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from app.builtins.lifecycle.export import ExportRequest, is_secret_column, plan
@@ -233,6 +234,19 @@ def test_request_screen_fulfil_flow(app, runner, make_tenant, add_user, outbox, 
     assert again.exit_code != 0 and "既に対応済み" in cli_output(again)
     # and a new one may be filed now
     assert post_form(client, EXPORT_PAGE, {"note": ""}).status_code == 302
+
+
+@pytest.mark.config(KANRI_OPS_EMAIL="ops@kanri-test.example.jp")
+def test_operators_are_mailed_of_a_new_request_without_the_admins_note(app, make_tenant, add_user, outbox):
+    client = _admin_client(app, make_tenant, add_user)
+    outbox.clear()
+    assert post_form(client, EXPORT_PAGE, {"note": "社外秘: 解約理由のメモ"}).status_code == 302
+    with in_tenant(app, "acme"):
+        request_id = db.session.execute(sa.select(ExportRequest.id)).scalar_one()
+    mails = [m for m in outbox if m.recipients == ["ops@kanri-test.example.jp"]]
+    assert len(mails) == 1 and "acme" in mails[0].subject
+    assert f"申請番号: {request_id}" in mails[0].body and "flask tenant export-requests" in mails[0].body
+    assert "解約理由" not in mails[0].body and "解約理由" not in mails[0].html  # read through the audited command
 
 
 def test_reject_mails_the_reason(app, runner, make_tenant, add_user, outbox):
