@@ -11,6 +11,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from . import audit
 from .crypto import EncryptedText, Keyset, save_keyset
 from .extensions import db
+from .mailer import MailOutbox, reseal_outbox
 from .models import Tenant
 from .tenancy import TenantScoped, tenant_scope
 
@@ -35,7 +36,7 @@ def encrypted_models() -> list[tuple[type, list[str]]]:
 
 def count_encrypted_rows() -> int:
     """Return how many rows re-encryption will visit (for a progress bar)."""
-    total = 0
+    total = db.session.execute(sa.select(sa.func.count()).select_from(MailOutbox)).scalar_one()
     for tenant_id in db.session.execute(sa.select(Tenant.id).order_by(Tenant.id)).scalars().all():
         with tenant_scope(db.session.get(Tenant, tenant_id)):
             for cls, _ in encrypted_models():
@@ -46,7 +47,9 @@ def count_encrypted_rows() -> int:
 def reencrypt_all(batch_size: int = 200, progress: Callable[[int], None] | None = None) -> dict[int, int]:
     """Re-encrypt every encrypted column of every tenant under the primary key; returns rows done per tenant id.
 
-    Works tenant by tenant in batches, committing each batch; ``progress(n)`` is told of each batch.
+    Works tenant by tenant in batches, committing each batch; ``progress(n)`` is told of each batch. The mail
+    outbox (addresses and bodies of mail waiting, sent or failed) is re-encrypted too, so that no stored
+    ciphertext needs the old key any more.
     """
     tenant_ids = db.session.execute(sa.select(Tenant.id).order_by(Tenant.id)).scalars().all()
     models = encrypted_models()
@@ -72,6 +75,7 @@ def reencrypt_all(batch_size: int = 200, progress: Callable[[int], None] | None 
                         progress(len(rows))
                     # One session across tenants must not hand back another tenant's rows from its identity map.
                     db.session.expunge_all()
+    reseal_outbox(batch_size, progress)
     return done
 
 

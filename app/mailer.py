@@ -95,6 +95,30 @@ def _open(row_key: str, column: str, value: str) -> str:
     return keyset().decrypt(value, _associated_data(row_key, column))
 
 
+def reseal_outbox(batch_size: int = 200, progress=None) -> int:
+    """Re-encrypt every outbox row's addresses and bodies under the primary key (after a key rotation); commits
+    each batch and returns how many rows were done. Bodies erased after delivery stay as they are."""
+    columns = ("recipients", "body_text", "body_html")
+    done, last_id = 0, 0
+    while True:
+        rows = db.session.execute(sa.select(MailOutbox.id, MailOutbox.row_key, *(getattr(MailOutbox, c) for c in columns))
+                                  .where(MailOutbox.id > last_id).order_by(MailOutbox.id).limit(batch_size)).all()
+        if not rows:
+            return done
+        for row_id, row_key, *values in rows:
+            for column, value in zip(columns, values, strict=True):
+                if not value or value == ERASED:
+                    continue
+                # Conditional on the value read: a sender that erased the body meanwhile keeps it erased.
+                db.session.execute(sa.update(MailOutbox).where(MailOutbox.id == row_id,
+                                                               getattr(MailOutbox, column) == value)
+                                   .values({column: _seal(row_key, column, _open(row_key, column, value))}))
+        db.session.commit()
+        last_id, done = rows[-1][0], done + len(rows)
+        if progress is not None:
+            progress(len(rows))
+
+
 def render_pair(template: str, **context) -> tuple[str, str]:
     """Render <template>.txt and .html: a name with a slash as given (a product's ``<code>/email/<name>``),
     a plain name from the core's templates/email/."""

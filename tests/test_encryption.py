@@ -11,8 +11,10 @@ from app import create_app
 from app.accounts import find_user_by_email
 from app.crypto import DecryptionError, RowBindingError, bind_rows, label_encrypted_columns, new_row_key
 from app.extensions import db
+from app.mailer import ERASED, MailOutbox, open_row, send_mail
 from app.models import Tenant, User
 from app.tenancy import tenant_scope
+from app.timeutil import utcnow
 from tests.plugins.sample_product import SampleNote
 
 NAME = "山田 花子"
@@ -348,6 +350,40 @@ def test_keys_rotate_reencrypts_everything(app, tenants, own_keyset_app):
         db.session.commit()
     with pytest.raises(DecryptionError):
         _load_user(rotating, a.id, admin_id)
+
+
+@pytest.mark.config(KANRI_MAIL_THREAD=False)
+def test_keys_rotate_reencrypts_the_mail_outbox_and_leaves_erased_bodies_erased(app, tenants, own_keyset_app):
+    rotating, _keyset_file = own_keyset_app
+    with app.test_request_context():
+        waiting = send_mail("waiting@example.jp", "件名", "password_changed", user=_MailUser(), tenant=_MailTenant(),
+                            changed_at=utcnow())
+        delivered = send_mail("delivered@example.jp", "件名", "password_changed", user=_MailUser(),
+                              tenant=_MailTenant(), changed_at=utcnow(), secret=True)
+        db.session.flush()
+        delivered.status, delivered.body_text, delivered.body_html = "sent", ERASED, ERASED
+        db.session.commit()
+        waiting_id = waiting.id
+    assert _raw(app, "SELECT recipients FROM mail_outbox WHERE id = :id", id=waiting_id)[0][0].startswith("k1$")
+
+    result = rotating.test_cli_runner().invoke(args=["keys", "rotate", "--reason", "定期の鍵更新"])
+    assert result.exit_code == 0, result.output
+
+    rows = _raw(app, "SELECT id, recipients, body_text, body_html FROM mail_outbox ORDER BY id")
+    assert [row[1][:3] for row in rows] == ["k2$", "k2$"]
+    assert [row[2:] for row in rows if row[0] != waiting_id] == [(ERASED, ERASED)]
+    with rotating.app_context():
+        outgoing = open_row(db.session.get(MailOutbox, waiting_id))
+    assert outgoing.recipients == ["waiting@example.jp"] and "パスワード" in outgoing.body_text
+
+
+class _MailUser:
+    name = "山田 太郎"
+    login_id = "yamada"
+
+
+class _MailTenant:
+    name = "テスト管理株式会社"
 
 
 def test_keys_reencrypt_keeps_the_row_binding(app, tenants, runner):
