@@ -102,8 +102,12 @@ def test_macros_render_links_buttons_and_confirm_page(app, make_tenant):
     assert 'class="sort active" href="/?q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=asc">題名 ▼</a>' in html
     assert 'class="sort" href="/?q=%E3%83%A1%E3%83%A2&amp;sort=id&amp;dir=asc">番号</a>' in html
     assert "2 / 3 ページ（全7件）" in html
-    assert 'href="/?page=1&amp;q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=desc">前へ' in html
-    assert 'href="/?page=3&amp;q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=desc">次へ' in html
+    assert 'href="/?q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=desc&amp;page=1" rel="prev">前へ' in html
+    # 次へ seeks from the last row shown (descending: メモ01): after= its id
+    with app.app_context():
+        last = db.session.execute(sa.select(SampleNote.id).where(SampleNote.title == "メモ01")
+                                  .execution_options(all_tenants=True)).scalar_one()
+    assert f'href="/?q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=desc&amp;page=3&amp;after={last}" rel="next">次へ' in html
     assert '<form method="post" action="/things/1/delete" class="inline">' in html
     assert '<button type="submit" class="danger small" data-testid="delete-1">削除</button>' in html
     assert html.count('name="csrf_token"') == 2
