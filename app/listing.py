@@ -12,7 +12,7 @@ Paging stays cheap on large tables (issue 13):
 * A page typed by number (``page=N`` alone) first finds the row just before it with an id-only query over the
   index (no table row read for the skipped rows), then seeks from it the same way; with a nullable sort column
   it is plain OFFSET.
-* The count stops at :data:`COUNT_CAP` rows (「10000 件以上」), so a large result is not counted to its end.
+* The count stops at :data:`COUNT_CAP` rows (「1000 件以上」), so a large result is not counted to its end.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from .searchtext import matching
 
 PER_PAGE = 50
 MAX_WORDS = 5
-COUNT_CAP = 10_000  # a result is counted up to here; beyond it the page says 「10000 件以上」
+COUNT_CAP = 1_000  # a result is counted up to here; beyond it the page says 「1000 件以上」
 DIRECTIONS = ("asc", "desc")
 
 
@@ -139,7 +139,8 @@ def _primary_key(query):
 
 def _narrowed(query, *columns):
     """The same rows' columns only (an index can answer it), or None when the select joins other tables."""
-    if len(query.get_final_froms()) != 1:
+    # The select's own join list and FROM list (cheaper than resolving get_final_froms() on every page).
+    if getattr(query, "_setup_joins", True) or getattr(query, "_from_obj", True):
         return None
     narrow = sa.select(*columns)
     return narrow.where(query.whereclause) if query.whereclause is not None else narrow
@@ -283,14 +284,33 @@ def listing(query, *, sorts: Mapping | None = None, default_sort: str | None = N
                    dict(filters or {}))
 
 
-def table_cells(columns: Iterable) -> list[tuple[str, Markup]]:
-    """Each ``data_table`` column's key with its opening ``<td>`` (data-label, class), built once per table."""
-    cells = []
+class TableCells:
+    """A ``data_table``'s opening ``<td>`` tags (data-label, class), built once per table: ``cells.key`` is one
+    column's tag; iterating gives (key, tag) in column order."""
+
+    __slots__ = ("_tags",)
+
+    def __init__(self, tags: dict[str, Markup]):
+        self._tags = tags
+
+    def __getattr__(self, key: str) -> Markup:
+        try:
+            return self._tags[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self):
+        return iter(self._tags.items())
+
+
+def table_cells(columns: Iterable) -> TableCells:
+    """The opening ``<td>`` of each ``data_table`` column ``(key, label[, sort key[, class]])``."""
+    tags = {}
     for column in columns:
         css = column[3] if len(column) > 3 and column[3] else None
-        cells.append((column[0], Markup('<td data-label="{}"{}>').format(
-            column[1], Markup(' class="{}"').format(css) if css else "")))
-    return cells
+        tags[column[0]] = Markup('<td data-label="{}"{}>').format(
+            column[1], Markup(' class="{}"').format(css) if css else "")
+    return TableCells(tags)
 
 
 _ID_MARK = 987654321987654321  # an id no row has: url_for runs once, each row's id replaces this mark

@@ -113,3 +113,20 @@ def test_macros_render_links_buttons_and_confirm_page(app, make_tenant):
     assert html.count('name="csrf_token"') == 2
     assert "<h1>削除しますか？</h1>" in html and "最後の管理者です。" in html and "<p>本当に？</p>" in html
     assert '<a class="button" href="/things">キャンセル</a>' in html
+
+
+TABLES = """{% from "_macros.html" import data_table %}
+{% set columns = [("title", "題名", "title", "long"), ("body", "本文"), ("id", "番号", none, "num")] %}
+{% call(note, key) data_table(notes, columns, testid="t") %}{% if key == "title" %}<b>{{ note.title }}</b>{% elif key == "body" %}{{ note.body }}{% else %}{{ note.id }}{% endif %}{% endcall %}
+|{% call(note, td) data_table(notes, columns, testid="t", whole_rows=true) %}{{ td.title }}<b>{{ note.title }}</b></td>{{ td.body }}{{ note.body }}</td>{{ td.id }}{{ note.id }}</td>{% endcall %}"""
+
+
+def test_data_table_whole_rows_renders_the_same_cells_as_one_call_per_cell(app):
+    from types import SimpleNamespace
+
+    notes = [SimpleNamespace(id=1, title="<b>危険</b> & 題名", body="本文"), SimpleNamespace(id=2, title="二", body="")]
+    with app.test_request_context("/"):
+        per_cell, whole = render_template_string(TABLES, notes=notes).split("|")
+    assert "".join(per_cell.split()) == "".join(whole.split())
+    assert '<td data-label="題名" class="long"><b>&lt;b&gt;危険&lt;/b&gt; &amp; 題名</b></td>' in whole
+    assert '<td data-label="番号" class="num">2</td>' in whole
