@@ -185,9 +185,10 @@ def _seek(query, columns: tuple, boundary, descending: bool, after: bool):
     return query.where(left > right if after != descending else left < right)
 
 
-def _row(columns: tuple, pk, row_id: int):
-    """A select of the sort columns of the row ``row_id`` (a cursor)."""
-    return sa.select(*columns).where(pk == row_id)
+def _row(query, columns: tuple, pk, row_id: int):
+    """A select of the sort columns of the row ``row_id`` (a cursor) if it is one of query's rows: a row outside
+    the list (another scope, filter or tenant) gives nothing, so its place in the order is never revealed."""
+    return _narrowed(query, *columns).where(pk == row_id)
 
 
 def _ordered(query, columns: tuple, descending: bool):
@@ -205,13 +206,13 @@ def page_of(query, columns: tuple = (), descending: bool = False, per_page: int 
         columns += (pk,)
     total, capped = capped_count(query, COUNT_CAP, columns, descending)
     cursor_given = after is not None or before is not None
-    seekable = pk is not None and _seekable(columns)
-    if not seekable or (not cursor_given and number > 1 and _narrowed(query, pk) is None):
+    seekable = pk is not None and _seekable(columns) and _narrowed(query, pk) is not None
+    if not seekable:
         rows = db.session.execute(_ordered(query, columns, descending).limit(per_page + 1)
                                   .offset((number - 1) * per_page)).scalars().all()
         return Page(rows[:per_page], number, per_page, total, capped, len(rows) > per_page, {"page": number + 1},
                     {"page": number - 1})
-    boundary = _row(columns, pk, after) if after is not None else None
+    boundary = _row(query, columns, pk, after) if after is not None else None
     if not cursor_given and number > 1:
         # A page typed by number: the row ending the previous page, found in the sort's index alone (no table
         # row read for the rows skipped), inside the same statement; the page then seeks from it.
@@ -230,7 +231,7 @@ def _seek_page(query, columns: tuple, pk, descending: bool, per_page: int, bound
     """(rows, page number, has a next page) of the page after ``boundary``, before the row ``before`` or the
     first page."""
     if before is not None:
-        rows = db.session.execute(_ordered(_seek(query, columns, _row(columns, pk, before), descending, after=False),
+        rows = db.session.execute(_ordered(_seek(query, columns, _row(query, columns, pk, before), descending, after=False),
                                            columns, not descending).limit(per_page + 1)).scalars().all()
         more_before = len(rows) > per_page
         return rows[:per_page][::-1], (max(number, 2) if more_before else 1), bool(rows)

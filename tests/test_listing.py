@@ -24,10 +24,11 @@ def _tenant_with_notes(app, make_tenant, titles=TITLES) -> int:
     return info.id
 
 
-def _titles(app, tenant_id: int, url: str, **options) -> list[str]:
+def _titles(app, tenant_id: int, url: str, query=None, **options) -> list[str]:
     with app.test_request_context(url):
         with tenant_scope(db.session.get(Tenant, tenant_id)):
-            result = listing(sa.select(SampleNote), **options)
+            options = {"sorts": SORTS, "per_page": 3} if query is not None and not options else options
+            result = listing(query if query is not None else sa.select(SampleNote), **options)
             return [note.title for note in result.page.items]
 
 
@@ -130,3 +131,16 @@ def test_data_table_whole_rows_renders_the_same_cells_as_one_call_per_cell(app):
     assert "".join(per_cell.split()) == "".join(whole.split())
     assert '<td data-label="題名" class="long"><b>&lt;b&gt;危険&lt;/b&gt; &amp; 題名</b></td>' in whole
     assert '<td data-label="番号" class="num">2</td>' in whole
+
+
+def test_a_cursor_outside_the_list_gives_page_one(app, make_tenant):
+    """after=/before= naming a row the list leaves out (another scope or filter) reveal nothing of its place."""
+    tenant = _tenant_with_notes(app, make_tenant, [f"メモ{n:02d}" for n in range(7)] + ["ZZZ 別"])
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(SampleNote.title, SampleNote.id)
+                                      .execution_options(all_tenants=True)).all())
+    mine = sa.select(SampleNote).where(SampleNote.title.startswith("メモ"))
+    first = ["メモ00", "メモ01", "メモ02"]
+    assert _titles(app, tenant, f"/?sort=title&after={ids['メモ02']}", query=mine) == ["メモ03", "メモ04", "メモ05"]
+    for cursor in (f"after={ids['ZZZ 別']}", f"before={ids['ZZZ 別']}"):
+        assert _titles(app, tenant, f"/?sort=title&page=2&{cursor}", query=mine) == first, cursor
