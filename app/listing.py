@@ -268,7 +268,8 @@ class Listing:
 def listing(query, *, sorts: Mapping | None = None, default_sort: str | None = None, tiebreak=None,
             columns: Iterable = (), kana: Iterable = (), prefix: Iterable = (), searchable: type | None = None,
             filters: dict | None = None, per_page: int = PER_PAGE) -> Listing:
-    """Search (``q=``), sort (``sort=``/``dir=`` from the whitelist) and paginate (``page=``) a select.
+    """Search (``q=``), sort (``sort=``/``dir=`` from the whitelist) and page (``page=``, ``after=``/``before=``:
+    see :func:`page_of`) a select; the count is capped at :data:`COUNT_CAP`.
 
     ``searchable`` (a ``app.searchtext.Searchable`` model) searches its ``search_text`` through
     ``app.searchtext.matching``; ``columns``/``kana``/``prefix`` search plain columns (models without it)."""
