@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import defer, mapped_column
 
 from .tenancy import TenantScoped, TenantScopeError, current_tenant_id
 
@@ -268,6 +268,12 @@ def encrypted_attributes(mapper) -> tuple[tuple[str, EncryptedText], ...]:
             (prop.key, column.type) for prop in mapper.column_attrs for column in prop.columns
             if isinstance(column.type, EncryptedText))
     return _ENCRYPTED_ATTRS[mapper]
+
+
+def defer_encrypted(model, keep: tuple = ()) -> list:
+    """Loader options leaving model's encrypted columns (but those named in keep) out of a query: a list page
+    that does not show them decrypts nothing. Reading one later loads and opens it, still bound to its row."""
+    return [defer(getattr(model, key)) for key, _ in encrypted_attributes(inspect(model)) if key not in keep]
 
 
 def _checked_tenant(tenant_id: int | None) -> int:

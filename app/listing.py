@@ -2,23 +2,38 @@
 
 A product's list view builds its select, hands it to :func:`listing` with the columns that may be
 searched and sorted, and renders ``sort_link`` / ``pagination`` from ``_macros.html`` with the
-returned :class:`Listing`. Paging is by OFFSET (Flask-SQLAlchemy's ``db.paginate``).
+returned :class:`Listing`.
+
+Paging stays cheap on large tables (issue 13):
+
+* 次へ / 前へ links seek from the last / first row shown (``after=`` / ``before=`` its id, keyset paging), when
+  every sort column is NOT NULL: the database starts at that row in the sort's index instead of skipping the
+  rows before it, and rows inserted meanwhile never shift a row onto two pages or off both.
+* A page typed by number (``page=N`` alone) first finds the row just before it with an id-only query over the
+  index (no table row read for the skipped rows), then seeks from it the same way; with a nullable sort column
+  it is plain OFFSET.
+* The count stops at :data:`COUNT_CAP` rows (「1000 件以上」), so a large result is not counted to its end.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import url_for
 from flask_sqlalchemy.pagination import Pagination
+from markupsafe import Markup, escape
 
 from .extensions import db
 from .forms import normalize_kana
 from .queryargs import choice_arg, int_arg, text_arg
+from .routing import MAX_ROW_ID
 from .searchtext import matching
 
 PER_PAGE = 50
 MAX_WORDS = 5
+COUNT_CAP = 1_000  # a result is counted up to here; beyond it the page says 「1000 件以上」
 DIRECTIONS = ("asc", "desc")
 
 
@@ -70,15 +85,168 @@ def order(query, sorts: Mapping, sort: Sort, tiebreak=None):
 
 
 def paginate(query, per_page: int = PER_PAGE) -> Pagination:
-    """One page of query from ``page=`` (bad or too large numbers give page 1 or an empty page, never an error)."""
+    """One page of query from ``page=`` by OFFSET (short lists such as the trash; bad numbers give page 1)."""
     return db.paginate(query, page=int_arg("page"), per_page=per_page, error_out=False)
+
+
+@dataclass
+class Page:
+    """One page of a list: its rows, its number, the (capped) count and the arguments of the links next to it."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+    total_capped: bool = False
+    has_next: bool = False
+    next_args: dict = field(default_factory=dict)
+    prev_args: dict = field(default_factory=dict)
+
+    @property
+    def has_prev(self) -> bool:
+        """True after the first page."""
+        return self.page > 1
+
+    @property
+    def pages(self) -> int:
+        """How many pages the count makes (at least 1; a lower bound when the count was capped)."""
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def prev_num(self) -> int:
+        """The previous page's number."""
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        """The next page's number."""
+        return self.page + 1
+
+
+def _entity(query):
+    descriptions = query.column_descriptions
+    return descriptions[0].get("entity") if len(descriptions) == 1 else None
+
+
+def _primary_key(query):
+    """The ORM attribute of the listed model's single-column primary key, or None (not a one-model select)."""
+    entity = _entity(query)
+    if entity is None:
+        return None
+    keys = sa.inspect(entity).primary_key
+    return getattr(entity, keys[0].key) if len(keys) == 1 else None
+
+
+def _narrowed(query, *columns):
+    """The same rows' columns only (an index can answer it), or None when the select joins other tables."""
+    # The select's own join list and FROM list (cheaper than resolving get_final_froms() on every page).
+    if getattr(query, "_setup_joins", True) or getattr(query, "_from_obj", True):
+        return None
+    narrow = sa.select(*columns)
+    return narrow.where(query.whereclause) if query.whereclause is not None else narrow
+
+
+def capped_count(query, cap: int = COUNT_CAP, columns: tuple = (), descending: bool = False) -> tuple[int, bool]:
+    """How many rows query gives, counting at most ``cap`` of them: (count, True when there are more).
+
+    Given the sort's ``columns`` the ids are read in that order, so the sort's index answers the count alone."""
+    pk = _primary_key(query)
+    ids = _narrowed(query, pk) if pk is not None else None
+    rows = query.order_by(None) if ids is None else _ordered(ids, columns, descending) if columns else ids
+    found = db.session.execute(sa.select(sa.func.count()).select_from(rows.limit(cap + 1).subquery())).scalar_one()
+    return (cap, True) if found > cap else (found, False)
+
+
+def _unique(query, columns: tuple) -> bool:
+    """True when a unique index of the listed table is (tenant_id, *columns): the sort is already total, and
+    adding the id would keep PostgreSQL from walking that index in order. (A unique index limited to live rows
+    counts: lists show live rows; the trash pages by number.)"""
+    names = tuple(getattr(column, "key", None) for column in columns)
+    table = getattr(_entity(query), "__table__", None)
+    if not names or table is None:
+        return False
+    keys = {tuple(column.key for column in index.columns) for index in table.indexes if index.unique}
+    keys |= {tuple(column.key for column in constraint.columns) for constraint in table.constraints
+             if isinstance(constraint, sa.UniqueConstraint)}
+    return names in keys or ("tenant_id", *names) in keys
+
+
+def _seekable(columns: tuple) -> bool:
+    """True when every sort column is a NOT NULL column (a NULL compares as unknown, so it cannot be sought)."""
+    return all(isinstance(column.expression, sa.Column) and not column.expression.nullable
+               for column in columns if hasattr(column, "expression"))
+
+
+def _seek(query, columns: tuple, boundary, descending: bool, after: bool):
+    """Rows after (or before) the boundary row in the order of columns (ending with the primary key), read from
+    the sort's index. ``boundary`` selects that row's values of columns inside the same statement (tenant-scoped
+    like the list), so an id of another tenant or of no row matches nothing."""
+    left, right = sa.tuple_(*columns), boundary.scalar_subquery()
+    return query.where(left > right if after != descending else left < right)
+
+
+def _row(query, columns: tuple, pk, row_id: int):
+    """A select of the sort columns of the row ``row_id`` (a cursor) if it is one of query's rows: a row outside
+    the list (another scope, filter or tenant) gives nothing, so its place in the order is never revealed."""
+    return _narrowed(query, *columns).where(pk == row_id)
+
+
+def _ordered(query, columns: tuple, descending: bool):
+    return query.order_by(None).order_by(*[column.desc() if descending else column.asc() for column in columns])
+
+
+def page_of(query, columns: tuple = (), descending: bool = False, per_page: int = PER_PAGE) -> Page:
+    """One page of query, sorted by columns, from ``after=`` / ``before=`` (a row id) or ``page=`` (a number)."""
+    number = int_arg("page")
+    after = int_arg("after", default=None, maximum=MAX_ROW_ID)
+    before = int_arg("before", default=None, maximum=MAX_ROW_ID)
+    pk = _primary_key(query)
+    columns = tuple(columns)
+    if pk is not None and not any(column is pk for column in columns) and not _unique(query, columns):
+        columns += (pk,)
+    total, capped = capped_count(query, COUNT_CAP, columns, descending)
+    cursor_given = after is not None or before is not None
+    seekable = pk is not None and _seekable(columns) and _narrowed(query, pk) is not None
+    if not seekable:
+        rows = db.session.execute(_ordered(query, columns, descending).limit(per_page + 1)
+                                  .offset((number - 1) * per_page)).scalars().all()
+        return Page(rows[:per_page], number, per_page, total, capped, len(rows) > per_page, {"page": number + 1},
+                    {"page": number - 1})
+    boundary = _row(query, columns, pk, after) if after is not None else None
+    if not cursor_given and number > 1:
+        # A page typed by number: the row ending the previous page, found in the sort's index alone (no table
+        # row read for the rows skipped), inside the same statement; the page then seeks from it.
+        boundary = _ordered(_narrowed(query, *columns), columns, descending).limit(1).offset((number - 1) * per_page - 1)
+    rows, number, has_next = _seek_page(query, columns, pk, descending, per_page, boundary, before, number)
+    if not rows and cursor_given:
+        # The row sought from is gone (deleted) or not in this list: show the first page instead.
+        rows, number, has_next = _seek_page(query, columns, pk, descending, per_page, None, None, 1)
+    next_args = {"page": number + 1, "after": getattr(rows[-1], pk.key)} if rows else {}
+    prev_args = {"page": number - 1, "before": getattr(rows[0], pk.key)} if rows and number > 2 else {"page": 1}
+    return Page(rows, number, per_page, total, capped, has_next, next_args, prev_args)
+
+
+def _seek_page(query, columns: tuple, pk, descending: bool, per_page: int, boundary, before: int | None,
+               number: int) -> tuple[list, int, bool]:
+    """(rows, page number, has a next page) of the page after ``boundary``, before the row ``before`` or the
+    first page."""
+    if before is not None:
+        rows = db.session.execute(_ordered(_seek(query, columns, _row(query, columns, pk, before), descending, after=False),
+                                           columns, not descending).limit(per_page + 1)).scalars().all()
+        more_before = len(rows) > per_page
+        return rows[:per_page][::-1], (max(number, 2) if more_before else 1), bool(rows)
+    if boundary is not None:
+        query = _seek(query, columns, boundary, descending, after=True)
+        number = max(number, 2)
+    rows = db.session.execute(_ordered(query, columns, descending).limit(per_page + 1)).scalars().all()
+    return rows[:per_page], number, len(rows) > per_page
 
 
 @dataclass
 class Listing:
     """A rendered list: the page of rows, the search words, the sort and the arguments links keep."""
 
-    page: Pagination
+    page: Page | Pagination
     q: str = ""
     sort: Sort | None = None
     filters: dict = field(default_factory=dict)
@@ -100,7 +268,8 @@ class Listing:
 def listing(query, *, sorts: Mapping | None = None, default_sort: str | None = None, tiebreak=None,
             columns: Iterable = (), kana: Iterable = (), prefix: Iterable = (), searchable: type | None = None,
             filters: dict | None = None, per_page: int = PER_PAGE) -> Listing:
-    """Search (``q=``), sort (``sort=``/``dir=`` from the whitelist) and paginate (``page=``) a select.
+    """Search (``q=``), sort (``sort=``/``dir=`` from the whitelist) and page (``page=``, ``after=``/``before=``:
+    see :func:`page_of`) a select; the count is capped at :data:`COUNT_CAP`.
 
     ``searchable`` (a ``app.searchtext.Searchable`` model) searches its ``search_text`` through
     ``app.searchtext.matching``; ``columns``/``kana``/``prefix`` search plain columns (models without it)."""
@@ -111,8 +280,46 @@ def listing(query, *, sorts: Mapping | None = None, default_sort: str | None = N
     elif columns or kana or prefix:
         q = text_arg("q")
         query = search(query, q, columns, kana=kana, prefix=prefix)
-    sort = None
-    if sorts:
-        sort = sort_arg(sorts, default_sort or next(iter(sorts)))
-        query = order(query, sorts, sort, tiebreak)
-    return Listing(paginate(query, per_page), q, sort, dict(filters or {}))
+    sort = sort_arg(sorts, default_sort or next(iter(sorts))) if sorts else None
+    columns = _columns(sorts[sort.key]) + ((tiebreak,) if tiebreak is not None else ()) if sort else ()
+    return Listing(page_of(query, columns, sort.descending if sort else False, per_page), q, sort,
+                   dict(filters or {}))
+
+
+class TableCells:
+    """A ``data_table``'s opening ``<td>`` tags (data-label, class), built once per table: ``cells.key`` is one
+    column's tag; iterating gives (key, tag) in column order."""
+
+    __slots__ = ("_tags",)
+
+    def __init__(self, tags: dict[str, Markup]):
+        self._tags = tags
+
+    def __getattr__(self, key: str) -> Markup:
+        try:
+            return self._tags[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self):
+        return iter(self._tags.items())
+
+
+def table_cells(columns: Iterable) -> TableCells:
+    """The opening ``<td>`` of each ``data_table`` column ``(key, label[, sort key[, class]])``."""
+    tags = {}
+    for column in columns:
+        css = column[3] if len(column) > 3 and column[3] else None
+        tags[column[0]] = Markup('<td data-label="{}"{}>').format(
+            column[1], Markup(' class="{}"').format(css) if css else "")
+    return TableCells(tags)
+
+
+_ID_MARK = 987654321987654321  # an id no row has: url_for runs once, each row's id replaces this mark
+
+
+def row_url(endpoint: str, id_arg: str, **values):
+    """A function giving ``url_for(endpoint, id_arg=row_id, **values)`` for each row id, with one url_for call."""
+    head, _, tail = url_for(endpoint, **{id_arg: _ID_MARK}, **values).partition(str(_ID_MARK))
+    head, tail = str(escape(head)), str(escape(tail))
+    return lambda row_id: Markup(head + str(int(row_id)) + tail)  # noqa: S704  # nosec B704  # escaped above, an int

@@ -9,6 +9,7 @@ from . import dashboard as home
 from .branding import service_name
 from .extensions import db
 from .forms import ConfirmForm
+from .listing import row_url, table_cells
 from .models import STATUS_LABELS
 from .operator import is_operator_event, operator_display_name
 from .products import all_products, audit_action_labels, dashboard_panels, menu_links
@@ -100,3 +101,5 @@ def init_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_jst, "jst")
     app.add_template_filter(lambda value: format_jst(value, seconds=True), "jst_seconds")
     app.add_template_global(STATUS_LABELS, "status_labels")
+    app.add_template_global(table_cells, "table_cells")
+    app.add_template_global(row_url, "row_url")

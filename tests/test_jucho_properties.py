@@ -284,9 +284,9 @@ def test_ten_thousand_rows_cost_the_same_queries_and_use_the_indexes(app, admin)
         many = {url: len(reads_of(app, admin, url)) for url in LIST_URLS}
     assert many == {url: few[url.split("/")[2].split("?")[0]] for url in LIST_URLS}, (few, many)
     assert max(many.values()) <= 8, many  # session, user, tenant, …, the page, its count, its rows' associations
-    assert "全10000件" in admin.get("/jucho/buildings").get_data(as_text=True)
+    assert "全1000件以上" in admin.get("/jucho/buildings").get_data(as_text=True)
     for url, table, index in INDEXED_PAGES:
-        page_query = the_query(reads_of(app, admin, url), f"FROM {table}", "LIMIT")
+        page_query = the_query(reads_of(app, admin, url), f"SELECT {table}.id, ", "LIMIT")
         plan = plan_of(app, page_query)
         assert index in plan, (url, plan)
         if dialect_of(app) == "postgresql":

@@ -24,10 +24,11 @@ def _tenant_with_notes(app, make_tenant, titles=TITLES) -> int:
     return info.id
 
 
-def _titles(app, tenant_id: int, url: str, **options) -> list[str]:
+def _titles(app, tenant_id: int, url: str, query=None, **options) -> list[str]:
     with app.test_request_context(url):
         with tenant_scope(db.session.get(Tenant, tenant_id)):
-            result = listing(sa.select(SampleNote), **options)
+            options = {"sorts": SORTS, "per_page": 3} if query is not None and not options else options
+            result = listing(query if query is not None else sa.select(SampleNote), **options)
             return [note.title for note in result.page.items]
 
 
@@ -102,10 +103,44 @@ def test_macros_render_links_buttons_and_confirm_page(app, make_tenant):
     assert 'class="sort active" href="/?q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=asc">題名 ▼</a>' in html
     assert 'class="sort" href="/?q=%E3%83%A1%E3%83%A2&amp;sort=id&amp;dir=asc">番号</a>' in html
     assert "2 / 3 ページ（全7件）" in html
-    assert 'href="/?page=1&amp;q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=desc">前へ' in html
-    assert 'href="/?page=3&amp;q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=desc">次へ' in html
+    assert 'href="/?q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=desc&amp;page=1" rel="prev">前へ' in html
+    # 次へ seeks from the last row shown (descending: メモ01): after= its id
+    with app.app_context():
+        last = db.session.execute(sa.select(SampleNote.id).where(SampleNote.title == "メモ01")
+                                  .execution_options(all_tenants=True)).scalar_one()
+    assert f'href="/?q=%E3%83%A1%E3%83%A2&amp;sort=title&amp;dir=desc&amp;page=3&amp;after={last}" rel="next">次へ' in html
     assert '<form method="post" action="/things/1/delete" class="inline">' in html
     assert '<button type="submit" class="danger small" data-testid="delete-1">削除</button>' in html
     assert html.count('name="csrf_token"') == 2
     assert "<h1>削除しますか？</h1>" in html and "最後の管理者です。" in html and "<p>本当に？</p>" in html
     assert '<a class="button" href="/things">キャンセル</a>' in html
+
+
+TABLES = """{% from "_macros.html" import data_table %}
+{% set columns = [("title", "題名", "title", "long"), ("body", "本文"), ("id", "番号", none, "num")] %}
+{% call(note, key) data_table(notes, columns, testid="t") %}{% if key == "title" %}<b>{{ note.title }}</b>{% elif key == "body" %}{{ note.body }}{% else %}{{ note.id }}{% endif %}{% endcall %}
+|{% call(note, td) data_table(notes, columns, testid="t", whole_rows=true) %}{{ td.title }}<b>{{ note.title }}</b></td>{{ td.body }}{{ note.body }}</td>{{ td.id }}{{ note.id }}</td>{% endcall %}"""
+
+
+def test_data_table_whole_rows_renders_the_same_cells_as_one_call_per_cell(app):
+    from types import SimpleNamespace
+
+    notes = [SimpleNamespace(id=1, title="<b>危険</b> & 題名", body="本文"), SimpleNamespace(id=2, title="二", body="")]
+    with app.test_request_context("/"):
+        per_cell, whole = render_template_string(TABLES, notes=notes).split("|")
+    assert "".join(per_cell.split()) == "".join(whole.split())
+    assert '<td data-label="題名" class="long"><b>&lt;b&gt;危険&lt;/b&gt; &amp; 題名</b></td>' in whole
+    assert '<td data-label="番号" class="num">2</td>' in whole
+
+
+def test_a_cursor_outside_the_list_gives_page_one(app, make_tenant):
+    """after=/before= naming a row the list leaves out (another scope or filter) reveal nothing of its place."""
+    tenant = _tenant_with_notes(app, make_tenant, [f"メモ{n:02d}" for n in range(7)] + ["ZZZ 別"])
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(SampleNote.title, SampleNote.id)
+                                      .execution_options(all_tenants=True)).all())
+    mine = sa.select(SampleNote).where(SampleNote.title.startswith("メモ"))
+    first = ["メモ00", "メモ01", "メモ02"]
+    assert _titles(app, tenant, f"/?sort=title&after={ids['メモ02']}", query=mine) == ["メモ03", "メモ04", "メモ05"]
+    for cursor in (f"after={ids['ZZZ 別']}", f"before={ids['ZZZ 別']}"):
+        assert _titles(app, tenant, f"/?sort=title&page=2&{cursor}", query=mine) == first, cursor

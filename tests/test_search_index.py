@@ -127,7 +127,7 @@ def test_search_at_ten_thousand_rows_uses_the_trigram_index(app, make_tenant):
     analyze(app)
     page = client.get("/mama/associations?q=ａ０９８７６")
     assert "A09876" in page.get_data(as_text=True) and "1 件" in page.get_data(as_text=True)
-    search = the_query(reads_of(app, client, "/mama/associations?q=ａ０９８７６"), "FROM mama_associations", "LIMIT")
+    search = the_query(reads_of(app, client, "/mama/associations?q=ａ０９８７６"), "SELECT mama_associations.id, ", "LIMIT")
     plan = plan_of(app, search)
     if dialect_of(app) == "postgresql":
         assert trigram_index("mama_associations") in plan, plan

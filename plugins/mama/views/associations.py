@@ -8,8 +8,9 @@ from app import audit, trash
 from app.address import PREFECTURES
 from app.auth.guards import deny
 from app.confirm import confirmation, confirmed
+from app.crypto import defer_encrypted
 from app.extensions import db
-from app.listing import listing
+from app.listing import capped_count, listing
 from app.queryargs import choice_arg, text_arg
 from app.softdelete import soft_delete, trash_days
 
@@ -17,7 +18,7 @@ from .. import associations as assoc
 from ..csv_export import associations_csv
 from ..forms import AssociationForm
 from ..models import MamaAssociation, MamaUserAssociation
-from ..permissions import LEVEL_DELETE, LEVEL_EDIT, MENU_ASSOCIATIONS, menu_required
+from ..permissions import LEVEL_DELETE, LEVEL_EDIT, MENU_ASSOCIATIONS, can, menu_required
 from . import bp
 
 FORM_FIELDS = ("code", "name", "name_kana", "postal_code", "prefecture", "city", "address_line", "building_name",
@@ -34,12 +35,19 @@ def _prefecture() -> str:
 def associations_index():
     """Search, sort and page through the associations in the user's scope."""
     prefecture = _prefecture()
-    result = listing(assoc.in_prefecture(current_user, prefecture), sorts=assoc.SORTS,
+    # The contact person's encrypted fields are not on the list: left out, they are not decrypted 50 times.
+    query = assoc.in_prefecture(current_user, prefecture).options(*defer_encrypted(MamaAssociation))
+    result = listing(query, sorts=assoc.SORTS,
                      default_sort=assoc.DEFAULT_SORT, filters={"prefecture": prefecture}, per_page=assoc.PER_PAGE,
                      searchable=MamaAssociation)
-    total = assoc.count_in_scope(current_user)
+    # Without a search or filter the page's own (capped) count is the scope's: no second count.
+    page = result.page
+    total, capped = capped_count(assoc.in_prefecture(current_user)) if result.q or prefecture else \
+        (page.total, page.total_capped)
     return render_template("mama/associations/index.html", listing=result, prefectures=PREFECTURES,
-                           total_in_scope=total, why_none=assoc.scope_explanation(current_user) if total == 0 else None)
+                           total_in_scope=total, scope_capped=capped, may_edit=can(current_user, MENU_ASSOCIATIONS, LEVEL_EDIT),
+                           may_delete=can(current_user, MENU_ASSOCIATIONS, LEVEL_DELETE),
+                           why_none=assoc.scope_explanation(current_user) if total == 0 else None)
 
 
 @bp.route("/associations/export.csv")

@@ -29,6 +29,7 @@ from ..permissions import (
     LEVEL_DELETE,
     LEVEL_EDIT,
     MENU_USERS,
+    can,
     ensure_settings,
     has_working_admin,
     menu_required,
@@ -85,9 +86,13 @@ def _snapshot(user: User, settings: MamaUserSettings) -> dict:
 def users_index():
     """Every user of the tenant with role, permission set and state."""
     result = listing(sa.select(User), sorts=USER_SORTS, default_sort="login_id", tiebreak=User.id)
-    settings = {s.user_id: s for s in db.session.execute(sa.select(MamaUserSettings)).scalars()}
+    shown = [user.id for user in result.page.items]  # the page's users' settings only, not the whole tenant's
+    settings = {s.user_id: s for s in db.session.execute(
+        sa.select(MamaUserSettings).where(MamaUserSettings.user_id.in_(shown))).unique().scalars()}
     return render_template("mama/users/index.html", listing=result, settings=settings, form=ConfirmForm(),
-                           now=utcnow(), reset_requests=reset_requests.open_requests())
+                           now=utcnow(), reset_requests=reset_requests.open_requests(),
+                           may_edit=can(current_user, MENU_USERS, LEVEL_EDIT),
+                           may_delete=can(current_user, MENU_USERS, LEVEL_DELETE))
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
