@@ -5,6 +5,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, current_app
 from markupsafe import Markup
@@ -91,6 +92,14 @@ class DemoTenant:
     name: str
     product: str
     seed: Callable | None = None
+
+
+@dataclass(frozen=True)
+class SessionCompanion:
+    """A row a product's ``session_valid`` reads, loaded with the session: ``entity`` outer-joined ``on``."""
+
+    entity: Any
+    on: Any
 
 
 @dataclass(frozen=True)

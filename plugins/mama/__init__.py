@@ -32,6 +32,15 @@ def session_valid(tenant, user, session_record):
 
 
 @hookimpl
+def session_companions():
+    """The registered device the session logged in from, joined to the session query (no query of its own)."""
+    from .guard import device_companion
+
+    companion = device_companion()
+    return [companion] if companion is not None else []
+
+
+@hookimpl
 def register_commands(cli):
     """`flask user device-code` and the `flask mama` group."""
     from .cli import device_code, mama_cli

@@ -68,8 +68,12 @@ def eligible_menus(tenant, role: str) -> list[MenuLink]:
 
 
 def settings_for(user: User) -> MamaUserSettings | None:
-    """The user's MAMA settings row, if any."""
-    return db.session.execute(sa.select(MamaUserSettings).where(MamaUserSettings.user_id == user.id)).scalar_one_or_none()
+    """The user's MAMA settings row, if any: read once per request (menus, checks and scope all ask for it)."""
+    read = g.setdefault("mama_settings", {})
+    if user.id not in read:
+        read[user.id] = db.session.execute(
+            sa.select(MamaUserSettings).where(MamaUserSettings.user_id == user.id)).scalar_one_or_none()
+    return read[user.id]
 
 
 def ensure_settings(user: User) -> MamaUserSettings:
@@ -79,6 +83,7 @@ def ensure_settings(user: User) -> MamaUserSettings:
         settings = MamaUserSettings(user_id=user.id, scope_all=user.role == ROLE_ADMIN)
         db.session.add(settings)
         db.session.flush()
+        g.mama_settings[user.id] = settings
     return settings
 
 
@@ -124,8 +129,9 @@ def allowed_menu_ids(user: User, settings: MamaUserSettings | None = None, use_c
 
 
 def forget_cached_permissions() -> None:
-    """Drop the per-request permission cache after a change."""
+    """Drop the per-request permission and settings caches after a change."""
     g.pop("mama_allowed_menus", None)
+    g.pop("mama_settings", None)
 
 
 def can(user: User, menu_id: str, level: str = LEVEL_VIEW) -> bool:
