@@ -76,6 +76,17 @@ def settings_for(user: User) -> MamaUserSettings | None:
     return read[user.id]
 
 
+def read_settings(users: list[User]) -> None:
+    """Read the settings rows of several users in one query (for a check over all admins)."""
+    read = g.setdefault("mama_settings", {})
+    wanted = [user.id for user in users if user.id not in read]
+    if not wanted:
+        return
+    found = {row.user_id: row for row in db.session.execute(
+        sa.select(MamaUserSettings).where(MamaUserSettings.user_id.in_(wanted))).scalars()}
+    read.update({user_id: found.get(user_id) for user_id in wanted})
+
+
 def ensure_settings(user: User) -> MamaUserSettings:
     """The user's MAMA settings row, created with the role's defaults when missing."""
     settings = settings_for(user)
