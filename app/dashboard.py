@@ -6,6 +6,7 @@ queries however large the tenant grows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import sqlalchemy as sa
 from flask import render_template
@@ -41,6 +42,7 @@ def previous_login(user, current_session=None) -> AuditEvent | None:
     return db.session.execute(query.order_by(AuditEvent.seq.desc()).limit(1)).scalars().first()
 
 
+@cache  # the same clause for every request: built once per process, not on every ホーム
 def _is_change():
     column = AuditEvent.action
     clauses = [column.startswith(prefix) for prefix in _NOT_CHANGE_PREFIXES]
