@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import PendingLoginRecord, User, UserSession
 from ..products import plugin_manager
 from ..queryargs import token_length, token_shaped
-from ..tenancy import set_current_tenant
+from ..tenancy import set_current_tenant, tenant_scope
 from ..timeutil import utcnow
 
 TOKEN_BYTES = 32  # 256 bits
@@ -78,16 +78,19 @@ def load_session(token: str) -> User | None:
     if token_shaped(token, length=TOKEN_LENGTH) is None:  # only what create_session issues is looked up
         return None
     record, companions = _session_row(token)
-    if record is None or not record.is_open:
+    if record is None:
+        return None
+    user = record.user
+    tenant = user.tenant
+    with tenant_scope(tenant):  # opened even for an ended session: no sealed value stays in the identity map
+        for row in (record, user, *companions):
+            if row is not None:
+                open_row(row)
+    if not record.is_open:
         return None
     # Held for the request: the identity map keeps rows only while something refers to them.
     g.session_companions = companions
-    user = record.user
-    tenant = user.tenant
     set_current_tenant(tenant)
-    for row in (record, user, *companions):
-        if row is not None:
-            open_row(row)
     now = utcnow()
     reason = _expiry_reason(record, now)
     if reason is None and not (user.is_active and tenant.can_log_in):
