@@ -348,8 +348,20 @@ def _unbind_written_values(mapper, connection, target) -> None:
             values[key] = str(values[key])  # the object holds plain str again, as before the flush
 
 
+# Execution option (passed to ``session.execute``): leave the encrypted values of the loaded rows sealed until ``open_row`` — for the session
+# loader, whose one query is what tells it the tenant (the current tenant is set only once the rows are in).
+OPEN_AFTER_LOAD = "kanri_open_after_load"
+
+
 @event.listens_for(TenantScoped, "load", propagate=True, restore_load_context=True)
 def _open_loaded_row(target, context) -> None:
+    if context.execution_options.get(OPEN_AFTER_LOAD):
+        return
+    _open(target)
+
+
+def open_row(target) -> None:
+    """Decrypt a row loaded with ``OPEN_AFTER_LOAD``; its tenant must be the current one (as for any load)."""
     _open(target)
 
 

@@ -93,6 +93,16 @@ def session_valid(tenant, user, session_record):
 
 
 @hookspec
+def session_companions():
+    """Return ``app.products.SessionCompanion`` rows for the core to load in the same query as the session.
+
+    Each is an outer join (entity, on-clause over ``User`` / ``UserSession``) added to the one query that
+    loads the session, its user and tenant, so ``session_valid`` finds the row in the identity map
+    (``db.session.get``) instead of querying again. Return nothing when this request has no such row.
+    """
+
+
+@hookspec
 def sessions_ended(tenant, user, reason):
     """React to all of a user's sessions being ended (password change, suspension, reset)."""
 

@@ -5,8 +5,9 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g, has_request_context
 from markupsafe import Markup
 
 USER_WORD = "ユーザー"  # what the core calls a tenant's users; a product may say 社員 (Product.user_word)
@@ -94,6 +95,14 @@ class DemoTenant:
 
 
 @dataclass(frozen=True)
+class SessionCompanion:
+    """A row a product's ``session_valid`` reads, loaded with the session: ``entity`` outer-joined ``on``."""
+
+    entity: Any
+    on: Any
+
+
+@dataclass(frozen=True)
 class SessionRefusal:
     """A product's answer to ``session_valid`` that ends a session: audit reason and message for the user."""
 
@@ -107,12 +116,15 @@ def plugin_manager():
 
 
 def all_products() -> dict[str, Product]:
-    """Return every registered product by code."""
-    products = {}
-    for batch in plugin_manager().hook.register_products():
-        for product in batch or ():
-            products[product.code] = product
-    return products
+    """Return every registered product by code (collected once per app: plugins register at start-up)."""
+    products = current_app.extensions.get("kanri_products")
+    if products is None:
+        products = {}
+        for batch in plugin_manager().hook.register_products():
+            for product in batch or ():
+                products[product.code] = product
+        current_app.extensions["kanri_products"] = products
+    return dict(products)
 
 
 def plugin_folder(code: str) -> Path | None:
@@ -147,9 +159,20 @@ def _flatten(results) -> list:
     return [item for batch in results for item in (batch or ())]
 
 
+def _all_menu_links(tenant, user) -> list[MenuLink]:
+    if not has_request_context():
+        return _flatten(plugin_manager().hook.menu_links(tenant=tenant, user=user))
+    # Asked for each section and by the dashboard: the plugins answer once per request and user.
+    asked = g.setdefault("kanri_menu_links", {})
+    key = (getattr(tenant, "id", None), getattr(user, "id", None))
+    if key not in asked:
+        asked[key] = _flatten(plugin_manager().hook.menu_links(tenant=tenant, user=user))
+    return asked[key]
+
+
 def menu_links(tenant, user, section: str = "main") -> list[MenuLink]:
     """Return the user's menu links in one section, in display order."""
-    links = _flatten(plugin_manager().hook.menu_links(tenant=tenant, user=user))
+    links = _all_menu_links(tenant, user)
     return sorted((link for link in links if link.section == section), key=lambda link: (link.order, link.label))
 
 

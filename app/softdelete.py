@@ -82,10 +82,29 @@ def _is_soft_deletable(element) -> bool:
     return entity is not None and issubclass(getattr(entity, "class_", object), SoftDeletable)
 
 
+# statement shape (its SQL cache key) → whether it names a SoftDeletable entity, so each shape is walked once
+# per process. The key is the one SQLAlchemy memoises on the statement to find its compiled form anyway.
+_SHAPES: dict = {}
+_SHAPES_MAX = 4096
+
+
+def _names_soft_deletable(statement) -> bool:
+    return any(_is_soft_deletable(element) for element in visitors.iterate(statement))
+
+
 def _touches_soft_deletable(state) -> bool:
     if any(issubclass(mapper.class_, SoftDeletable) for mapper in state.all_mappers):
         return True
-    return any(_is_soft_deletable(element) for element in visitors.iterate(state.statement))
+    statement = state.statement
+    cache_key = statement._generate_cache_key()  # None for a statement SQLAlchemy cannot cache either
+    if cache_key is None:
+        return _names_soft_deletable(statement)
+    found = _SHAPES.get(cache_key.key)
+    if found is None:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        found = _SHAPES[cache_key.key] = _names_soft_deletable(statement)
+    return found
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, current_app, has_request_context, render_template
+from flask import Blueprint, Flask, current_app, g, has_request_context, render_template
 from flask_login import current_user, login_required
 
 from . import dashboard as home
@@ -13,7 +13,7 @@ from .listing import row_url, table_cells
 from .models import STATUS_LABELS
 from .operator import is_operator_event, operator_display_name
 from .products import all_products, audit_action_labels, dashboard_panels, menu_links
-from .tenancy import current_tenant
+from .tenancy import current_tenant, current_tenant_id
 from .timeutil import format_jst
 
 bp = Blueprint("main", __name__)
@@ -69,6 +69,15 @@ def _navigation():
     # No request (mail rendered by an operator command): no user, no navigation.
     if not has_request_context() or not current_user.is_authenticated:
         return {"brand_name": service_name()} if has_request_context() else {}
+    # Every render_template asks (the dashboard's panels render partials): built once per request and user.
+    key = (current_user.id, current_tenant_id())
+    built = g.get("kanri_navigation")
+    if built is None or built[0] != key:
+        built = g.kanri_navigation = (key, _build_navigation())
+    return built[1]
+
+
+def _build_navigation() -> dict:
     tenant = current_tenant()
     product = all_products().get(tenant.product) if tenant else None
     return {

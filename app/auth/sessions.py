@@ -7,13 +7,15 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, request
+from sqlalchemy.orm import Load, contains_eager
 
 from .. import audit
+from ..crypto import OPEN_AFTER_LOAD, open_row
 from ..extensions import db
-from ..models import PendingLoginRecord, Tenant, User, UserSession
+from ..models import PendingLoginRecord, User, UserSession
 from ..products import plugin_manager
 from ..queryargs import token_length, token_shaped
-from ..tenancy import set_current_tenant
+from ..tenancy import set_current_tenant, tenant_scope
 from ..timeutil import utcnow
 
 TOKEN_BYTES = 32  # 256 bits
@@ -56,20 +58,40 @@ def _expiry_reason(record: UserSession, now) -> str | None:
     return None
 
 
+def _session_row(token: str):
+    """(session, companions) in ONE query: the session joined to its user and tenant, plus the rows the
+    products' ``session_valid`` reads (``session_companions``), outer-joined; (None, []) when unknown."""
+    companions = [c for batch in plugin_manager().hook.session_companions() for c in (batch or ())]
+    query = (sa.select(UserSession).join(UserSession.user).join(User.tenant)
+             .options(contains_eager(UserSession.user).contains_eager(User.tenant))
+             .where(UserSession.token_hash == hash_token(token), UserSession.tenant_id == User.tenant_id)
+             .execution_options(all_tenants=True))
+    for companion in companions:
+        query = (query.outerjoin(companion.entity, companion.on).add_columns(companion.entity)
+                 .options(Load(companion.entity).lazyload("*")))
+    row = db.session.execute(query, execution_options={OPEN_AFTER_LOAD: True}).first()
+    return (None, []) if row is None else (row[0], list(row[1:]))
+
+
 def load_session(token: str) -> User | None:
     """Return the user of a live session token and make its tenant current; None otherwise."""
     if token_shaped(token, length=TOKEN_LENGTH) is None:  # only what create_session issues is looked up
         return None
-    record = db.session.execute(
-        sa.select(UserSession).where(UserSession.token_hash == hash_token(token))
-        .execution_options(all_tenants=True)
-    ).scalar_one_or_none()
-    if record is None or not record.is_open:
+    record, companions = _session_row(token)
+    if record is None:
         return None
-    tenant = db.session.get(Tenant, record.tenant_id)
+    user = record.user
+    tenant = user.tenant
+    with tenant_scope(tenant):  # opened even for an ended session: no sealed value stays in the identity map
+        for row in (record, user, *companions):
+            if row is not None:
+                open_row(row)
+    if not record.is_open:
+        return None
+    # Held for the request: the identity map keeps rows only while something refers to them.
+    g.session_companions = companions
     set_current_tenant(tenant)
     now = utcnow()
-    user = record.user
     reason = _expiry_reason(record, now)
     if reason is None and not (user.is_active and tenant.can_log_in):
         reason = "account_unavailable"

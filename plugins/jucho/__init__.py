@@ -4,7 +4,7 @@ The core imports the screens (``PRODUCT.views``) once the plugins are loaded, as
 the services they use read ``PRODUCT`` from this module, so it must be complete before they load.
 """
 from app.hookspecs import hookimpl
-from app.products import DemoTenant, MenuLink, Panel, Product
+from app.products import DemoTenant, MenuLink, Product
 
 from . import deliveries, reports  # noqa: F401  # the report tables, for the mapper and migrations
 from .demo import seed_demo
@@ -60,13 +60,12 @@ def menu_links(tenant, user):
 @hookimpl
 def dashboard_panels(tenant, user):
     """依頼状況 (open requests by status, overdue, the user's own) and 登録件数 (管理組合 and 物件, 社員 for admins);
-    one COUNT per figure. お知らせ are the core's panel."""
+    every figure in one query. お知らせ are the core's panel."""
     if not PRODUCT.owns(tenant) or user is None:
         return []
-    from .dashboard import count_panel
-    from .views.request_panel import request_panel
+    from .dashboard import panels
 
-    return [Panel("依頼状況", request_panel(user), order=5), count_panel(user)]
+    return panels(user)
 
 
 @hookimpl

@@ -376,15 +376,19 @@ def overdue_condition():
     return sa.and_(JuchoRequest.status.in_(OPEN_STATUSES), JuchoRequest.due_date < jst_today())
 
 
-def overdue_count() -> int:
-    """Open requests of the current tenant past their due date."""
-    return db.session.execute(sa.select(sa.func.count()).select_from(JuchoRequest).where(overdue_condition())).scalar_one()
+def in_status_query(status: str):
+    """A select of the current tenant's requests in one status, to count."""
+    return sa.select(JuchoRequest.id).where(JuchoRequest.status == status)
 
 
-def assigned_open_count(user: User) -> int:
-    """Open requests assigned to ``user``."""
-    return db.session.execute(sa.select(sa.func.count()).select_from(JuchoRequest).where(
-        JuchoRequest.status.in_(OPEN_STATUSES), JuchoRequest.assignee_id == user.id)).scalar_one()
+def overdue_query():
+    """A select of the current tenant's open requests past their due date, to count."""
+    return sa.select(JuchoRequest.id).where(overdue_condition())
+
+
+def assigned_open_query(user: User):
+    """A select of the open requests assigned to ``user``, to count."""
+    return sa.select(JuchoRequest.id).where(JuchoRequest.status.in_(OPEN_STATUSES), JuchoRequest.assignee_id == user.id)
 
 
 def tenant_name() -> str:

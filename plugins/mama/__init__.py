@@ -1,10 +1,8 @@
 """MAMAシステム: association management with registered-device login (端末認証). Hook implementations only."""
 from __future__ import annotations
 
-from markupsafe import Markup
-
 from app.hookspecs import hookimpl
-from app.products import DemoTenant, MenuLink, Panel, Product
+from app.products import DemoTenant, MenuLink, Product
 
 from . import models  # noqa: F401  (tables join the metadata before the core labels encrypted columns)
 
@@ -29,6 +27,15 @@ def session_valid(tenant, user, session_record):
     from .guard import device_refusal
 
     return device_refusal(user)
+
+
+@hookimpl
+def session_companions():
+    """The registered device the session logged in from, joined to the session query (no query of its own)."""
+    from .guard import device_companion
+
+    companion = device_companion()
+    return [companion] if companion is not None else []
 
 
 @hookimpl
@@ -97,31 +104,12 @@ def menu_links(tenant, user):
 @hookimpl
 def dashboard_panels(tenant, user):
     """対応待ち (device requests, locked users) for whoever may act on them; 登録件数 (管理組合 in the user's scope,
-    ユーザー) for whoever may open those menus. One COUNT per line."""
+    ユーザー) for whoever may open those menus. Every figure in one query."""
     if not PRODUCT.owns(tenant) or user is None:
         return []
-    from flask import url_for
+    from .dashboard import panels
 
-    from app.dashboard import Count, count_list, locked_user_count, user_count
-
-    from .associations import count_in_scope, scope_explanation
-    from .devices import pending_device_count
-    from .permissions import MENU_ASSOCIATIONS, MENU_DEVICES, MENU_USERS, can_open
-
-    pending, counts, why_none = [], [], Markup("")
-    if can_open(user, MENU_DEVICES):
-        pending.append(Count("端末の登録申請（承認待ち）", pending_device_count(), url=url_for("mama.devices_index")))
-    if can_open(user, MENU_USERS):
-        pending.append(Count("ロック中のユーザー", locked_user_count(), "人", url_for("mama.users_index")))
-    if can_open(user, MENU_ASSOCIATIONS):
-        in_scope = count_in_scope(user)
-        counts.append(Count("参照できる管理組合", in_scope, url=url_for("mama.associations_index")))
-        if in_scope == 0:
-            why_none = scope_explanation(user)  # why 0 件, and which admins can change it
-    if can_open(user, MENU_USERS):
-        counts.append(Count("ユーザー", user_count(), "人", url_for("mama.users_index")))
-    panels = [Panel("対応待ち", count_list(pending), order=10)] if pending else []
-    return panels + ([Panel("登録件数", count_list(counts) + why_none, order=20)] if counts else [])
+    return panels(user)
 
 
 @hookimpl

@@ -247,9 +247,9 @@ def pending_count(user: User) -> int:
         MamaDevice.user_id == user.id, MamaDevice.status == DEVICE_PENDING)).scalar_one()
 
 
-def pending_device_count() -> int:
-    """How many devices wait for approval (one COUNT)."""
-    return db.session.execute(sa.select(sa.func.count(MamaDevice.id)).where(MamaDevice.status == DEVICE_PENDING)).scalar_one()
+def pending_devices_query():
+    """A select of the tenant's devices waiting for approval, to count."""
+    return sa.select(MamaDevice.id).where(MamaDevice.status == DEVICE_PENDING)
 
 
 def pending_devices() -> list[MamaDevice]:

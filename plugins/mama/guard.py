@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import session
 
 from app.extensions import db
-from app.products import SessionRefusal
+from app.models import User
+from app.products import SessionCompanion, SessionRefusal
 
 from .devices import is_usable
 from .models import MamaDevice
@@ -23,6 +24,14 @@ def remember_device(device: MamaDevice) -> None:
     session[SESSION_KEY] = device.id
 
 
+def device_companion() -> SessionCompanion | None:
+    """The session's device, loaded in the core's session query so ``device_refusal`` reads no more rows."""
+    device_id = session.get(SESSION_KEY)
+    if not isinstance(device_id, int):
+        return None
+    return SessionCompanion(MamaDevice, (MamaDevice.id == device_id) & (MamaDevice.user_id == User.id))
+
+
 def device_refusal(user) -> SessionRefusal | None:
     """None while the session's device is still approved for user; a refusal once it is not."""
     if SESSION_KEY not in session:  # only the device factor opens MAMA sessions, and it always sets the key
@@ -30,7 +39,7 @@ def device_refusal(user) -> SessionRefusal | None:
     device_id = session[SESSION_KEY]
     if not isinstance(device_id, int):
         return DEVICE_REVOKED
-    device = db.session.get(MamaDevice, device_id)
+    device = db.session.get(MamaDevice, device_id)  # the identity map's copy from the session query
     if device is not None and device.user_id == user.id and is_usable(device):
         return None
     return DEVICE_REVOKED

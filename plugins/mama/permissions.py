@@ -68,8 +68,23 @@ def eligible_menus(tenant, role: str) -> list[MenuLink]:
 
 
 def settings_for(user: User) -> MamaUserSettings | None:
-    """The user's MAMA settings row, if any."""
-    return db.session.execute(sa.select(MamaUserSettings).where(MamaUserSettings.user_id == user.id)).scalar_one_or_none()
+    """The user's MAMA settings row, if any: read once per request (menus, checks and scope all ask for it)."""
+    read = g.setdefault("mama_settings", {})
+    if user.id not in read:
+        read[user.id] = db.session.execute(
+            sa.select(MamaUserSettings).where(MamaUserSettings.user_id == user.id)).scalar_one_or_none()
+    return read[user.id]
+
+
+def read_settings(users: list[User]) -> None:
+    """Read the settings rows of several users in one query (for a check over all admins)."""
+    read = g.setdefault("mama_settings", {})
+    wanted = [user.id for user in users if user.id not in read]
+    if not wanted:
+        return
+    found = {row.user_id: row for row in db.session.execute(
+        sa.select(MamaUserSettings).where(MamaUserSettings.user_id.in_(wanted))).scalars()}
+    read.update({user_id: found.get(user_id) for user_id in wanted})
 
 
 def ensure_settings(user: User) -> MamaUserSettings:
@@ -79,6 +94,7 @@ def ensure_settings(user: User) -> MamaUserSettings:
         settings = MamaUserSettings(user_id=user.id, scope_all=user.role == ROLE_ADMIN)
         db.session.add(settings)
         db.session.flush()
+        g.mama_settings[user.id] = settings
     return settings
 
 
@@ -124,8 +140,9 @@ def allowed_menu_ids(user: User, settings: MamaUserSettings | None = None, use_c
 
 
 def forget_cached_permissions() -> None:
-    """Drop the per-request permission cache after a change."""
+    """Drop the per-request permission and settings caches after a change."""
     g.pop("mama_allowed_menus", None)
+    g.pop("mama_settings", None)
 
 
 def can(user: User, menu_id: str, level: str = LEVEL_VIEW) -> bool:

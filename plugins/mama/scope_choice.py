@@ -9,7 +9,7 @@ from app.models import User
 
 from .models import MamaAssociation, MamaUserAssociation
 from .notify import tenant_admins
-from .permissions import LEVEL_EDIT, MENU_SCOPES, allowed_levels, ensure_settings, implies
+from .permissions import LEVEL_EDIT, MENU_SCOPES, allowed_levels, ensure_settings, implies, read_settings
 
 # Above this many associations the user form offers no list (it would be too long to use); the admin then picks
 # the selection on 物件参照権限登録, which searches.
@@ -65,7 +65,9 @@ def apply_scope(user: User, mode: str, association_ids: list[int]) -> None:
 
 def scope_admins() -> list[User]:
     """The active admins who can change 物件参照権限 (named to a user who sees no association)."""
-    return [admin for admin in tenant_admins() if implies(allowed_levels(admin).get(MENU_SCOPES), LEVEL_EDIT)]
+    admins = tenant_admins()
+    read_settings(admins)
+    return [admin for admin in admins if implies(allowed_levels(admin).get(MENU_SCOPES), LEVEL_EDIT)]
 
 
 def can_choose(user: User) -> bool:

@@ -27,10 +27,10 @@ def menu_links(tenant, user):
         return []
     from app.products import all_products
 
-    from .content import groups_of
+    from .content import has_faq
 
     product = all_products().get(tenant.product)
-    return [LINK] if product is not None and groups_of(product) else []
+    return [LINK] if product is not None and has_faq(product) else []
 
 
 @hookimpl

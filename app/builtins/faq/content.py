@@ -99,6 +99,14 @@ def groups_of(product: Product) -> list[Group]:
     return cached[1]
 
 
+def has_faq(product: Product) -> bool:
+    """True when the product ships FAQ questions; decided once per app (the menu link asks on every page)."""
+    known = current_app.extensions.setdefault("kanri_faq_present", {})
+    if product.code not in known:
+        known[product.code] = bool(groups_of(product))
+    return known[product.code]
+
+
 def search(groups: list[Group], query: str) -> list[Group]:
     """The groups narrowed to the questions that contain every word of ``query`` (all of them when it is empty)."""
     words = normalize(query).split()

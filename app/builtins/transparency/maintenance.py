@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_request_context
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app import audit
@@ -248,19 +248,29 @@ def _lead() -> timedelta:
 def forget_cache() -> None:
     """Drop this process's cached windows (after a change made in this process)."""
     current_app.extensions.pop("kanri_maintenance_cache", None)
+    g.pop("kanri_maintenance_windows", None)
 
 
 def _cached_windows(now: datetime) -> list[Window]:
     ttl = float(current_app.config.get("KANRI_MAINTENANCE_CACHE_SECONDS", 5))
+    if ttl <= 0 and has_request_context():
+        # Without the process cache, still one read per request (the 503 check and base.html's banner both ask).
+        if "kanri_maintenance_windows" not in g:
+            g.kanri_maintenance_windows = _read_windows(now, ttl)
+        return g.kanri_maintenance_windows
     cached = current_app.extensions.get("kanri_maintenance_cache")
     tick = time.monotonic()
     if ttl > 0 and cached is not None and tick - cached[0] < ttl and now <= cached[2]:
         return cached[1]
-    # Read a little beyond the lead so a window entering the notice period while cached is not missed.
-    horizon = now + _lead() + timedelta(seconds=max(ttl, 0) + 60)
-    windows = [_copy(row) for row in _open_rows(now, horizon)]
+    windows = _read_windows(now, ttl)
     current_app.extensions["kanri_maintenance_cache"] = (tick, windows, now + timedelta(seconds=max(ttl, 0)))
     return windows
+
+
+def _read_windows(now: datetime, ttl: float) -> list[Window]:
+    # Read a little beyond the lead so a window entering the notice period while cached is not missed.
+    horizon = now + _lead() + timedelta(seconds=max(ttl, 0) + 60)
+    return [_copy(row) for row in _open_rows(now, horizon)]
 
 
 def active_window(now: datetime | None = None) -> Window | None:

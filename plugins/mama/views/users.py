@@ -31,6 +31,7 @@ from ..permissions import (
     MENU_USERS,
     can,
     ensure_settings,
+    forget_cached_permissions,
     has_working_admin,
     menu_required,
     permission_sets,
@@ -74,6 +75,7 @@ def _delete_mama_rows(user: User) -> None:
     devices.delete_user_rows(user)
     db.session.execute(sa.delete(MamaUserAssociation).where(MamaUserAssociation.user_id == user.id))
     db.session.execute(sa.delete(MamaUserSettings).where(MamaUserSettings.user_id == user.id))
+    forget_cached_permissions()  # the request's cached settings row of this user is gone
 
 
 def _snapshot(user: User, settings: MamaUserSettings) -> dict:
