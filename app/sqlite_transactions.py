@@ -40,7 +40,8 @@ def _begin(connection) -> None:
     if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         connection.info.pop(_READING, None)
         return
-    connection.exec_driver_sql("BEGIN")
+    # On the driver's connection: transaction control, not a statement for cursor events (query counts) to see.
+    connection.connection.driver_connection.execute("BEGIN")
     connection.info[_READING] = True
 
 
