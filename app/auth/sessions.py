@@ -28,7 +28,7 @@ def hash_token(token: str) -> str:
 
 def create_session(user: User) -> str:
     """Open a server-side session for user; returns the random token for the cookie."""
-    from ..builtins.security_center.policy import session_limits  # the tenant's own (shorter) limits
+    from ..builtins.security_center.policy import session_limits
 
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
@@ -50,9 +50,9 @@ def create_session(user: User) -> str:
 
 
 def _expiry_reason(record: UserSession, now) -> str | None:
-    from ..builtins.security_center.policy import session_limits  # read from the tenant row loaded with the user
+    from ..builtins.security_center.policy import session_limits
 
-    idle, absolute = session_limits(record.user.tenant)
+    idle, absolute = session_limits(record.user.tenant)  # from the tenant row loaded with the user: no query
     # A limit shortened after the login applies to the sessions already open too.
     if now >= min(record.expires_at, record.created_at + absolute):
         return "absolute_timeout"

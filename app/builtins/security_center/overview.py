@@ -95,6 +95,12 @@ def security_facts(tenant, users: list[User]) -> tuple[list[str], dict[int, dict
     return labels, merged
 
 
+def user_word(tenant) -> str:
+    """What the tenant's product calls its users (ユーザー, 社員)."""
+    product = all_products().get(tenant.product)
+    return product.user_word if product else USER_WORD
+
+
 def build(tenant) -> Overview:
     """The overview of the current tenant."""
     now = utcnow()
@@ -105,5 +111,4 @@ def build(tenant) -> Overview:
     for user in users:
         at, ip = logins.get(user.id, (user.last_login_at, None))
         rows.append(UserRow(user, state_of(user, now), at, ip, facts.get(user.id, {})))
-    product = all_products().get(tenant.product)
-    return Overview(rows, labels, failures_by_ip(tenant.id, now), product.user_word if product else USER_WORD)
+    return Overview(rows, labels, failures_by_ip(tenant.id, now), user_word(tenant))

@@ -26,7 +26,8 @@ def index():
     sections = [(url_for(endpoint), label, text) for endpoint, label, text in OPTIONAL_SECTIONS
                 if endpoint in current_app.view_functions]
     return render_template("security_center/index.html", policy=policy.policy_of(current_tenant()),
-                           baseline=policy.baseline(), sections=sections, max_length=MAX_LENGTH)
+                           baseline=policy.baseline(), sections=sections, max_length=MAX_LENGTH,
+                           user_word=overview.user_word(current_tenant()))
 
 
 @bp.route("/admin/security/password", methods=["GET", "POST"])
