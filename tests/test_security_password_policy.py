@@ -58,6 +58,26 @@ def test_index_shows_the_baseline_and_is_in_the_admin_menu(acme):
     assert "/admin/security/overview" in html and "/admin/security/password" in html
 
 
+def test_index_links_the_other_security_pages_only_when_they_exist(app, make_tenant):
+    make_tenant("acme")
+    client = app.test_client()
+    login(client, "acme", "admin")
+    html = client.get("/admin/security").get_data(as_text=True)
+    assert "IP制限" not in html and "認証要素" not in html
+
+
+def test_index_links_ip_restriction_and_factors_when_installed(app, make_tenant):
+    # Before the app's first request, as the other parts' blueprints would be registered at start-up.
+    app.add_url_rule("/admin/security/ip", endpoint="ip_restriction.settings", view_func=lambda: "ip")
+    app.add_url_rule("/admin/security/factors", endpoint="strong_factors.policy", view_func=lambda: "factors")
+    make_tenant("acme")
+    client = app.test_client()
+    login(client, "acme", "admin")
+    html = client.get("/admin/security").get_data(as_text=True)
+    assert 'href="/admin/security/ip"' in html and "IP制限の設定" in html
+    assert 'href="/admin/security/factors"' in html and "認証要素の設定" in html
+
+
 def test_admin_raises_the_minimum_and_a_short_new_password_is_refused(app, acme):
     response = set_password_policy(acme, 20, 3)
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/security")
@@ -169,7 +189,7 @@ def test_one_tenants_policy_never_touches_another(app, acme, make_tenant, add_us
 def test_mama_admin_reset_and_initial_passwords_follow_the_minimum(app, make_tenant, add_user):
     _, admin = admin_client(app, make_tenant)
     assert "セキュリティ設定" in admin.get("/").get_data(as_text=True)
-    assert set_password_policy(admin, 30, 0).status_code == 302
+    assert set_password_policy(admin, 30, 2).status_code == 302
     add_user("mama1", "staff")
     with app.app_context():
         tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == "mama1")).scalar_one()
@@ -184,8 +204,14 @@ def test_mama_admin_reset_and_initial_passwords_follow_the_minimum(app, make_ten
                                                     "permission_set": "0", "password_mode": "manual",
                                                     "password": MEDIUM})
     assert "パスワードは30文字以上にしてください（現在23文字）" in response.get_data(as_text=True)
+    typed = LONG_A + " again"
     response = post_form(admin, "/mama/users/new", {"login_id": "sato", "name": "佐藤", "email": "", "role": "general",
-                                                    "permission_set": "0", "password_mode": "generate"})
+                                                    "permission_set": "0", "password_mode": "manual", "password": typed})
+    assert response.status_code == 200 and typed in response.get_data(as_text=True)
+    assert len(history_hashes(app, "mama1", "sato")) == 1  # a typed initial password is remembered too
+    response = post_form(admin, "/mama/users/new", {"login_id": "suzuki", "name": "鈴木", "email": "",
+                                                    "role": "general", "permission_set": "0",
+                                                    "password_mode": "generate"})
     generated = response.get_data(as_text=True).split('data-testid="initial-password">')[1].split("<")[0]
     assert len(generated) == 30
     staff = app.test_client()
