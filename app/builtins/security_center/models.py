@@ -17,6 +17,8 @@ class TenantSecurityPolicy(db.Model):
 
     Keyed by the tenant like the tenant row itself (not TenantScoped): the session loader reads it through
     ``Tenant.security_policy``, a joined relationship, so it arrives with the tenant and costs no query.
+    That join is a LEFT OUTER JOIN: lock a Tenant entity with ``with_for_update(of=Tenant)`` (PostgreSQL refuses
+    FOR UPDATE on the nullable side of an outer join), or lock ``select(Tenant.id)`` as the core does.
     """
 
     __tablename__ = "tenant_security_policies"
