@@ -25,11 +25,21 @@ def context_words(user: User | None, tenant: Tenant, login_id: str | None = None
 
 
 def new_password_errors(user: User, password: str) -> list[str]:
-    """Policy errors for a new password of user, including reuse of the current one."""
-    errors = policy_errors(password, context_words(user, user.tenant))
+    """Policy errors for a new password of user under the tenant's policy, including reuse of the current
+    one and of the last N (the tenant's password history)."""
+    from .builtins.security_center.policy import history_errors, password_min_length
+
+    errors = policy_errors(password, context_words(user, user.tenant), min_length=password_min_length(user.tenant))
     if not errors and user.password_hash and verify_password(password, user.password_hash):
         errors = ["現在のパスワードと異なるパスワードにしてください。"]
-    return errors
+    return errors or history_errors(user, password)
+
+
+def initial_password_errors(tenant: Tenant, password: str, login_id: str) -> list[str]:
+    """Policy errors for an initial password an admin types for a new user (the tenant's minimum applies)."""
+    from .builtins.security_center.policy import password_min_length
+
+    return policy_errors(password, context_words(None, tenant, login_id), min_length=password_min_length(tenant))
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -75,17 +85,23 @@ def set_email(user: User, email: str | None) -> None:
 
 def set_password(user: User, password: str) -> None:
     """Store a long-term password chosen by the user."""
+    from .builtins.security_center.policy import remember_password
+
     user.password_hash = hash_password(password)
     user.must_change_password = False
     user.temp_password_expires_at = None
     user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
+    remember_password(user)
 
 
 def issue_temporary_password(user: User) -> str:
-    """Give user a new random temporary password (72 h, change forced); returns it once."""
-    password = generate_temporary_password()
+    """Give user a new random temporary password (72 h, change forced, as long as the tenant's minimum);
+    returns it once."""
+    from .builtins.security_center.policy import temporary_length
+
+    password = generate_temporary_password(temporary_length(user.tenant))
     user.password_hash = hash_password(password)
     user.must_change_password = True
     user.temp_password_expires_at = utcnow() + timedelta(hours=current_app.config["KANRI_TEMP_PASSWORD_HOURS"])

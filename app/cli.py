@@ -159,6 +159,7 @@ DEMO_LOGINS = (("admin", "管理者"), ("staff", "一般"))
 def _reset_demo_passwords(demos) -> None:
     """New passwords for the demo logins of the demo tenants that exist (no other tenant is touched)."""
     from .auth.sessions import end_user_sessions
+    from .builtins.security_center.policy import password_min_length
 
     found = False
     for spec in demos:
@@ -175,7 +176,7 @@ def _reset_demo_passwords(demos) -> None:
                 if user is None:
                     click.echo(f"  {label}  ログインID: {login_id} は削除されています。")
                     continue
-                password = generate_temporary_password(20)
+                password = generate_temporary_password(max(20, password_min_length(tenant)))
                 set_password(user, password)
                 end_user_sessions(user, "password_reset", actor=None)
                 audit.record("password.reset", target=f"user:{login_id}", actor_login="operator:demo", demo=True)

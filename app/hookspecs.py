@@ -135,3 +135,14 @@ def worker_cycle():
     Runs in an application context, before the outbox is delivered, in every worker process: implementations must
     be safe when several workers call them at once. Errors are logged and the worker goes on.
     """
+
+
+@hookspec
+def user_security_facts(tenant, users):
+    """Return ``{user_id: {label: value}}``: what the plugin knows about each of ``users`` that matters for
+    security (registered devices, second factors), or None when it has nothing for ``tenant``.
+
+    Called by the セキュリティ状況 page and its CSV (``/admin/security/overview``) with every user of the
+    current tenant, once per page: answer with one or two grouped queries, never one per user. Labels are
+    Japanese column headings; values are short text or numbers. Each plugin's dict is merged per user.
+    """

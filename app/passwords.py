@@ -69,11 +69,14 @@ _WARNINGS_JA = {
 }
 
 
-def policy_errors(password: str, context_words: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """Return the reasons (in Japanese) why a password is refused; empty when it is acceptable."""
+def policy_errors(password: str, context_words: list[str] | tuple[str, ...] = (), min_length: int = MIN_LENGTH) -> list[str]:
+    """Return the reasons (in Japanese) why a password is refused; empty when it is acceptable.
+
+    ``min_length`` is a tenant's own minimum (never below MIN_LENGTH, the baseline's)."""
     text = normalize(password or "")
-    if len(text) < MIN_LENGTH:
-        return [f"パスワードは{MIN_LENGTH}文字以上にしてください（現在{len(text)}文字）。"]
+    min_length = max(min_length, MIN_LENGTH)
+    if len(text) < min_length:
+        return [f"パスワードは{min_length}文字以上にしてください（現在{len(text)}文字）。"]
     if len(text) > MAX_LENGTH:
         return [f"パスワードは{MAX_LENGTH}文字以内にしてください。"]
     lowered = text.lower()

@@ -50,11 +50,15 @@ def _seed(app, code: str, product: str, outbox) -> None:
         jucho_helpers.jucho_login(client, outbox, code, "admin")      # login code, mail, session
         jucho_helpers.start_login(other, code, "staff")
     assert post_form(client, "/account/export", {"note": "退会前に全データを"}).status_code == 302  # export request
+    assert post_form(client, "/admin/security/password", {"min_length": "12", "history": "2"}).status_code == 302
     with app.app_context():
         tenant = _tenant(code)
         with tenant_scope(tenant):
             admin = db.session.execute(sa.select(User).where(User.login_id == "admin")).scalar_one()
             staff = db.session.execute(sa.select(User).where(User.login_id == "staff")).scalar_one()
+            from app.accounts import set_password
+
+            set_password(staff, PASSWORD)  # the security policy row above, and a password_history row
             if product == "sample":
                 from tests.plugins.sample_product import SampleNote
 

@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy.orm import Load, contains_eager
 
 from .. import audit
@@ -30,15 +30,17 @@ def hash_token(token: str) -> str:
 
 def create_session(user: User) -> str:
     """Open a server-side session for user; returns the random token for the cookie."""
+    from ..builtins.security_center.policy import session_limits
+
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
-    hours = current_app.config["KANRI_ABSOLUTE_TIMEOUT_HOURS"]
+    _, absolute = session_limits(user.tenant)
     record = UserSession(
         user_id=user.id,
         token_hash=hash_token(token),
         created_at=now,
         last_seen_at=now,
-        expires_at=now + timedelta(hours=hours),
+        expires_at=now + absolute,
         ip=audit.clean(request.remote_addr, 64),
         user_agent=audit.clean(request.user_agent.string, 300),
     )
@@ -50,9 +52,12 @@ def create_session(user: User) -> str:
 
 
 def _expiry_reason(record: UserSession, now) -> str | None:
-    if now >= record.expires_at:
+    from ..builtins.security_center.policy import session_limits
+
+    idle, absolute = session_limits(record.user.tenant)  # from the tenant row loaded with the user: no query
+    # A limit shortened after the login applies to the sessions already open too.
+    if now >= min(record.expires_at, record.created_at + absolute):
         return "absolute_timeout"
-    idle = timedelta(minutes=current_app.config["KANRI_IDLE_TIMEOUT_MINUTES"])
     if now - record.last_seen_at >= idle:
         return "idle_timeout"
     return None

@@ -153,6 +153,16 @@ def user_created(tenant, user, actor):
 
 
 @hookimpl
+def user_security_facts(tenant, users):
+    """セキュリティ状況: each user's usable registered devices and requests waiting for approval."""
+    if not PRODUCT.owns(tenant):
+        return None
+    from .devices import device_counts
+
+    return device_counts([user.id for user in users])
+
+
+@hookimpl
 def audit_action_labels():
     """Japanese labels of MAMA's audit actions."""
     return {

@@ -263,3 +263,21 @@ def delete_user_rows(user: User) -> None:
     """Delete a user's devices and codes (before the user row goes)."""
     db.session.execute(sa.delete(MamaDevice).where(MamaDevice.user_id == user.id))
     db.session.execute(sa.delete(MamaRegistrationCode).where(MamaRegistrationCode.user_id == user.id))
+
+
+DEVICES_USABLE = "登録端末（利用可）"
+DEVICES_WAITING = "登録端末（承認待ち）"
+
+
+def device_counts(user_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per user: approved, unexpired devices and requests waiting for approval (one grouped query)."""
+    now = utcnow()
+    usable = sa.and_(MamaDevice.status == DEVICE_APPROVED, MamaDevice.expires_at > now)
+    rows = db.session.execute(
+        sa.select(MamaDevice.user_id, sa.func.count().filter(usable),
+                  sa.func.count().filter(MamaDevice.status == DEVICE_PENDING))
+        .where(MamaDevice.user_id.in_(user_ids)).group_by(MamaDevice.user_id)).all() if user_ids else []
+    counts = {user_id: {DEVICES_USABLE: 0, DEVICES_WAITING: 0} for user_id in user_ids}
+    for user_id, approved, pending in rows:
+        counts[user_id] = {DEVICES_USABLE: approved, DEVICES_WAITING: pending}
+    return counts

@@ -148,7 +148,8 @@ def purge_tenant(tenant: Tenant, operator: str, reason: str) -> PurgeResult:
     rolls the tenant back and raises.
     """
     code, tenant_id = tenant.code, tenant.id
-    locked = db.session.execute(sa.select(Tenant).where(Tenant.id == tenant_id).with_for_update()
+    # OF tenants: PostgreSQL cannot lock the nullable side of the outer join that loads Tenant.security_policy.
+    locked = db.session.execute(sa.select(Tenant).where(Tenant.id == tenant_id).with_for_update(of=Tenant)
                                 .execution_options(populate_existing=True)).scalar_one()
     if locked.purged_at is not None or not locked.contract_over:  # another run got there first
         db.session.rollback()

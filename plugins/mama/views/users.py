@@ -6,17 +6,13 @@ from flask import current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app import audit
-from app.accounts import (
-    context_words,
-    login_id_taken,
-)
+from app.accounts import initial_password_errors, login_id_taken
 from app.accounts import unlock as unlock_account
 from app.confirm import confirmation, confirmed
 from app.extensions import db
 from app.forms import ConfirmForm, choices, require_confirm
 from app.listing import listing
 from app.models import ROLE_ADMIN, ROLE_LABELS, User
-from app.passwords import policy_errors
 from app.tenancy import current_tenant
 from app.timeutil import utcnow
 from app.user_admin import UserAdminError, add_user, delete_user, edit_user, reset_password
@@ -110,7 +106,7 @@ def users_new():
         chosen = _chosen_set(form)
         typed = form.password.data if form.password_mode.data == "manual" else None
         if typed:
-            form.password.errors.extend(policy_errors(typed, context_words(None, tenant, form.login_id.data)))
+            form.password.errors.extend(initial_password_errors(tenant, typed, form.login_id.data))
         if not any(field.errors for field in form):
             user, temporary = add_user(tenant, form.login_id.data, form.name.data, form.email.data or None,
                                        role=form.role.data, password=typed, actor=current_user)
