@@ -9,7 +9,8 @@ import pluggy
 
 from . import hookspecs
 
-BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.transparency",
+BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.ip_restriction",
+                   "app.builtins.transparency",
                    "app.builtins.oplog", "app.builtins.manuals", "app.builtins.faq", "app.builtins.trash")
 
 
