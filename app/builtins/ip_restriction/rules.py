@@ -11,6 +11,7 @@ MAX_ENTRIES = 5000
 MAX_TEXT = 400_000  # characters of the textarea: 5,000 lines of an address and a memo
 MAX_LINE = 300
 MAX_NOTE = 100
+_LINE = re.compile(r"([^\s#＃]+)\s*(.*)", re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
@@ -48,14 +49,10 @@ def _is_strict(text: str) -> bool:
 
 
 def _split(line: str) -> tuple[str, str]:
-    address, _, rest = line.partition(" ")
-    if "#" in address:  # 10.0.0.1#本社: the memo needs no space before it
-        address, _, tail = address.partition("#")
-        rest = f"#{tail} {rest}"
-    note = rest.strip()
-    if note.startswith("#"):
-        note = note[1:].strip()
-    return address, note
+    """(address, memo): the address is NFKC'd (全角の数字 are fine), the memo is kept as typed."""
+    match = _LINE.match(line)
+    address, rest = (match.group(1), match.group(2)) if match else (line, "")
+    return unicodedata.normalize("NFKC", address), rest.lstrip("#＃").strip()
 
 
 def parse(text: str) -> Parsed:
@@ -66,8 +63,8 @@ def parse(text: str) -> Parsed:
         return result
     seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
-        line = unicodedata.normalize("NFKC", raw).replace("\t", " ").strip()
-        if not line or line.startswith("#"):
+        line = raw.strip()
+        if not line or line.startswith(("#", "＃")):
             continue
         if _CONTROL.search(line):
             result.errors.append(f"{number}行目: 使用できない文字（制御文字）が含まれています。")
