@@ -122,12 +122,17 @@ def _invalid_link():
 def undo_link(token: str):
     """The signed, single-use undo link (15 minutes): works without a session, from a refused address too."""
     record = service.undo_by_token(token)
-    if not service.usable(record):
+    if record is None:
         return _invalid_link()
     tenant = db.session.get(Tenant, record.tenant_id)
     if tenant is None or not tenant.can_log_in:
         return _invalid_link()
     set_current_tenant(tenant)
+    if not service.usable(record):  # a known link used again or too late: worth a line in the tenant's log
+        audit.record("ip_restriction.undo", outcome="failure", target=f"tenant:{tenant.code}", via="link",
+                     reason="used_or_expired")
+        db.session.commit()
+        return _invalid_link()
     actor = db.session.get(User, record.user_id) if record.user_id else None
     if not confirmed():
         return confirmation(
