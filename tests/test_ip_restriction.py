@@ -109,10 +109,24 @@ def test_a_session_from_a_now_refused_address_gets_the_refusal_page(app, acme):
     assert "このIPアドレスからはご利用いただけません" in body
     assert f'data-testid="ip-refused-address">{OUTSIDE}<' in body
     assert "管理者" in body and "許可リストに追加" in body
-    assert "ip_restricted" in ended_reasons(app, "acme")
-    # The session is over: back at the office, the browser must log in again.
+    assert user.get("/favicon.ico").status_code == 403  # every request, not only the first
+    assert user.get("/").status_code == 403
+    assert [d["reason"] for _, d in events(app, "acme", "ip_restriction.refused")] == ["ip_restricted"]  # once
+    assert ended_reasons(app, "acme") == []
+    # Back at the office the same session simply goes on.
     from_address(user, "203.0.113.50")
-    assert user.get("/").status_code == 302
+    assert user.get("/").status_code == 200
+
+
+def test_logging_out_still_works_from_a_refused_address(app, acme):
+    admin = _admin(app)
+    user = from_address(app.test_client(), "203.0.113.50")
+    login(user, "acme", "emp")
+    token = csrf_from(user.get("/").get_data(as_text=True))
+    save(admin, "all", OFFICE)
+    from_address(user, OUTSIDE)
+    assert user.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert ended_reasons(app, "acme") == ["logout"]
 
 
 def test_the_list_is_re_read_by_another_process_when_it_changes(app, acme, base_config):
@@ -242,8 +256,14 @@ def test_lock_out_guard_asks_then_saves_then_the_mailed_link_undoes_from_the_ref
     # Single use; the second try is in the tenant's log.
     assert admin.get(path).status_code == 404
     assert events(app, "acme", "ip_restriction.undo")[-1][0] == "failure"
-    login(admin, "acme", "admin")
-    assert admin.get("/").status_code == 200
+    assert admin.get("/").status_code == 200  # the same session works again
+    # A browser without a session can use a link too (the mailed one, opened elsewhere).
+    body = save(admin, "all", OFFICE, confirmed=True).get_data(as_text=True)
+    path = re.search(r'href="http://localhost(/ip-restriction/undo/[^"]+)"', body).group(1)
+    fresh = from_address(app.test_client(), "192.0.2.99")
+    page = fresh.get(path)
+    fresh.post(path, data={"csrf_token": csrf_from(page.get_data(as_text=True)), "confirmed": "yes"})
+    assert stored(app, "acme")[:2] == ("off", [])
 
 
 def test_the_undo_link_expires_after_fifteen_minutes(app, acme, outbox):
@@ -296,6 +316,12 @@ def test_tenants_are_isolated(app, acme, make_tenant):
     token = csrf_from(page)
     other.post("/admin/security/ip/undo", data={"csrf_token": token})
     assert stored(app, "acme")[:2] == ("all", ["203.0.113.0/24"])
+    # acme's undo link in a browser logged in to another tenant does nothing there.
+    body = save(admin, "admins", "192.0.2.0/24", confirmed=True).get_data(as_text=True)  # locks acme's admin out
+    path = re.search(r'href="http://localhost(/ip-restriction/undo/[^"]+)"', body).group(1)
+    assert other.get(path).status_code == 404
+    assert other.post(path, data={"csrf_token": token, "confirmed": "yes"}).status_code == 404
+    assert stored(app, "acme")[:2] == ("admins", ["192.0.2.0/24"])
 
 
 @pytest.mark.parametrize("text", [

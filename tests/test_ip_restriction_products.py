@@ -1,12 +1,11 @@
 """IPアドレス制限 in both products: MAMA (the device scope through ``user_has_strong_binding``) and 重調@CITY."""
 from __future__ import annotations
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, password_step
 from tests.ip_restriction_helpers import PAGE, events, from_address, save, stored
 from tests.jucho_helpers import jucho_login
 from tests.mama_helpers import DEVICE_PAGE, in_tenant, login_with_code
 from tests.mama_helpers import password_step as mama_password_step
-from tests.conftest import password_step
 
 OFFICE = "203.0.113.0/24 # 本社"
 OUTSIDE = "198.51.100.7"

@@ -8,7 +8,7 @@ otherwise.
 """
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint
 
 from app.hookspecs import hookimpl
 
@@ -19,22 +19,13 @@ bp = Blueprint("ip_restriction", __name__, template_folder="templates")
 
 @hookimpl(trylast=True)
 def register_blueprints(app):
-    """The settings page, the undo routes and the 403 answer for a refused session.
+    """The settings page, the undo routes and the per-request check (403 for a refused address).
 
     trylast, and registered before transparency: the restore and maintenance checks run before this one loads a
     session.
     """
     app.register_blueprint(bp)
-    app.before_request(enforcement.answer_refused_session)
-
-
-@hookimpl
-def session_valid(tenant, user, session_record):
-    """End a session whose request comes from an address the tenant's restriction refuses."""
-    refusal = enforcement.refusal_for(tenant, user)
-    if refusal is not None:
-        g.ip_refused_tenant = tenant
-    return refusal
+    app.before_request(enforcement.refuse_request)
 
 
 @hookimpl
@@ -47,7 +38,8 @@ def login_refusal(tenant, user):
 def audit_action_labels():
     """Japanese labels of the restriction's audit actions."""
     return {"ip_restriction.update": "IPアドレス制限の変更", "ip_restriction.undo": "IPアドレス制限の変更の取り消し",
-            "ip_restriction.undo_link_sent": "IPアドレス制限の取り消しリンク送信"}
+            "ip_restriction.undo_link_sent": "IPアドレス制限の取り消しリンク送信",
+            "ip_restriction.refused": "IPアドレス制限による拒否"}
 
 
 from . import views  # noqa: E402,F401  (routes register on bp)

@@ -1,15 +1,19 @@
 """Where the restriction bites: the password step, every authenticated request, and the 403 refusal page."""
 from __future__ import annotations
 
-from flask import g, render_template, request, session
-from flask_login import current_user, logout_user
+from flask import render_template, request, session
+from flask_login import current_user
 
+from app import audit
+from app.extensions import db
 from app.products import SessionRefusal
+from app.tenancy import current_tenant
 
 from . import service
 
-# Reachable by a browser whose session was just refused: the signed undo link must work from the refused address.
-_UNDO_LINK = "ip_restriction.undo_link"
+# Reachable from a refused address all the same: the signed undo link (that is its point) and logging out.
+_ALWAYS_REACHABLE = {"ip_restriction.undo_link", "auth.logout"}
+_NOTED = "ip_refused_noted"  # the address whose refusal this browser's session already put in the audit log
 
 
 def refusal_message(address: str | None) -> str:
@@ -34,18 +38,21 @@ def refused_page(tenant=None):
     return html, 403
 
 
-def answer_refused_session():
-    """before_request: a session the restriction just ended gets the 403 page instead of the login redirect."""
+def refuse_request():
+    """before_request: an authenticated request from a refused address gets the 403 page (audited once per session
+    and address). The session itself goes on: back on an allowed network the user simply continues."""
     endpoint = request.endpoint or ""
-    if endpoint == "static" or endpoint.endswith(".static"):
+    if endpoint == "static" or endpoint.endswith(".static") or endpoint in _ALWAYS_REACHABLE:
         return None
-    if not current_user.is_authenticated:  # loads the session: the core's loader asks session_valid
-        refusal = g.get("session_refusal")
-        if refusal is not None and refusal.reason == service.REASON:
-            tenant = g.get("ip_refused_tenant")
-            g.pop("session_refusal")
-            logout_user()
-            session.clear()
-            if endpoint != _UNDO_LINK:
-                return refused_page(tenant)
-    return None
+    if not current_user.is_authenticated:  # loads the session (and sets the current tenant)
+        return None
+    tenant = current_tenant()
+    refusal = refusal_for(tenant, current_user._get_current_object())
+    if refusal is None:
+        return None
+    if session.get(_NOTED) != request.remote_addr:
+        audit.record("ip_restriction.refused", outcome="failure", target=f"user:{current_user.login_id}",
+                     reason=service.REASON, endpoint=endpoint[:100])
+        db.session.commit()
+        session[_NOTED] = request.remote_addr
+    return refused_page(tenant)

@@ -90,7 +90,7 @@ def _lockout_confirmation(form, address: str | None, count: int):
         "この設定を保存すると、あなた自身がアクセスできなくなります。保存しますか？",
         target=[("あなたのIPアドレス", address or "不明"), ("制限の対象", SCOPE_LABELS[form.scope.data]),
                 ("許可リスト", f"{count}件")],
-        consequences=["保存した直後から、このIPアドレスからは画面を操作できなくなります（このブラウザもログアウトします）。",
+        consequences=["保存した直後から、このIPアドレスからは画面を操作できなくなります（許可されたネットワークからは使えます）。",
                       f"保存後{service.UNDO_MINUTES}分間は、表示される（メールでも届く）「元に戻す」リンクで変更前の設定に戻せます。"
                       "リンクはこのアドレスからでも使えます。",
                       "それを過ぎると、許可されたネットワークから別の管理者が直すまでログインできません。"],
@@ -127,6 +127,8 @@ def undo_link(token: str):
     tenant = db.session.get(Tenant, record.tenant_id)
     if tenant is None or not tenant.can_log_in:
         return _invalid_link()
+    if current_user.is_authenticated and current_user.tenant_id != tenant.id:
+        return _invalid_link()  # a browser logged in to another tenant never works in this one's scope
     set_current_tenant(tenant)
     if not service.usable(record):  # a known link used again or too late: worth a line in the tenant's log
         audit.record("ip_restriction.undo", outcome="failure", target=f"tenant:{tenant.code}", via="link",
@@ -140,7 +142,7 @@ def undo_link(token: str):
             target=[("会社", tenant.name), ("変更した日時", format_jst(record.created_at)),
                     ("このリンクの期限", format_jst(record.expires_at)), ("いまのIPアドレス", request.remote_addr)],
             consequences=[f"変更前の設定（制限の対象: {SCOPE_LABELS.get(record.previous_scope, record.previous_scope)}）に戻ります。",
-                          "このリンクは一度だけ使えます。戻したあとは、もう一度ログインしてください。"],
+                          "このリンクは一度だけ使えます。"],
             cancel_url=url_for("auth.login"), button="元に戻す", class_="primary", testid="confirm-ip-undo")
     if not service.restore(tenant, record, actor, "link"):
         db.session.commit()
