@@ -50,6 +50,8 @@ def _seed(app, code: str, product: str, outbox) -> None:
         jucho_helpers.jucho_login(client, outbox, code, "admin")      # login code, mail, session
         jucho_helpers.start_login(other, code, "staff")
     assert post_form(client, "/account/export", {"note": "退会前に全データを"}).status_code == 302  # export request
+    assert post_form(client, "/admin/security/ip", {"scope": "off", "entries": "203.0.113.0/24 # 本社"}
+                     ).status_code == 302                                       # IP restriction, entries, undo
     with app.app_context():
         tenant = _tenant(code)
         with tenant_scope(tenant):
