@@ -340,3 +340,20 @@ def test_a_bad_scope_is_refused(app, acme):
     admin = _admin(app)
     assert save(admin, "everyone-but-me", OFFICE).status_code == 422
     assert stored(app, "acme")[2] == 0
+
+
+def test_operator_switches_a_locked_out_tenant_off_with_a_reason(app, acme, runner):
+    admin = _admin(app)
+    save(admin, "all", "192.0.2.0/24", confirmed=True)  # the only admin locks everyone out
+    assert runner.invoke(args=["ip-restriction", "off", "acme"]).exit_code == 2  # a reason is required
+    result = runner.invoke(args=["ip-restriction", "status", "acme", "--reason", "問い合わせ #77"])
+    assert result.exit_code == 0 and "制限の対象 全員、許可リスト 1件" in result.output
+    result = runner.invoke(args=["ip-restriction", "off", "acme", "--reason", "問い合わせ #77", "--operator", "ops-sato"])
+    assert result.exit_code == 0, result.output
+    assert stored(app, "acme")[:2] == ("off", ["192.0.2.0/24"])
+    assert admin.get("/").status_code == 200
+    [_, (outcome, details)] = events(app, "acme", "ip_restriction.update")
+    assert details["scope_after"] == "off"
+    accesses = [d for _, d in events(app, "acme", "operator.access")]
+    assert [a["command"] for a in accesses] == ["ip-restriction status", "ip-restriction off"]
+    assert accesses[-1]["reason"] == "問い合わせ #77"

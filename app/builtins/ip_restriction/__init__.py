@@ -29,6 +29,14 @@ def register_blueprints(app):
 
 
 @hookimpl
+def register_commands(cli):
+    """``flask ip-restriction status | off``."""
+    from .cli import ip_restriction_cli
+
+    cli.add_command(ip_restriction_cli)
+
+
+@hookimpl
 def login_refusal(tenant, user):
     """Refuse the login at the password step (before any factor) from a refused address."""
     return enforcement.refusal_for(tenant, user)

@@ -148,6 +148,18 @@ def save(tenant, user, scope: str, entries: list[Entry], locks_out_self: bool) -
     return token
 
 
+def switch_off(tenant, operator: str) -> bool:
+    """Set the scope to 制限しない and keep the list (the operator's rescue when every admin is locked out); audited.
+    False when it already was off. The caller commits."""
+    scope, entries = stored(tenant)
+    if scope == SCOPE_OFF:
+        return False
+    _apply(tenant, SCOPE_OFF, entries, operator)
+    audit.record("ip_restriction.update", tenant=tenant, actor_login=operator, target=f"tenant:{tenant.code}",
+                 scope_before=scope, scope_after=SCOPE_OFF, added=0, removed=0, entries=len(entries))
+    return True
+
+
 def latest_undo(tenant) -> IpRestrictionUndo | None:
     """The tenant's newest change that can still be undone (unused, within 15 minutes), or None."""
     return db.session.execute(
