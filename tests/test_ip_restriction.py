@@ -357,3 +357,12 @@ def test_operator_switches_a_locked_out_tenant_off_with_a_reason(app, acme, runn
     accesses = [d for _, d in events(app, "acme", "operator.access")]
     assert [a["command"] for a in accesses] == ["ip-restriction status", "ip-restriction off"]
     assert accesses[-1]["reason"] == "問い合わせ #77"
+
+
+def test_a_body_far_beyond_the_limit_is_refused_without_a_500(app, acme):
+    admin = _admin(app)
+    token = csrf_from(admin.get(PAGE).get_data(as_text=True))
+    response = admin.post(PAGE, data={"csrf_token": token, "scope": "all", "entries": "10.0.0.1\n" * 200_000})
+    assert response.status_code == 422
+    assert "入力が長すぎます（400,000文字まで）。" in response.get_data(as_text=True)
+    assert stored(app, "acme")[2] == 0
