@@ -144,6 +144,6 @@ def user_has_strong_binding(tenant, user):
     else False or None.
 
     The IP address restriction's scope 「登録済み端末などの強い認証手段がないユーザー」 asks this: a user for whom
-    any plugin answers True is not restricted. A product with registered devices answers "has an approved, unexpired device". Called only for
-    a visitor outside the allow list, so an answer may cost one small query.
+    any plugin answers True is not restricted. A product with registered devices answers "has an approved,
+    unexpired device". Called only for a visitor outside the allow list, so an answer may cost one small query.
     """
