@@ -164,7 +164,8 @@ LOGIN_HISTORY_ACTIONS = ("login.success", "login.failure", "login.refused", "log
                          "login.pending_replayed", "login.pending_expired", "account.locked", "logout")
 FAILURE_REASONS = {"bad_password": "パスワードの誤り", "locked": "ロック中", "tenant_suspended": "契約停止中",
                    "contract_ended": "契約終了", "user_suspended": "アカウント停止中",
-                   "temporary_password_expired": "仮パスワードの期限切れ", "no_second_factor": "二要素認証なし"}
+                   "temporary_password_expired": "仮パスワードの期限切れ", "no_second_factor": "二要素認証なし",
+                   "ip_restricted": "IPアドレス制限"}
 
 
 def login_history(user, limit: int = 50) -> list[AuditEvent]:

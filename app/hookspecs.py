@@ -146,3 +146,25 @@ def user_security_facts(tenant, users):
     current tenant, once per page: answer with one or two grouped queries, never one per user. Labels are
     Japanese column headings; values are short text or numbers. Each plugin's dict is merged per user.
     """
+
+
+@hookspec(firstresult=True)
+def login_refusal(tenant, user):
+    """Return None to let a login go on, or an ``app.products.SessionRefusal`` to refuse it at the password step.
+
+    Called by the core after the password was right and the account and contract checks passed, before the
+    second factor starts (the IP address restriction refuses here). The refusal is recorded as a failed login
+    (``login.failure`` with its ``reason``) and its ``message`` is shown on the login form: only someone who knew
+    the password learns why. firstresult: the first refusal wins.
+    """
+
+
+@hookspec
+def user_has_strong_binding(tenant, user):
+    """Return True when ``user`` has a registered device or a factor stronger than the password (a passkey, TOTP),
+    else False or None.
+
+    The IP address restriction's scope 「登録済み端末などの強い認証手段がないユーザー」 asks this: a user for whom
+    any plugin answers True is not restricted. A product with registered devices answers "has an approved,
+    unexpired device". Called only for a visitor outside the allow list, so an answer may cost one small query.
+    """

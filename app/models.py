@@ -37,6 +37,9 @@ class Tenant(db.Model):
     # Set when the contract-end purge deleted every row of the tenant; the row stays as a tombstone
     # (code, product, dates) so the code is never reused.
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Bumped on every change of the tenant's IP address restriction (0: never configured): each process keeps the
+    # parsed allow list per tenant and re-reads it only when this number, loaded with the tenant anyway, moves.
+    ip_rules_version: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     @classmethod
     def by_code(cls, code: str | None) -> Tenant | None:

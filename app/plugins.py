@@ -9,9 +9,9 @@ import pluggy
 
 from . import hookspecs
 
-BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.transparency",
-                   "app.builtins.oplog", "app.builtins.manuals", "app.builtins.faq", "app.builtins.trash",
-                   "app.builtins.security_center")
+BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.ip_restriction",
+                   "app.builtins.transparency", "app.builtins.oplog", "app.builtins.manuals", "app.builtins.faq",
+                   "app.builtins.trash", "app.builtins.security_center")
 
 
 class PluginError(RuntimeError):

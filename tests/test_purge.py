@@ -51,6 +51,8 @@ def _seed(app, code: str, product: str, outbox) -> None:
         jucho_helpers.start_login(other, code, "staff")
     assert post_form(client, "/account/export", {"note": "退会前に全データを"}).status_code == 302  # export request
     assert post_form(client, "/admin/security/password", {"min_length": "12", "history": "2"}).status_code == 302
+    assert post_form(client, "/admin/security/ip", {"scope": "off", "entries": "203.0.113.0/24 # 本社"}
+                     ).status_code == 302                                       # IP restriction, entries, undo
     with app.app_context():
         tenant = _tenant(code)
         with tenant_scope(tenant):

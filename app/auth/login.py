@@ -104,6 +104,11 @@ def check_password_step(company_code: str, login_id: str, password: str) -> Logi
     if user.must_change_password and user.temp_password_expires_at and user.temp_password_expires_at < utcnow():
         return _refuse("仮パスワードの有効期限（72時間）が切れています。管理者に再発行を依頼してください。",
                        "temporary_password_expired", user)
+    refusal = plugin_manager().hook.login_refusal(tenant=tenant, user=user)
+    if refusal is not None:  # e.g. the IP address restriction: a failed login, told only to the password's holder
+        result = _fail(refusal.reason, user.login_id, tenant=tenant, user=user)
+        result.message = refusal.message
+        return result
     factor = plugin_manager().hook.second_factor(tenant=tenant, user=user)
     if factor is None:
         return _refuse("この製品の二要素認証が利用できないため、ログインを完了できません。サポートにお問い合わせください。",

@@ -39,6 +39,16 @@ def session_companions():
 
 
 @hookimpl
+def user_has_strong_binding(tenant, user):
+    """A MAMA user with an approved, unexpired registered device is strongly bound (the IP restriction's scope)."""
+    if not PRODUCT.owns(tenant):
+        return None
+    from .devices import has_approved_device
+
+    return has_approved_device(user)
+
+
+@hookimpl
 def register_commands(cli):
     """`flask user device-code` and the `flask mama` group."""
     from .cli import device_code, mama_cli

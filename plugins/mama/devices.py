@@ -109,6 +109,13 @@ def is_usable(device: MamaDevice | None) -> bool:
     return device is not None and device.status == DEVICE_APPROVED and device.expires_at > utcnow()
 
 
+def has_approved_device(user: User) -> bool:
+    """True when the user has at least one approved device whose lifetime has not run out."""
+    return db.session.execute(
+        sa.select(MamaDevice.id).where(MamaDevice.user_id == user.id, MamaDevice.status == DEVICE_APPROVED,
+                                       MamaDevice.expires_at > utcnow()).limit(1)).first() is not None
+
+
 def mark_used(device: MamaDevice) -> None:
     """Record a login from device and extend its lifetime (the cookie is refreshed with it)."""
     now = utcnow()
