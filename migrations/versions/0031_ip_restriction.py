@@ -1,7 +1,7 @@
 """IPアドレス制限: the tenant's scope, its allowed networks, the 15-minute undo records and tenants.ip_rules_version
 
 Revision ID: 0031_ip_restriction
-Revises: 0027_audit_target_index
+Revises: 0030_security_policies
 """
 import sqlalchemy as sa
 from alembic import op
