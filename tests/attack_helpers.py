@@ -16,6 +16,7 @@ from tests.conftest import PASSWORD, RecordedMail
 MARKERS = {"mama1": "ZQmamaoneZQ", "mama2": "ZQmamatwoZQ", "jucho1": "ZQjuchooneZQ", "jucho2": "ZQjuchotwoZQ"}
 PRODUCT_OF = {"mama1": "mama", "mama2": "mama", "jucho1": "jucho", "jucho2": "jucho"}
 FOREIGN_OF = {"mama1": "mama2", "mama2": "mama1", "jucho1": "jucho2", "jucho2": "jucho1"}
+OTHER_PRODUCT_OF = {"mama1": "jucho1", "mama2": "jucho2", "jucho1": "mama1", "jucho2": "mama2"}
 
 # Where the values of an id argument come from: "table.column" per blueprint ("*": any blueprint). An argument
 # <thing>_id not listed is looked up as the table <blueprint>_<thing>s, else <thing>s (see id_source); an integer
