@@ -4,6 +4,7 @@ shows nothing of another company."""
 from __future__ import annotations
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from app import audit
 from app.extensions import db
@@ -38,7 +39,7 @@ def test_staff_edits_a_building_and_the_admin_finds_it_in_the_operation_log(
     staff.wait_for_url(f"**/jucho/buildings/{building_id}/edit")
     staff.fill("#management_fee", "18500")
     staff.click("button.primary")
-    assert "物件を保存しました。" in staff.content()
+    expect(staff.locator("body")).to_contain_text("物件を保存しました。")
     assert staff.locator("nav.site-nav").get_by_role("link", name="操作ログ").count() == 0  # 管理者 only
     assert staff.goto(f"{live_server}/admin/oplog").status in (403, 404)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from app.extensions import db
 from plugins.mama.cli import sample_association
@@ -57,5 +58,5 @@ def test_admin_editing_meets_the_maintenance_screen_and_continues_afterwards(
     admin.goto(f"{live_server}/mama/associations/{association_id}/edit")
     admin.fill("#name", "メンテナンス後に保存した名前")
     admin.click("button.primary[type=submit]")
-    assert "管理組合「メンテナンス後に保存した名前」を更新しました。" in admin.content()
+    expect(admin.locator("body")).to_contain_text("管理組合「メンテナンス後に保存した名前」を更新しました。")
     assert _name_of(app, association_id) == "メンテナンス後に保存した名前"

@@ -3,6 +3,8 @@ address filled from the postcode), corrects its name, deletes it by mistake and 
 checks every step in 操作ログ and downloads it as CSV."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import screenshot
 from tests.browser.test_mama_permissions_browser import _admin_page
 
@@ -28,11 +30,11 @@ def test_admin_registers_corrects_deletes_and_restores_an_association_then_reads
     admin.fill("#units", "0")
     admin.fill("#building_year", "2005")
     admin.click("button.primary[type=submit]")
-    assert "1〜10000 の数で入力してください。" in admin.content()
+    expect(admin.locator("body")).to_contain_text("1〜10000 の数で入力してください。")
     assert admin.input_value("#name") == NAME and admin.input_value("#city") == "横浜市青葉区"
     admin.fill("#units", "84")
     admin.click("button.primary[type=submit]")
-    assert f"管理組合「{NAME}」を登録しました。" in admin.content()
+    expect(admin.locator("body")).to_contain_text(f"管理組合「{NAME}」を登録しました。")
 
     # 2. 編集: the name is corrected.
     admin.goto(f"{live_server}/mama/associations")
@@ -42,7 +44,7 @@ def test_admin_registers_corrects_deletes_and_restores_an_association_then_reads
     admin.click("[data-testid=edit]")
     admin.fill("#name", RENAMED)
     admin.click("button.primary[type=submit]")
-    assert f"管理組合「{RENAMED}」を更新しました。" in admin.content()
+    expect(admin.locator("body")).to_contain_text(f"管理組合「{RENAMED}」を更新しました。")
 
     # 3. 削除 (confirmed), then 元に戻す from 削除済み.
     admin.goto(f"{live_server}/mama/associations")
@@ -50,11 +52,11 @@ def test_admin_registers_corrects_deletes_and_restores_an_association_then_reads
     admin.click("[data-testid=delete]")
     admin.click("[data-testid=confirm-delete]")
     admin.wait_for_url("**/mama/associations")
-    assert "削除済みの一覧から元に戻せます" in admin.content()
+    expect(admin.locator("body")).to_contain_text("削除済みの一覧から元に戻せます")
     assert RENAMED not in admin.inner_text("[data-testid=association-table]")
     admin.click("[data-testid=trash-link]")
     admin.click("[data-testid=trash-table] >> text=元に戻す")
-    assert "を元に戻しました" in admin.content()
+    expect(admin.locator("body")).to_contain_text("を元に戻しました")
     admin.goto(f"{live_server}/mama/associations")
     assert RENAMED in admin.inner_text("[data-testid=association-table]")
     screenshot(admin, "journey-mama-association-restored")

@@ -3,6 +3,8 @@ it and asks for a reset from the login screen; the 管理者 handles the request
 the user logs in with it on the registered PC, must choose a new one, and the old ones stop working."""
 from __future__ import annotations
 
+from playwright.sync_api import expect
+
 from tests.browser.conftest import password_step, screenshot
 from tests.browser.test_mama_permissions_browser import _admin_page
 from tests.mama_helpers import issue_code
@@ -36,10 +38,10 @@ def test_user_changes_then_forgets_the_password_and_the_admin_resets_it(
     staff.click("a.account-link >> text=パスワード変更")
     staff.wait_for_url("**/account/password")
     _change_password(staff, "not the password at all", CHOSEN)
-    assert "現在のパスワードが正しくありません。" in staff.content()
+    expect(staff.locator("body")).to_contain_text("現在のパスワードが正しくありません。")
     _change_password(staff, PASSWORD, CHOSEN)
     staff.wait_for_url(f"{live_server}/")
-    assert "パスワードを変更しました" in staff.content()
+    expect(staff.locator("body")).to_contain_text("パスワードを変更しました")
     staff.click("[data-testid=logout]")
     staff.wait_for_url("**/login")
 
@@ -65,7 +67,7 @@ def test_user_changes_then_forgets_the_password_and_the_admin_resets_it(
 
     # 4. The chosen password is gone; the temporary one works on the registered PC and must be replaced at once.
     password_step(staff, live_server, "mama1", "staff", CHOSEN)
-    assert GENERIC_FAILURE in staff.content()
+    expect(staff.locator("body")).to_contain_text(GENERIC_FAILURE)
     password_step(staff, live_server, "mama1", "staff", temporary, then="**/account/password")
     staff.goto(f"{live_server}/mama/associations")  # nothing else opens before the change
     staff.wait_for_url("**/account/password")
@@ -75,5 +77,5 @@ def test_user_changes_then_forgets_the_password_and_the_admin_resets_it(
     staff.click("[data-testid=logout]")
     staff.wait_for_url("**/login")
     password_step(staff, live_server, "mama1", "staff", temporary)
-    assert GENERIC_FAILURE in staff.content()
+    expect(staff.locator("body")).to_contain_text(GENERIC_FAILURE)
     password_step(staff, live_server, "mama1", "staff", AFTER_RESET, then=f"{live_server}/")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from app.extensions import db
 from plugins.mama.cli import sample_association
@@ -30,6 +31,7 @@ def test_admin_adds_a_read_only_user_who_registers_a_device_and_changes_the_init
 
     # 1. A permission set: 管理組合登録 閲覧 only, nothing else.
     admin.click("nav.site-nav >> text=メニュー権限")
+    admin.wait_for_url("**/mama/permissions**")
     admin.goto(f"{live_server}/mama/permissions/new?role=general")
     admin.fill("#name", "閲覧のみ担当")
     admin.check("[data-testid='grant-mama.associations-view']")
@@ -52,7 +54,7 @@ def test_admin_adds_a_read_only_user_who_registers_a_device_and_changes_the_init
     admin.check("#scope_mode-1")
     admin.select_option("#scope_associations", value=str(chosen_id))
     admin.click("button.primary[type=submit]")
-    assert "ユーザーを追加しました" in admin.content()
+    expect(admin.locator("body")).to_contain_text("ユーザーを追加しました")
     initial = admin.inner_text("[data-testid=initial-password]").strip()
     assert len(initial) >= 12
     screenshot(admin, "journey-mama-user-created")
@@ -63,7 +65,7 @@ def test_admin_adds_a_read_only_user_who_registers_a_device_and_changes_the_init
     # 3. The user's first login: the PC is unknown, so a registration request goes to the 管理者.
     user = new_context().new_page()
     password_step(user, live_server, "mama1", "sato", initial, then="**/mama/device")
-    assert "この端末は登録されていません" in user.content()
+    expect(user.locator("body")).to_contain_text("この端末は登録されていません")
     user.fill("#name", "経理部のPC")
     user.click("[data-testid=request-submit]")
     user.wait_for_url("**/mama/device/status")
@@ -73,7 +75,7 @@ def test_admin_adds_a_read_only_user_who_registers_a_device_and_changes_the_init
     assert "経理部のPC" in admin.inner_text("[data-testid=device-queue]")
     admin.click("[data-testid=approve-sato]")
     admin.wait_for_url("**/mama/devices")
-    assert "承認しました" in admin.content()
+    expect(admin.locator("body")).to_contain_text("承認しました")
 
     # 4. Logging in again from the approved PC: the initial password must be changed first.
     password_step(user, live_server, "mama1", "sato", initial, then="**/account/password")
@@ -99,4 +101,4 @@ def test_admin_adds_a_read_only_user_who_registers_a_device_and_changes_the_init
     # The initial password no longer opens the account.
     stranger = new_context().new_page()
     password_step(stranger, live_server, "mama1", "sato", initial)
-    assert "会社コード、ログインID、またはパスワードが正しくありません。" in stranger.content()
+    expect(stranger.locator("body")).to_contain_text("会社コード、ログインID、またはパスワードが正しくありません。")
