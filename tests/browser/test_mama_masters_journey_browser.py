@@ -72,9 +72,13 @@ def test_admin_registers_corrects_deletes_and_restores_an_association_then_reads
     admin.wait_for_url("**action=mama.association.update**")
     rows = admin.locator("[data-testid=oplog] tbody tr")
     assert rows.count() == 1 and "admin" in rows.first.inner_text()
+    change = rows.first.inner_text()
+    assert f"name: {NAME} → {RENAMED}" in change
+    assert "address_line" not in change and "units" not in change  # only what the edit changed
     screenshot(admin, "journey-mama-oplog")
     with admin.expect_download() as info:
         admin.get_by_test_id("oplog-csv").click()
     lines = open(info.value.path(), "rb").read().decode("utf-8-sig").splitlines()
     assert lines[0].startswith("日時,操作者,操作,操作コード,対象")
     assert len(lines) == 2 and ",管理組合更新,mama.association.update," in lines[1]
+    assert f"name: {NAME} → {RENAMED}" in lines[1] and "address_line" not in lines[1]
