@@ -16,21 +16,21 @@ from tests.conftest import PASSWORD, RecordedMail
 MARKERS = {"mama1": "ZQmamaoneZQ", "mama2": "ZQmamatwoZQ", "jucho1": "ZQjuchooneZQ", "jucho2": "ZQjuchotwoZQ"}
 PRODUCT_OF = {"mama1": "mama", "mama2": "mama", "jucho1": "jucho", "jucho2": "jucho"}
 FOREIGN_OF = {"mama1": "mama2", "mama2": "mama1", "jucho1": "jucho2", "jucho2": "jucho1"}
+OTHER_PRODUCT_OF = {"mama1": "jucho1", "mama2": "jucho2", "jucho1": "mama1", "jucho2": "mama2"}
 
-# URL parameter -> the table whose first row of the tenant fills it (per product where the name is shared).
-ID_TABLES = {
-    "association_id": {"mama": "mama_associations", "jucho": "jucho_associations"},
-    "building_id": {"*": "jucho_buildings"},
-    "unit_id": {"*": "jucho_units"},
-    "request_id": {"mama": "mama_reset_requests", "jucho": "jucho_requests"},
-    "user_id": {"*": "users"},
-    "device_id": {"*": "mama_devices"},
-    "set_id": {"*": "mama_permission_sets"},
-    "fee_id": {"*": "jucho_fee_items"},
-    "record_id": {"*": "jucho_repair_records"},
-    "import_id": {"*": "jucho_unit_imports"},
-    "delivery_id": {"*": "jucho_report_deliveries"},
-    "session_id": {"*": "user_sessions"},
+# Where the values of an id argument come from: "table.column" per blueprint ("*": any blueprint). An argument
+# <thing>_id not listed is looked up as the table <blueprint>_<thing>s, else <thing>s (see id_source); an integer
+# argument found nowhere fails test_every_route_argument_has_a_source, so a new route cannot slip through unattacked.
+ID_SOURCES = {
+    "request_id": {"mama": "mama_reset_requests.id", "jucho": "jucho_requests.id",
+                   "lifecycle": "export_requests.id"},
+    "set_id": {"*": "mama_permission_sets.id"},
+    "fee_id": {"*": "jucho_fee_items.id"},
+    "record_id": {"*": "jucho_repair_records.id"},
+    "import_id": {"*": "jucho_unit_imports.id"},
+    "delivery_id": {"*": "jucho_report_deliveries.id"},
+    "session_id": {"*": "user_sessions.id"},
+    "version": {"jucho": "jucho_reports.version"},  # 重調 report versions: /jucho/requests/<id>/report/<version>.pdf
 }
 # Tables a refused request may legitimately touch (the log of the refusal, the session's last-seen time).
 UNCOUNTED = {"audit_events", "user_sessions", "mail_outbox", "mail_attempts"}
@@ -53,7 +53,7 @@ def _seed_tenant(key: str) -> None:
     from app.tenants import create_tenant
 
     product = PRODUCT_OF[key]
-    tenant, _, _, _ = create_tenant(
+    tenant, admin, _, _ = create_tenant(
         code=key, name=f"{MARKERS[key]} 株式会社", product=product, contract_end="2099-12-31", admin_login="admin",
         admin_email=f"admin@{key}.example.jp", admin_name=f"管理 {MARKERS[key]}", admin_password=PASSWORD)
     with tenant_scope(tenant):
@@ -66,45 +66,138 @@ def _seed_tenant(key: str) -> None:
         _seed_demo(tenant)
         from app.accounts import create_user
 
-        create_user(tenant, "emp", f"一般 {MARKERS[key]}", f"emp@{key}.example.jp", role="general", password=PASSWORD)
+        employee, _ = create_user(tenant, "emp", f"一般 {MARKERS[key]}", f"emp@{key}.example.jp", role="general",
+                                  password=PASSWORD)
         for row in db.session.execute(sa.select(Association)).scalars():
             row.name = f"{MARKERS[key]}{row.name}"
-        if product == "jucho":
-            from plugins.jucho.models import JuchoBuilding
-
-            for row in db.session.execute(sa.select(JuchoBuilding)).scalars():
-                row.name = f"{MARKERS[key]}{row.name}"
+        _seed_core_rows(tenant, admin, key)
+        if product == "mama":
+            _seed_mama_rows(employee, key)
+        else:
+            _seed_jucho_rows(admin, key)
         db.session.commit()
 
 
-def seed_world(app) -> dict[str, dict[str, int]]:
-    """Create the four tenants with their demo rows; return each tenant's ids by URL parameter name."""
+def _seed_core_rows(tenant, admin, key: str) -> None:
+    """A データ書き出し request and a notice addressed to this tenant only, both carrying its marker."""
+    from app.builtins.lifecycle.export import request_export
+    from app.builtins.transparency.notices import create_notice
+
+    request_export(tenant, admin, note=f"書き出し {MARKERS[key]}")
+    create_notice(title=f"お知らせ {MARKERS[key]}", body=f"本文 {MARKERS[key]}", product=tenant.product,
+                  tenants=[tenant], operator="operator:attack")
+
+
+def _seed_mama_rows(employee, key: str) -> None:
+    """A permission set and an open password reset request (devices and sessions come from the logins)."""
+    from plugins.mama.models import MamaPermissionSet, MamaResetRequest
+
+    db.session.add(MamaPermissionSet(name=f"権限 {MARKERS[key]}", role="general"))
+    db.session.add(MamaResetRequest(user_id=employee.id))
+
+
+def _seed_jucho_rows(admin, key: str) -> None:
+    """The demo request's report issued (version 1) and sent by link, and a pending 住戸 CSV import."""
+    from datetime import timedelta
+
+    from app.timeutil import utcnow
+    from plugins.jucho import reports, unit_import
+    from plugins.jucho.deliveries import JuchoReportDelivery
+    from plugins.jucho.models import JuchoBuilding
+    from plugins.jucho.requests import DRAFTING, REVIEW, JuchoRequest, set_status
+
+    for row in db.session.execute(sa.select(JuchoBuilding)).scalars():
+        row.name = f"{MARKERS[key]}{row.name}"
+    request = db.session.execute(sa.select(JuchoRequest).order_by(JuchoRequest.id).limit(1)).scalar_one()
+    request.broker_company = f"{MARKERS[key]}不動産"
+    report = reports.start_draft(request, admin)
+    if request.status == DRAFTING:
+        set_status(request, REVIEW, admin)
+    reports.issue(report, admin)
+    db.session.add(JuchoReportDelivery(report_id=report.id, request_id=request.id, recipient=f"broker@{key}.example.jp",
+                                       token_hash=f"{key:0<64}"[:64], expires_at=utcnow() + timedelta(days=7),
+                                       max_downloads=5))
+    building = db.session.execute(sa.select(JuchoBuilding).order_by(JuchoBuilding.id).limit(1)).scalar_one()
+    checked = unit_import.plan("住戸番号,階\r\n901,9\r\n".encode(), building.id, include_personal=False)
+    unit_import.save_pending(checked, building.id, admin.id, f"{MARKERS[key]}.csv")
+
+
+_MINIMAL_PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\nstartxref\n0\n%%EOF\n"
+
+
+def seed_world(app) -> None:
+    """Create the four tenants with their demo rows, markers and one row of every attacked table; one manual a
+    product."""
+    from app.builtins.manuals.service import publish
+
     with app.app_context():
         for key in MARKERS:
             _seed_tenant(key)
-        return {key: tenant_ids(key) for key in MARKERS}
+        for product in sorted(set(PRODUCT_OF.values())):
+            publish(product, "1.0", _MINIMAL_PDF, operator="operator:attack")
 
 
-def tenant_ids(key: str) -> dict[str, int]:
-    """The first row id of every ID_TABLES table in a tenant (users: its 一般 user)."""
+def mark_devices(app) -> None:
+    """Put each tenant's marker on the devices its logins registered."""
+    from plugins.mama.models import MamaDevice
+
+    with app.app_context():
+        for key in ("mama1", "mama2"):
+            tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == key)).scalar_one()
+            with tenant_scope(tenant):
+                for device in db.session.execute(sa.select(MamaDevice)).scalars():
+                    device.name = f"端末 {MARKERS[key]}"
+                db.session.commit()
+
+
+def id_source(endpoint: str, name: str) -> str | None:
+    """The "table.column" an integer route argument is filled from, or None when nothing is known for it."""
+    blueprint = endpoint.split(".")[0]
+    listed = ID_SOURCES.get(name, {})
+    if blueprint in listed or "*" in listed:
+        return listed.get(blueprint) or listed["*"]
+    if name.endswith("_id"):
+        thing = name[:-3]
+        for table in (f"{blueprint}_{thing}s", f"{thing}s"):
+            if table in db.metadata.tables:
+                return f"{table}.id"
+    return None
+
+
+def world_ids(app, sources) -> dict[str, dict[str, int]]:
+    """Each tenant's own value (the first row) of every source; users: its 一般 user."""
+    with app.app_context():
+        ids = {key: tenant_values(key, sources) for key in MARKERS}
+        db.session.remove()
+        return ids
+
+
+def tenant_values(key: str, sources) -> dict[str, int]:
+    """The first value of each "table.column" among the rows a tenant owns."""
     tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == key)).scalar_one()
-    ids = {}
-    for param, tables in ID_TABLES.items():
-        table = tables.get(PRODUCT_OF[key]) or tables.get("*")
-        if not table:
-            continue
-        meta = db.metadata.tables[table]
-        query = sa.select(sa.func.min(meta.c.id)).where(meta.c.tenant_id == tenant.id)
-        if table == "users":
+    values = {}
+    for source in sources:
+        table_name, column = source.split(".")
+        table = db.metadata.tables[table_name]
+        query = sa.select(sa.func.min(table.c[column]))
+        if table_name == "users":
             query = sa.select(User.id).where(User.tenant_id == tenant.id, User.login_id == "emp")
+        elif table_name == "notices":
+            targets = db.metadata.tables["notice_targets"]
+            query = query.join(targets, targets.c.notice_id == table.c.id).where(targets.c.tenant_id == tenant.id)
+        elif table_name == "manuals":
+            query = query.where(table.c.product == tenant.product)
+        else:
+            query = query.where(table.c.tenant_id == tenant.id)
         found = db.session.execute(query.execution_options(all_tenants=True)).scalar()
-        if found:
-            ids[param] = found
-    return ids
+        if found is not None:
+            values[source] = found
+    return values
 
 
 def log_in_everyone(app) -> list[Actor]:
-    """Anonymous, 一般 and 管理者 of mama1 and jucho1, and mama2's 管理者 (second factors done)."""
+    """Anonymous, 一般 and 管理者 of mama1 and jucho1, and mama2's 管理者 (second factors done); jucho2's 管理者
+    logs in too (not an actor) so that every tenant has a session to be attacked."""
     from tests.jucho_helpers import jucho_login
     from tests.mama_helpers import login_with_code
 
@@ -113,13 +206,14 @@ def log_in_everyone(app) -> list[Actor]:
     try:
         actors = [Actor("anonymous", None, app.test_client())]
         for key, login_id in (("mama1", "emp"), ("mama1", "admin"), ("mama2", "admin"),
-                              ("jucho1", "emp"), ("jucho1", "admin")):
+                              ("jucho1", "emp"), ("jucho1", "admin"), ("jucho2", "admin")):
             client = app.test_client()
             if PRODUCT_OF[key] == "mama":
                 login_with_code(client, app, key, login_id)
             else:
                 jucho_login(client, outbox, key, login_id)
-            actors.append(Actor(f"{key}:{login_id}", key, client, {MARKERS[key]}))
+            if key != "jucho2":
+                actors.append(Actor(f"{key}:{login_id}", key, client, {MARKERS[key]}))
         return actors
     finally:
         email_dispatched.disconnect(outbox.record)
@@ -129,8 +223,8 @@ _PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
 def route_params(rule) -> list[tuple[str, str]]:
-    """(converter, name) of every variable of a rule, in order."""
-    return [(conv or "default", name) for conv, name in _PARAM.findall(rule.rule)]
+    """(converter, name) of every variable of a rule (a Rule or its text), in order."""
+    return [(conv or "default", name) for conv, name in _PARAM.findall(getattr(rule, "rule", rule))]
 
 
 def fill(rule, value_for) -> str:

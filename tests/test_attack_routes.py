@@ -2,6 +2,7 @@
 POST form fuzzed with hypothesis. A route added tomorrow is covered without touching this file."""
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -11,18 +12,24 @@ from werkzeug.exceptions import NotFound
 
 from app import create_app, mail_sender
 from app.extensions import db
+from app.products import all_products
 from tests.attack_helpers import (
     FOREIGN_OF,
     IMPOSSIBLE,
     MARKERS,
+    OTHER_PRODUCT_OF,
+    PRODUCT_OF,
     STATE_CHANGING,
+    id_source,
     leaked_markers,
     log_in_everyone,
+    mark_devices,
     missing_headers,
     post_forms,
     route_params,
     row_counts,
     seed_world,
+    world_ids,
 )
 from tests.attack_helpers import fill as fill_rule
 from tests.conftest import TEST_PLUGINS, csrf_from, empty_all_tables
@@ -34,7 +41,8 @@ PUBLIC = {
     "jucho.report_link_download", "jucho.forgot_password", "jucho.forgot_password_sent", "jucho.reset_password",
     "mama.reset_request", "mama.reset_request_sent",
 }
-# String variables that are not ids: a sensible own value per name (company codes are filled per tenant).
+# String variables that are not ids: a sensible own value per name (company codes are filled per tenant). A string
+# variable not named here fails test_every_route_argument_has_a_source.
 TEXT_VALUES = {"token": "not-a-real-token", "key": "building", "group_code": "basic", "code": "mama",
                "filename": "no-such-file.css", "company_code": None}
 # Forms fuzzing must not submit: they end the fuzzing actor's own access.
@@ -57,8 +65,12 @@ def world(base_config, _schema, tmp_path_factory):
     app = create_app({**base_config, **per_module})
     with app.app_context():
         empty_all_tables()
-    ids = seed_world(app)
+    seed_world(app)
     actors = log_in_everyone(app)
+    mark_devices(app)
+    with app.app_context():
+        sources = {id_source(e, n) for r, e in RULES for c, n in route_params(r) if c == "int"} - {None}
+    ids = world_ids(app, sources)
     yield app, ids, actors
     mail_sender.stop(app)
     with app.app_context():
@@ -73,9 +85,9 @@ def _own_key(actor, rule: str) -> str:
     return "jucho1" if rule.startswith("/jucho") else "mama1"
 
 
-def _urls(app, ids, rule_text: str, own: str) -> list[tuple[str, str]]:
+def _urls(app, ids, rule_text: str, own: str, endpoint: str) -> list[tuple[str, str]]:
     """(variant, url) for own, foreign and impossible ids (one URL when the rule has no variables)."""
-    rule = next(r for r in app.url_map.iter_rules() if r.rule == rule_text)
+    rule = next(r for r in app.url_map.iter_rules() if r.rule == rule_text and r.endpoint == endpoint)
     if not route_params(rule):
         return [("plain", rule.rule)]
     fallback = "jucho1" if rule_text.startswith("/jucho") else "mama1"
@@ -83,16 +95,26 @@ def _urls(app, ids, rule_text: str, own: str) -> list[tuple[str, str]]:
     def filler(key):
         def value(converter, name):
             if converter == "int":
-                return ids[key].get(name) or ids[fallback].get(name) or 1
+                with app.app_context():
+                    source = id_source(endpoint, name)
+                return ids[key].get(source) or ids[fallback].get(source) or 1
             if name == "company_code":
                 return key
             return TEXT_VALUES.get(name, "x")
         return value
 
     urls = [("own", fill_rule(rule, filler(own))), ("foreign", fill_rule(rule, filler(FOREIGN_OF[own])))]
+    if endpoint.split(".")[0] not in _product_blueprints(app):  # core rows (notices, manuals …) of the other product
+        urls.append(("other product", fill_rule(rule, filler(OTHER_PRODUCT_OF[own]))))
     for impossible in IMPOSSIBLE:
         urls.append((f"impossible {impossible}", fill_rule(rule, lambda conv, name, v=impossible: v)))
     return urls
+
+
+@functools.cache
+def _product_blueprints(app) -> frozenset[str]:
+    with app.app_context():
+        return frozenset(all_products())
 
 
 def _routed(app, url: str, method: str) -> bool:
@@ -107,6 +129,39 @@ def _anonymous_refused(response) -> bool:
     if response.status_code in (401, 403, 404):
         return True
     return response.status_code in (302, 303) and "/login" in response.headers.get("Location", "")
+
+
+def test_every_route_argument_has_a_source(world):
+    """Each integer argument has a table to take own and foreign ids from, each string argument a known value."""
+    app, _, _ = world
+    unknown = []
+    with app.app_context():
+        for rule, endpoint in RULES:
+            for converter, name in route_params(rule):
+                if converter == "int" and id_source(endpoint, name) is None:
+                    unknown.append(f"{endpoint} {rule}: <int:{name}> (add it to ID_SOURCES in tests/attack_helpers.py)")
+                elif converter != "int" and name not in TEXT_VALUES:
+                    unknown.append(f"{endpoint} {rule}: <{name}> (add it to TEXT_VALUES)")
+    assert not unknown, "\n".join(unknown)
+
+
+def test_every_id_argument_has_own_and_foreign_rows_in_the_world(world):
+    """The seeded world holds a row for every id argument in every tenant that can reach the route, so the own and
+    foreign variants attack real rows (a route whose table stays empty would only ever see 404s)."""
+    app, ids, _ = world
+    with app.app_context():
+        products = set(all_products())
+    missing = []
+    for rule, endpoint in RULES:
+        blueprint = endpoint.split(".")[0]
+        if blueprint in products and blueprint not in PRODUCT_OF.values():
+            continue  # a product with no tenant in the world (the sample plugin): no own rows to attack with
+        keys = [k for k in MARKERS if blueprint not in products or PRODUCT_OF[k] == blueprint]
+        with app.app_context():
+            sources = [id_source(endpoint, n) for c, n in route_params(rule) if c == "int"]
+        missing += [f"{endpoint} {rule}: {key} has no {source}" for source in sources for key in keys
+                    if source not in ids[key]]
+    assert not missing, "\n".join(missing)
 
 
 def test_each_tenant_sees_its_own_marker(world):
@@ -128,11 +183,11 @@ def test_route_under_attack(world, rule, endpoint):
     before = row_counts(app) if methods & set(STATE_CHANGING) else None
     for actor in actors:
         own = _own_key(actor, rule)
-        for variant, url in _urls(app, ids, rule, own):
+        for variant, url in _urls(app, ids, rule, own, endpoint):
             where = f"{actor.name} {variant} {url}"
             if "GET" in methods:
                 response = actor.client.get(url)
-                body = response.get_data(as_text=True)
+                body = response.get_data().decode("utf-8", "replace")  # PDFs and CSV downloads too
                 if response.status_code >= 500:
                     problems.append(f"GET {where}: {response.status_code}")
                 problems += [f"GET {where}: no {h}" for h in missing_headers(response)]
@@ -166,7 +221,7 @@ def _fuzz_forms(app, ids, actors) -> list[tuple[object, object]]:
             methods = next(r.methods for r in app.url_map.iter_rules() if r.rule == rule and r.endpoint == endpoint)
             if "GET" not in methods or endpoint.endswith("static") or rule.endswith((".csv", ".pdf")):
                 continue
-            url = _urls(app, ids, rule, actor.tenant)[0][1]  # own ids
+            url = _urls(app, ids, rule, actor.tenant, endpoint)[0][1]  # own ids
             response = actor.client.get(url)
             if response.status_code != 200 or response.mimetype != "text/html":
                 continue
@@ -222,3 +277,14 @@ def _fuzz_one(app, actor, form, failures: list) -> None:
                                 f"but changed {changed}")
 
     submit()
+
+
+def test_id_source_reads_the_registry_then_the_table_names_and_knows_nothing_else():
+    """A new <int:…> argument is either found among the tables or reported, never filled with a guess."""
+    assert id_source("jucho.report_download", "version") == "jucho_reports.version"
+    assert id_source("lifecycle.export_request_detail", "request_id") == "export_requests.id"
+    assert id_source("mama.reset_request_reject", "request_id") == "mama_reset_requests.id"
+    assert id_source("mama.associations_show", "association_id") == "mama_associations.id"  # <blueprint>_<thing>s
+    assert id_source("transparency.notice_detail", "notice_id") == "notices.id"  # <thing>s
+    assert id_source("mama.widgets_show", "widget_id") is None
+    assert id_source("jucho.report_page", "page") is None

@@ -52,6 +52,27 @@ def device_code(tenant_code, login_id, reason, operator):
     click.echo(f"{tenant.code} / {login_id} の端末登録コード（{devices.CODE_HOURS}時間有効・1回限り・この一度だけ表示）: {code}")
 
 
+_DIGIT_KANA = {1: "イチ", 2: "ニ", 3: "サン", 4: "ヨン", 5: "ゴ", 6: "ロク", 7: "ナナ", 8: "ハチ", 9: "キュウ"}
+_UNIT_KANA = {1000: "セン", 100: "ヒャク", 10: "ジュウ"}
+_SOUND_CHANGES = {(1, 1000): "セン", (3, 1000): "サンゼン", (8, 1000): "ハッセン", (1, 100): "ヒャク",
+                  (3, 100): "サンビャク", (6, 100): "ロッピャク", (8, 100): "ハッピャク", (1, 10): "ジュウ"}
+
+
+def _kana_below_10000(number: int) -> str:
+    out = ""
+    for unit in (1000, 100, 10):
+        digit, number = divmod(number, unit)
+        if digit:
+            out += _SOUND_CHANGES.get((digit, unit), _DIGIT_KANA[digit] + _UNIT_KANA[unit])
+    return out + _DIGIT_KANA.get(number, "")
+
+
+def kana_number(number: int) -> str:
+    """The reading of a positive number in katakana (第12 → ジュウニ): フリガナ may not contain digits."""
+    man, rest = divmod(number, 10000)
+    return (_kana_below_10000(man) + "マン" if man else "") + _kana_below_10000(rest)
+
+
 def sample_association(number: int, rng: random.Random) -> MamaAssociation:
     """A plausible sample association numbered number (for demos and load tests)."""
     area = (number // len(_NAMES)) % len(_AREAS)
@@ -59,7 +80,7 @@ def sample_association(number: int, rng: random.Random) -> MamaAssociation:
     (brand, brand_kana), (place, place_kana) = _NAMES[number % len(_NAMES)], _PLACES[area]
     return MamaAssociation(
         code=f"A{number:05d}", name=f"{brand}{place}第{number}管理組合",
-        name_kana=f"{brand_kana}{place_kana}ダイ{number}カンリクミアイ", postal_code=postal, prefecture=prefecture,
+        name_kana=f"{brand_kana}{place_kana}ダイ{kana_number(number)}カンリクミアイ", postal_code=postal, prefecture=prefecture,
         city=city, address_line=f"{rng.randint(1, 5)}-{rng.randint(1, 30)}-{rng.randint(1, 20)}",
         building_name=f"{brand}{place}", units=rng.randint(12, 400), building_year=rng.randint(1970, jst_today().year),
         fiscal_start_month=rng.choice((1, 4, 7, 10)), contact_name=f"理事長 {number}",

@@ -15,7 +15,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"  # kept by CI as the run's screenshots
 
 
 def pytest_collection_modifyitems(config, items):
@@ -69,7 +69,7 @@ def new_context(browser):
 
 
 def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/ for a person to look at."""
+    """Save a full-page screenshot under tests/browser/artifacts/ for a person to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -98,3 +98,16 @@ def fill_broker_request(page, email: str) -> None:
     page.check("#delivery-0")
     page.fill("#email", email)
     page.check("#seller_consent")
+
+
+def jucho_login(page, base_url: str, sink, company: str, login_id: str, mails: int, password: str = PASSWORD):
+    """Log in to 重調@CITY: the password step, then the code from the ``mails``-th message the SMTP sink holds."""
+    import re
+
+    from tests.smtp_helpers import SmtpSink
+
+    password_step(page, base_url, company, login_id, password, then="**/jucho/login/code")
+    message = sink.wait_for(mails)[mails - 1]
+    assert "認証コード" in message["Subject"], message["Subject"]
+    page.fill("#code", re.search(r"認証コード: (\d{6})", SmtpSink.text(message)).group(1))
+    page.click("button.primary")

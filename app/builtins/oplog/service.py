@@ -153,11 +153,13 @@ def _show(value) -> str:
 
 
 def changes(event: AuditEvent) -> list[tuple[str, str, str]]:
-    """(field, before, after) for every field the event's ``before``/``after`` details name."""
+    """(field, before, after) for every field the event's ``before``/``after`` details name, except the fields an
+    update left as they were (a form records all its fields; the reader wants what changed)."""
     info = details_of(event)
     before = info.get("before") if isinstance(info.get("before"), dict) else {}
     after = info.get("after") if isinstance(info.get("after"), dict) else {}
-    keys = [key for key in dict.fromkeys([*before, *after]) if not _hidden(key)]
+    keys = [key for key in dict.fromkeys([*before, *after]) if not _hidden(key)
+            and not (key in before and key in after and before[key] == after[key])]
     return [(key, _show(before.get(key)) if key in before else "-", _show(after.get(key)) if key in after else "-")
             for key in keys]
 
