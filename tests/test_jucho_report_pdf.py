@@ -27,7 +27,7 @@ from tests.test_jucho_report_items import TITLES
 IPAEX = "/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf"
 needs_ipaex = pytest.mark.skipif(not pdf.is_truetype(IPAEX), reason="fonts-ipaexfont-gothic is not installed")
 PDFTOPPM = shutil.which("pdftoppm")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parent / "browser" / "artifacts"  # with the browser screenshots
 
 
 @pytest.fixture
@@ -184,7 +184,7 @@ def test_hostile_values_print_as_typed_without_breaking_the_page(app, large):
 
 @pytest.mark.skipif(PDFTOPPM is None, reason="pdftoppm (poppler-utils) is not installed")
 def test_page_one_renders_to_a_picture_kept_in_the_test_artifacts(app, large):
-    ARTIFACTS.mkdir(exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     source = ARTIFACTS / "jucho-report.pdf"
     source.write_bytes(render_report(document_of(large(), issued=False)))
     subprocess.run([PDFTOPPM, "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(source),  # nosec B603

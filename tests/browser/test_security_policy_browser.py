@@ -1,5 +1,5 @@
 """セキュリティ設定 in a real browser: an admin raises the minimum password length from the navigation, and a user's
-change to a shorter password is refused with the message next to the field (screenshots in test-artifacts/)."""
+change to a shorter password is refused with the message next to the field (screenshots in tests/browser/artifacts/)."""
 from tests.browser.conftest import password_step, screenshot
 from tests.conftest import PASSWORD
 
