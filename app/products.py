@@ -71,6 +71,13 @@ class MenuLink:
     order: int = 100
 
 
+def admin_links(tenant, user, *links: MenuLink) -> list[MenuLink]:
+    """``links`` for a signed-in 管理者 of a tenant; nothing for anyone else (a ``menu_links`` answer)."""
+    if tenant is None or user is None or not getattr(user, "is_admin", False):
+        return []
+    return list(links)
+
+
 @dataclass(frozen=True)
 class Panel:
     """A block on the dashboard."""

@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, request
 
 from app.errors import maintenance_response
 from app.hookspecs import hookimpl
-from app.products import MenuLink
+from app.products import MenuLink, admin_links
 
 from . import purge  # noqa: F401 - maps the purge_receipts table
 
@@ -58,10 +58,9 @@ def register_commands(cli):
 @hookimpl
 def menu_links(tenant, user):
     """「データ書き出し」 in the account menu, for a tenant's 管理者 only."""
-    if tenant is None or user is None or not getattr(user, "is_admin", False):
-        return []
-    return [MenuLink("データ書き出し", "lifecycle.export_requests", menu_id="lifecycle.export", section="account",
-                     description="このテナントのデータを書き出す申請", order=80)]
+    link = MenuLink("データ書き出し", "lifecycle.export_requests", menu_id="lifecycle.export", section="account",
+                    description="このテナントのデータを書き出す申請", order=80)
+    return admin_links(tenant, user, link)
 
 
 @hookimpl

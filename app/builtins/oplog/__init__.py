@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.hookspecs import hookimpl
-from app.products import MenuLink
+from app.products import MenuLink, admin_links
 
 bp = Blueprint("oplog", __name__, template_folder="templates")
 
@@ -23,10 +23,9 @@ def register_blueprints(app):
 @hookimpl
 def menu_links(tenant, user):
     """「操作ログ」 in the main menu, for a tenant's 管理者 only."""
-    if tenant is None or user is None or not getattr(user, "is_admin", False):
-        return []
-    return [MenuLink("操作ログ", "oplog.index", menu_id="oplog", section="main",
-                     description="このテナントの操作の記録（監査ログ）", order=900)]
+    link = MenuLink("操作ログ", "oplog.index", menu_id="oplog", section="main",
+                    description="このテナントの操作の記録（監査ログ）", order=900)
+    return admin_links(tenant, user, link)
 
 
 @hookimpl

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.hookspecs import hookimpl
-from app.products import MenuLink
+from app.products import MenuLink, admin_links
 
 from . import models  # noqa: F401  (tables and Tenant.security_policy join the metadata)
 
@@ -33,10 +33,9 @@ def register_blueprints(app):
 @hookimpl
 def menu_links(tenant, user):
     """「セキュリティ設定」 in the main menu, for a tenant's 管理者 only."""
-    if tenant is None or user is None or not getattr(user, "is_admin", False):
-        return []
-    return [MenuLink("セキュリティ設定", "security_center.index", menu_id="security_center", section="main",
-                     description="パスワード・セッションのルールとセキュリティ状況", order=910)]
+    link = MenuLink("セキュリティ設定", "security_center.index", menu_id="security_center", section="main",
+                    description="パスワード・セッションのルールとセキュリティ状況", order=910)
+    return admin_links(tenant, user, link)
 
 
 @hookimpl

@@ -30,25 +30,33 @@ def index():
                            user_word=overview.user_word(current_tenant()))
 
 
+def _policy_page(form, current: dict, save, saved: str, template: str, **context):
+    """A policy form: shown with the tenant's values; a valid POST saves (audited), commits and goes back to the
+    index; an invalid one is shown again with its messages (400)."""
+    if request.method == "GET":
+        for name, value in current.items():
+            form[name].data = value
+    if form.validate_on_submit():
+        if save(form):
+            db.session.commit()
+            flash(saved, "success")
+        else:
+            flash("変更はありませんでした。", "info")
+        return redirect(url_for("security_center.index"))
+    return render_template(template, form=form, **context), 400 if request.method == "POST" else 200
+
+
 @bp.route("/admin/security/password", methods=["GET", "POST"])
 @admin_required
 def password_policy():
     """Change the minimum password length and the password history count."""
     tenant = current_tenant()
     current = policy.policy_of(tenant)
-    form = PasswordPolicyForm()
-    if request.method == "GET":
-        form.min_length.data, form.history.data = current.password_min_length, current.password_history
-    if form.validate_on_submit():
-        if policy.save_password_policy(tenant, form.min_length.data, form.history.data, actor=current_user):
-            db.session.commit()
-            flash("パスワードのルールを保存しました。", "success")
-        else:
-            flash("変更はありませんでした。", "info")
-        return redirect(url_for("security_center.index"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("security_center/password.html", form=form, floor=MIN_LENGTH,
-                           max_min_length=policy.MAX_MIN_LENGTH, max_history=policy.MAX_HISTORY), status
+    return _policy_page(
+        PasswordPolicyForm(), {"min_length": current.password_min_length, "history": current.password_history},
+        lambda form: policy.save_password_policy(tenant, form.min_length.data, form.history.data, actor=current_user),
+        "パスワードのルールを保存しました。", "security_center/password.html",
+        floor=MIN_LENGTH, max_min_length=policy.MAX_MIN_LENGTH, max_history=policy.MAX_HISTORY)
 
 
 @bp.route("/admin/security/session", methods=["GET", "POST"])
@@ -57,19 +65,13 @@ def session_policy():
     """Change the idle and absolute session timeouts (never longer than the baseline's)."""
     tenant = current_tenant()
     current = policy.policy_of(tenant)
-    form = SessionPolicyForm()
-    if request.method == "GET":
-        form.idle_minutes.data, form.absolute_hours.data = current.idle_timeout_minutes, current.absolute_timeout_hours
-    if form.validate_on_submit():
-        if policy.save_session_policy(tenant, form.idle_minutes.data, form.absolute_hours.data, actor=current_user):
-            db.session.commit()
-            flash("セッションのルールを保存しました。ログイン中のセッションにもすぐに適用されます。", "success")
-        else:
-            flash("変更はありませんでした。", "info")
-        return redirect(url_for("security_center.index"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("security_center/session.html", form=form, baseline=policy.baseline(),
-                           min_idle=policy.MIN_IDLE_MINUTES, min_absolute=policy.MIN_ABSOLUTE_HOURS), status
+    return _policy_page(
+        SessionPolicyForm(),
+        {"idle_minutes": current.idle_timeout_minutes, "absolute_hours": current.absolute_timeout_hours},
+        lambda form: policy.save_session_policy(tenant, form.idle_minutes.data, form.absolute_hours.data,
+                                                actor=current_user),
+        "セッションのルールを保存しました。ログイン中のセッションにもすぐに適用されます。", "security_center/session.html",
+        baseline=policy.baseline(), min_idle=policy.MIN_IDLE_MINUTES, min_absolute=policy.MIN_ABSOLUTE_HOURS)
 
 
 @bp.route("/admin/security/overview")
