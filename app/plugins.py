@@ -10,7 +10,8 @@ import pluggy
 from . import hookspecs
 
 BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.transparency",
-                   "app.builtins.oplog", "app.builtins.manuals", "app.builtins.faq", "app.builtins.trash")
+                   "app.builtins.oplog", "app.builtins.manuals", "app.builtins.faq", "app.builtins.trash",
+                   "app.builtins.strong_factors")
 
 
 class PluginError(RuntimeError):
