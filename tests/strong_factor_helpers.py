@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Tenant, User, UserSession
 from app.tenancy import tenant_scope
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, post_form
 
 STRONG_PAGE = "/login/stronger"
 _SECRET = re.compile(r'data-testid="totp-secret">([A-Z2-7 ]+)<')
@@ -32,14 +32,19 @@ def code_at(secret: str, when: datetime) -> str:
     return pyotp.TOTP(secret).at(when)
 
 
-def enrol_totp(client, clock: Clock) -> tuple[str, list[str]]:
-    """Register an authenticator app on /account/factors/totp; returns (secret, recovery codes shown)."""
-    page = client.get("/account/factors/totp")
+def open_qr_page(client) -> tuple[str, str]:
+    """Press 「QRコードを表示」 on /account/factors/totp; returns (the page's HTML, the secret it shows)."""
+    page = post_form(client, "/account/factors/totp", {})
     assert page.status_code == 200, page.get_data(as_text=True)
     html = page.get_data(as_text=True)
-    secret = _SECRET.search(html).group(1).replace(" ", "")
-    # POST with this page's token: opening the page again would show a new key.
-    done = client.post("/account/factors/totp", data={"csrf_token": csrf_from(html), "code": code_at(secret, clock.now)})
+    return html, _SECRET.search(html).group(1).replace(" ", "")
+
+
+def enrol_totp(client, clock: Clock) -> tuple[str, list[str]]:
+    """Register an authenticator app on /account/factors/totp; returns (secret, recovery codes shown)."""
+    html, secret = open_qr_page(client)
+    done = client.post("/account/factors/totp/confirm", data={"csrf_token": csrf_from(html),
+                                                               "code": code_at(secret, clock.now)})
     assert done.status_code in (200, 302), done.get_data(as_text=True)
     return secret, _RECOVERY.findall(done.get_data(as_text=True))
 

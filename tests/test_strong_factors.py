@@ -16,7 +16,15 @@ from app.tenancy import tenant_scope
 from tests.conftest import PASSWORD, csrf_from, password_step, post_form
 from tests.jucho_helpers import CODE_PAGE, code_from, jucho_login, submit_code
 from tests.mama_helpers import DEVICE_PAGE, enter_code, issue_code, login_with_code, logout
-from tests.strong_factor_helpers import STRONG_PAGE, Clock, code_at, enrol_totp, newest_session, set_policy
+from tests.strong_factor_helpers import (
+    STRONG_PAGE,
+    Clock,
+    code_at,
+    enrol_totp,
+    newest_session,
+    open_qr_page,
+    set_policy,
+)
 
 
 @pytest.fixture
@@ -80,9 +88,11 @@ def test_totp_accepts_one_step_either_side_and_refuses_used_steps():
 
 def test_enrolment_shows_qr_once_stores_secret_encrypted_and_issues_recovery_codes(app, client, mama, clock, outbox):
     login_with_code(client, app, "mama1", "emp")
-    page = client.get("/account/factors/totp").get_data(as_text=True)
+    intro = client.get("/account/factors/totp").get_data(as_text=True)
+    assert "totp-secret" not in intro and "QRコードを表示" in intro  # opening the page changes nothing
+    page, _ = open_qr_page(client)
     assert 'src="data:image/svg+xml;base64,' in page and "data-testid=\"totp-secret\"" in page
-    wrong = client.post("/account/factors/totp", data={"csrf_token": csrf_from(page), "code": "000000"})
+    wrong = client.post("/account/factors/totp/confirm", data={"csrf_token": csrf_from(page), "code": "000000"})
     assert wrong.status_code == 422 and "コードが正しくありません" in wrong.get_data(as_text=True)
     secret, codes = enrol_totp(client, clock)
     assert len(codes) == 10 and len(set(codes)) == 10

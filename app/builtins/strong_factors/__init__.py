@@ -18,7 +18,8 @@ bp = Blueprint("strong_factors", __name__, template_folder="templates", static_f
                static_url_path="/static/strong_factors")
 STEP = SecondFactor("stronger", "強い認証要素", "strong_factors.login")
 # Endpoints a user who must first register a stronger factor may still open.
-ENROLMENT_ENDPOINTS = {"strong_factors.index", "strong_factors.totp_setup", "strong_factors.passkey_options",
+ENROLMENT_ENDPOINTS = {"strong_factors.index", "strong_factors.totp_setup", "strong_factors.totp_confirm",
+                       "strong_factors.passkey_options",
                        "strong_factors.passkey_register", "strong_factors.recovery_codes", "strong_factors.static",
                        "auth.logout", "auth.change_password", "static"}
 

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from app import audit
 from app.extensions import db
+from app.forms import ConfirmForm
 from app.passwords import verify_password
 from app.products import plugin_manager
 from app.tenancy import current_tenant
@@ -75,19 +76,28 @@ def _setup_page(row, form, status=200):
 @bp.route("/account/factors/totp", methods=["GET", "POST"])
 @login_required
 def totp_setup():
-    """Register an authenticator app: a new secret (QR code and key), active once a code from the app is typed."""
+    """Register an authenticator app: GET explains, POST makes a new secret and shows its QR code and key once."""
     user = _user()
     if has_totp(user):
         flash("認証アプリは登録済みです。登録し直す場合は、いったん削除してください。", "info")
         return redirect(url_for("strong_factors.index"))
-    form = CodeForm()
-    if request.method == "GET":
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
         row = authenticator.start(user)
         db.session.commit()
-        return _setup_page(row, form)
+        return _setup_page(row, CodeForm(formdata=None))
+    return render_template("strong_factors/totp_start.html", form=form), 400 if form.errors else 200
+
+
+@bp.route("/account/factors/totp/confirm", methods=["POST"])
+@login_required
+def totp_confirm():
+    """Activate the new secret once a code from the app is typed (a wrong code shows the same QR code again)."""
+    user = _user()
     row = authenticator.credential(user)
-    if row is None:
-        return redirect(url_for("strong_factors.totp_setup"))
+    if row is None or row.confirmed_at is not None:
+        return redirect(url_for("strong_factors.index"))
+    form = CodeForm()
     if form.validate_on_submit():
         if not totp.is_well_formed(form.code.data):
             form.code.errors = ["認証アプリに表示された6桁の数字を入力してください。"]
