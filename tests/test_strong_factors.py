@@ -419,3 +419,57 @@ def test_enter_code_helper_still_works_for_users_without_stronger_factor(app, ma
     code = issue_code(app, "mama1", "emp")
     password_step(client, "mama1", "emp", PASSWORD)
     assert enter_code(client, code).status_code == 302
+
+
+def _stored_passkey(app, tenant_code: str, login_id: str, name: str) -> int:
+    """A passkey row as registration stores it (the browser test registers real ones through WebAuthn)."""
+    from webauthn.helpers import bytes_to_base64url
+
+    from app.builtins.strong_factors.models import Passkey
+
+    with app.app_context():
+        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == tenant_code)).scalar_one()
+        with tenant_scope(tenant):
+            user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one()
+            key = Passkey(user_id=user.id, name=name, credential_id=bytes_to_base64url(f"cred-{tenant_code}-{login_id}".encode()),
+                          public_key=b"\x01", sign_count=3)
+            db.session.add(key)
+            db.session.commit()
+            return key.id
+
+
+def test_passkeys_are_listed_removed_after_the_password_and_foreign_ones_answer_404(app, mama, make_tenant, add_user):
+    make_tenant("mama2", product="mama")
+    add_user("mama2", "emp")
+    client = app.test_client()
+    login_with_code(client, app, "mama1", "emp")
+    own = _stored_passkey(app, "mama1", "emp", "会社のノートPC")
+    foreign = _stored_passkey(app, "mama2", "emp", "よその鍵")
+    page = client.get("/account/factors").get_data(as_text=True)
+    assert "会社のノートPC" in page and "未使用" in page and "よその鍵" not in page
+    assert client.get(f"/account/factors/passkeys/{foreign}/remove").status_code == 404
+    assert post_form(client, "/account/factors", {"confirmed": "yes", "password": PASSWORD},
+                     action=f"/account/factors/passkeys/{foreign}/remove").status_code == 404
+    confirm = client.get(f"/account/factors/passkeys/{own}/remove").get_data(as_text=True)
+    assert "パスキーを削除しますか" in confirm and "会社のノートPC" in confirm
+    done = post_form(client, f"/account/factors/passkeys/{own}/remove", {"confirmed": "yes", "password": PASSWORD})
+    assert done.status_code == 302
+    after = client.get("/account/factors").get_data(as_text=True)
+    assert "パスキー「会社のノートPC」を削除しました" in after and "パスキーは登録されていません" in after
+    assert '"name": "会社のノートPC"' in _audit(app, "strong_factors.passkey_removed")[-1].details
+
+
+def test_a_passkey_holder_gets_the_stronger_step_and_a_forged_assertion_is_refused(app, mama):
+    _stored_passkey(app, "mama1", "emp", "鍵")
+    client = app.test_client()
+    assert password_step(client, "mama1", "emp", PASSWORD).headers["Location"].endswith(STRONG_PAGE)
+    page = client.get(STRONG_PAGE).get_data(as_text=True)
+    assert "パスキーでログイン" in page
+    options = client.post("/login/stronger/passkey/options", data={"csrf_token": csrf_from(page)})
+    credential = options.json["allowCredentials"]
+    assert options.status_code == 200 and [c["id"] for c in credential] == ["Y3JlZC1tYW1hMS1lbXA"]
+    forged = '{"id": "Y3JlZC1tYW1hMS1lbXA", "rawId": "Y3JlZC1tYW1hMS1lbXA", "type": "public-key", "response": {}}'
+    response = client.post("/login/stronger/passkey", data={"csrf_token": csrf_from(page), "response": forged})
+    assert response.status_code == 302 and response.headers["Location"].endswith(STRONG_PAGE)
+    assert "パスキーで認証できませんでした" in client.get(STRONG_PAGE).get_data(as_text=True)
+    assert client.get("/").status_code == 302  # not logged in

@@ -13,6 +13,9 @@ from app.hookspecs import hookimpl
 from app.products import MenuLink
 
 from . import models  # noqa: F401  (tables join the metadata)
+from .summary import factor_summary
+
+__all__ = ["STEP", "bp", "factor_summary"]
 
 bp = Blueprint("strong_factors", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/strong_factors")

@@ -14,7 +14,7 @@ from webauthn import (
     verify_registration_response,
 )
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
@@ -110,7 +110,7 @@ def register(user, name: str, raw: str) -> Passkey:
     try:
         verified = verify_registration_response(credential=data, expected_challenge=challenge, expected_rp_id=rp_id,
                                                 expected_origin=origin, require_user_verification=True)
-    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         audit.record("strong_factors.passkey_added", outcome="failure", actor=user, target=f"user:{user.login_id}",
                      reason=type(exc).__name__)
         raise PasskeyError("パスキーを登録できませんでした。もう一度お試しください。") from None
@@ -154,7 +154,7 @@ def authenticate(user, raw: str) -> Passkey:
             credential=data, expected_challenge=challenge, expected_rp_id=rp_id, expected_origin=origin,
             credential_public_key=key.public_key, credential_current_sign_count=key.sign_count,
             require_user_verification=True)
-    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as exc:
+    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
         raise PasskeyError("パスキーで認証できませんでした。") from exc
     # A counter that did not grow (when the authenticator keeps one) means a cloned authenticator.
     if key.sign_count and verified.new_sign_count <= key.sign_count:
