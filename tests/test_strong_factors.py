@@ -473,3 +473,29 @@ def test_a_passkey_holder_gets_the_stronger_step_and_a_forged_assertion_is_refus
     assert response.status_code == 302 and response.headers["Location"].endswith(STRONG_PAGE)
     assert "パスキーで認証できませんでした" in client.get(STRONG_PAGE).get_data(as_text=True)
     assert client.get("/").status_code == 302  # not logged in
+
+
+def test_admin_resets_the_factors_of_a_user_who_lost_them(app, mama, make_tenant, add_user, clock, outbox):
+    make_tenant("mama2", product="mama")
+    add_user("mama2", "emp")
+    _mama_with_totp(app.test_client(), app, clock)
+    admin = app.test_client()
+    login_with_code(admin, app, "mama1", "admin")
+    page = admin.get("/admin/security/factors").get_data(as_text=True)
+    assert "factor-holders" in page and ">emp<" in page.replace("\n", "").replace(" ", "")
+    with app.app_context():
+        ids = dict(db.session.execute(sa.select(User.tenant_id, User.id).where(User.login_id == "emp")
+                                      .execution_options(all_tenants=True)).all())
+        tenants = dict(db.session.execute(sa.select(Tenant.code, Tenant.id)).all())
+    own, foreign = ids[tenants["mama1"]], ids[tenants["mama2"]]
+    assert admin.get(f"/admin/security/factors/users/{foreign}/reset").status_code == 404
+    assert "強い認証要素をリセットしますか" in admin.get(f"/admin/security/factors/users/{own}/reset").get_data(as_text=True)
+    before = len(outbox)
+    done = post_form(admin, f"/admin/security/factors/users/{own}/reset", {"confirmed": "yes"})
+    assert done.status_code == 302
+    assert len(outbox) == before + 1 and "リセットされました" in outbox[-1].subject
+    assert '"authenticator_apps": 1' in _audit(app, "strong_factors.reset")[-1].details
+    assert password_step(app.test_client(), "mama1", "emp", PASSWORD).headers["Location"].endswith(DEVICE_PAGE)
+    emp = app.test_client()
+    login_with_code(emp, app, "mama1", "emp")
+    assert emp.get(f"/admin/security/factors/users/{own}/reset").status_code == 403

@@ -76,6 +76,7 @@ def audit_action_labels():
         "strong_factors.passkey_added": "パスキーの登録",
         "strong_factors.passkey_removed": "パスキーの削除",
         "strong_factors.passkey_used": "パスキーの使用",
+        "strong_factors.reset": "強い認証要素のリセット（管理者）",
         "strong_factors.login_passed": "強い認証要素による認証",
         "strong_factors.login_failed": "強い認証要素の認証失敗",
     }

@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth.guards import admin_required
+from app.confirm import confirmation, confirmed
 from app.extensions import db
 from app.models import User
+from app.tenancy import current_tenant
 
 from . import bp
 from .account_views import product_factor_label
 from .forms import PolicyForm
 from .models import Passkey, TotpCredential
 from .policy import current_policy, set_policy
+from .reset import reset_factors
+from .summary import factor_summary
 
 
 def _security_index() -> str | None:
@@ -46,4 +50,33 @@ def policy():
     enrolled, users = _enrolled()
     return render_template("strong_factors/policy.html", form=form, security_index=_security_index(),
                            product_factor=product_factor_label(current_user._get_current_object()),
-                           enrolled=enrolled, users=users), 422 if form.errors else 200
+                           enrolled=enrolled, users=users, holders=_users_with_factors()), 422 if form.errors else 200
+
+
+def _users_with_factors() -> list[tuple[User, dict]]:
+    summary = factor_summary(current_tenant().id)
+    users = db.session.execute(sa.select(User).order_by(User.login_id)).scalars().all()
+    return [(user, summary[user.id]) for user in users
+            if user.id in summary and (summary[user.id]["passkeys"] or summary[user.id]["totp"])]
+
+
+@bp.route("/admin/security/factors/users/<int:user_id>/reset", methods=["GET", "POST"])
+@admin_required
+def reset_user(user_id: int):
+    """Remove every stronger factor of a user who lost them (after the confirmation page); the user is mailed."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    counts = factor_summary(current_tenant().id).get(user.id, {})
+    if not confirmed():
+        return confirmation("強い認証要素をリセットしますか？", target=[
+            ("ログインID", user.login_id), ("氏名", user.name), ("パスキー", f"{counts.get('passkeys', 0)}個"),
+            ("認証アプリ", "登録済み" if counts.get("totp") else "未登録")],
+            consequences=["パスキー・認証アプリ・リカバリーコードをすべて削除します。",
+                          "本人には、リセットしたことをメールでお知らせします。",
+                          "ポリシーで必須の場合、本人は次のログインの直後に登録し直します。"],
+            cancel_url=url_for("strong_factors.policy"), button="リセットする", testid="confirm-factor-reset")
+    reset_factors(user, current_user._get_current_object())
+    db.session.commit()
+    flash(f"{user.login_id} の強い認証要素をリセットしました。", "success")
+    return redirect(url_for("strong_factors.policy"))
