@@ -91,6 +91,8 @@ def test_enrolment_shows_qr_once_stores_secret_encrypted_and_issues_recovery_cod
     intro = client.get("/account/factors/totp").get_data(as_text=True)
     assert "totp-secret" not in intro and "QRコードを表示" in intro  # opening the page changes nothing
     page, _ = open_qr_page(client)
+    assert post_form(client, "/account/factors/totp", {}).headers["Cache-Control"] == "no-store"
+    page, _ = open_qr_page(client)
     assert 'src="data:image/svg+xml;base64,' in page and "data-testid=\"totp-secret\"" in page
     wrong = client.post("/account/factors/totp/confirm", data={"csrf_token": csrf_from(page), "code": "000000"})
     assert wrong.status_code == 422 and "コードが正しくありません" in wrong.get_data(as_text=True)
