@@ -31,6 +31,26 @@ def second_factor(tenant, user):
     """
 
 
+@hookspec(firstresult=True)
+def stronger_factor(tenant, user, factor):
+    """Return a ``SecondFactor`` that runs before the product's ``factor`` for this login, or None.
+
+    firstresult: one stronger-factor step per login. The step ends with
+    ``app.auth.factors.pass_stronger_factor``, which either completes the login (the step replaced
+    the product's factor) or hands the pending login on to ``factor``.
+    """
+
+
+@hookspec(firstresult=True)
+def session_gate(tenant, user, endpoint):
+    """Return the endpoint a logged-in user must be sent to before ``endpoint`` is served, or None.
+
+    Called once per request for a logged-in user (after the forced password change). firstresult:
+    the first gate that answers wins (e.g. a required enrolment step); it must answer None for its
+    own endpoints so the user can finish the step.
+    """
+
+
 @hookspec
 def menu_links(tenant, user):
     """Return ``app.products.MenuLink`` items the user may open, for the navigation and dashboard."""

@@ -130,6 +130,8 @@ class UserSession(TenantScoped, db.Model):
     end_reason: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
+    # The stronger factor (e.g. "passkey", "totp") this session's login passed, if any.
+    stronger_factor: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
 
     user: Mapped[User] = relationship(back_populates="sessions")
 
@@ -200,3 +202,5 @@ class PendingLoginRecord(TenantScoped, db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     consumed_reason: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    # Set when a stronger factor step passed and handed the login on to the product's factor.
+    stronger_factor: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)

@@ -11,7 +11,7 @@ from . import hookspecs
 
 BUILTIN_PLUGINS = ("app.builtins.account", "app.builtins.lifecycle", "app.builtins.ip_restriction",
                    "app.builtins.transparency", "app.builtins.oplog", "app.builtins.manuals", "app.builtins.faq",
-                   "app.builtins.trash", "app.builtins.security_center")
+                   "app.builtins.trash", "app.builtins.security_center", "app.builtins.strong_factors")
 
 
 class PluginError(RuntimeError):

@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app, hookspecs
-from app.auth.sessions import create_session
 from app.extensions import db
 from app.models import Tenant, User, UserSession
 from app.plugins import PluginError
 from app.products import all_products, menu_links
 from app.tenancy import all_tenants, tenant_models, tenant_scope
 from tests.conftest import PASSWORD, TEST_PLUGINS, login, password_step
+from tests.mama_helpers import login_with_code
 from tests.plugins import sample_product
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugins.md"
@@ -99,19 +99,6 @@ def test_plugin_manager_is_per_app(app, base_config):
         _dispose(production)
 
 
-def _session_for(app, client, code: str, login_id: str) -> None:
-    """Give the test client a live server-side session for a user (skipping a product's own factor)."""
-    with app.test_request_context("/"):
-        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == code)).scalar_one()
-        with tenant_scope(tenant):
-            user = db.session.execute(sa.select(User).where(User.login_id == login_id)).scalar_one()
-            token = create_session(user)
-            db.session.commit()
-    with client.session_transaction() as session:
-        session["_user_id"] = token
-        session["_fresh"] = True
-
-
 def test_sample_plugin_blueprint_menu_panel_and_login_link(app, client, make_tenant):
     make_tenant("sample-co")
     assert "sample" in app.blueprints
@@ -135,7 +122,7 @@ def test_sample_menu_and_panel_not_shown_to_other_products(app, make_tenant):
             user = db.session.execute(sa.select(User)).scalar_one()
             assert "サンプルノート" not in [link.label for link in menu_links(tenant, user)]
     client = app.test_client()
-    _session_for(app, client, "mama-co", "admin")
+    login_with_code(client, app, "mama-co", "admin")  # MAMA ends a session not opened by its device factor
     page = client.get("/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)

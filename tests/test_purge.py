@@ -102,6 +102,7 @@ def _seed(app, code: str, product: str, outbox) -> None:
                 delivery = deliveries.create_delivery(reports.issue(report, admin), "broker@example.jp", admin)
                 deliveries.take_download(delivery, "192.0.2.1", "test")                 # a delivery, a download
             send_mail(admin.email, "お知らせ", "password_changed", user=admin, tenant=tenant, changed_at=utcnow())
+            _seed_strong_factors(admin, staff)
             db.session.commit()
         notice = notices.create_notice(title="お知らせ", body="本文", product=product, tenants=[tenant],
                                        operator="operator:test")                 # notice_targets
@@ -110,6 +111,19 @@ def _seed(app, code: str, product: str, outbox) -> None:
         incidents.notify(subject="インシデント", body="本文", tenant_codes=[code], operator="operator:test",
                          reason="テスト")                                          # incident_recipients
     assert client.get(f"/notices/{notice_id}").status_code == 200                   # notice_reads
+
+
+def _seed_strong_factors(admin, staff) -> None:
+    """A factor policy, a TOTP secret, recovery codes, a passkey and a wrong-code count (strong_factor_* tables)."""
+    from app.builtins.strong_factors import authenticator, policy, recovery
+    from app.builtins.strong_factors.models import FactorFailure, Passkey
+
+    policy.set_policy(policy.MODE_REPLACE, False, admin)
+    authenticator.start(staff)
+    recovery.regenerate(staff)
+    # Registering a passkey needs a browser's authenticator (tests/browser/test_strong_factors_browser.py).
+    db.session.add(Passkey(user_id=staff.id, name="鍵", credential_id=f"seed-{staff.id}", public_key=b"\x01"))
+    db.session.add(FactorFailure(user_id=staff.id, pending_id=1))
 
 
 @pytest.fixture

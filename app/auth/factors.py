@@ -65,6 +65,7 @@ class PendingLogin:
     factor: str
     next_url: str | None
     expires_at: datetime
+    stronger_factor: str | None = None
 
 
 def _hash_nonce(nonce: str) -> str:
@@ -208,7 +209,8 @@ def _open_pending_login() -> PendingLogin | None:
     if user is None or not user.is_active or not tenant.can_log_in:
         session.pop(PENDING_KEY, None)
         return None
-    return PendingLogin(tenant, user, record.id, named[1], record.factor, record.next_url, record.expires_at)
+    return PendingLogin(tenant, user, record.id, named[1], record.factor, record.next_url, record.expires_at,
+                        record.stronger_factor)
 
 
 def complete_login(pending: PendingLogin, factor_name: str):
@@ -233,16 +235,40 @@ def complete_login(pending: PendingLogin, factor_name: str):
         _refuse(_load(*named) if named is not None else None, "complete", factor_name)
     session.clear()  # no value from before authentication survives (session fixation)
     with tenant_scope(pending.tenant):
-        create_session(user)
+        create_session(user, stronger_factor=pending.stronger_factor)
         user.last_login_at = now
         login_user(user)
         audit.record("login.success", target=f"user:{user.login_id}", actor=user, factor=factor_name,
-                     pending=pending.id)
+                     pending=pending.id,
+                     **({"stronger_factor": pending.stronger_factor} if pending.stronger_factor else {}))
         db.session.commit()
     set_current_tenant(pending.tenant)
     if user.must_change_password:
         return redirect(url_for("auth.change_password"))
     return redirect(pending.next_url if is_safe_next(pending.next_url) else url_for("main.dashboard"))
+
+
+def pass_stronger_factor(pending: PendingLogin, method: str, then: SecondFactor | None):
+    """A stronger-factor step passed with ``method``: complete the login (``then`` None: the step replaced
+    the product's factor) or hand the pending login on to the product's factor ``then``; returns the redirect.
+
+    The hand-over is one conditional UPDATE of the open record, so the step cannot be passed twice or
+    after the login was used; a refused hand-over is audited and sent to the login page (no return).
+    """
+    pending.stronger_factor = method
+    if then is None:
+        return complete_login(pending, pending.factor)
+    named = _from_cookie()
+    now = utcnow()
+    moved = named is not None and named[0] == pending.id and _mark(
+        named[0], named[1], {"factor": then.name, "stronger_factor": method},
+        PendingLoginRecord.expires_at > now, PendingLoginRecord.factor == pending.factor,
+        PendingLoginRecord.user_id == pending.user.id)
+    if not moved:
+        db.session.rollback()
+        _refuse(_load(*named) if named is not None else None, "stronger_factor", pending.factor)
+    db.session.commit()
+    return redirect(url_for(then.endpoint))
 
 
 def extend_pending_login(until) -> None:

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required, logout_user
 
 from .. import audit
 from ..extensions import db, login_manager
+from ..products import plugin_manager
 from ..tenancy import current_tenant
 from .sessions import load_session
 
@@ -32,6 +33,11 @@ def _load_user_early():
     if current_user.is_authenticated and current_user.must_change_password \
             and request.endpoint not in _CHANGE_PASSWORD_ALLOWED:
         return redirect(url_for("auth.change_password"))
+    if current_user.is_authenticated and request.endpoint not in _CHANGE_PASSWORD_ALLOWED:
+        gate = plugin_manager().hook.session_gate(tenant=current_tenant(), user=current_user._get_current_object(),
+                                                  endpoint=request.endpoint)
+        if gate is not None:
+            return redirect(url_for(gate))
     return None
 
 

@@ -113,6 +113,7 @@ def check_password_step(company_code: str, login_id: str, password: str) -> Logi
     if factor is None:
         return _refuse("この製品の二要素認証が利用できないため、ログインを完了できません。サポートにお問い合わせください。",
                        "no_second_factor", user)
+    factor = plugin_manager().hook.stronger_factor(tenant=tenant, user=user, factor=factor) or factor
     audit.record("login.password_ok", tenant=tenant, actor=user, target=f"user:{user.login_id}", factor=factor.name)
     db.session.commit()
     return LoginResult(user=user, factor=factor)

@@ -28,8 +28,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def create_session(user: User) -> str:
-    """Open a server-side session for user; returns the random token for the cookie."""
+def create_session(user: User, stronger_factor: str | None = None) -> str:
+    """Open a server-side session for user (noting the stronger factor its login passed); returns the token."""
     from ..builtins.security_center.policy import session_limits
 
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -43,12 +43,18 @@ def create_session(user: User) -> str:
         expires_at=now + absolute,
         ip=audit.clean(request.remote_addr, 64),
         user_agent=audit.clean(request.user_agent.string, 300),
+        stronger_factor=stronger_factor,
     )
     db.session.add(record)
     db.session.flush()
     user.session_token = token
     user.current_session = record
     return token
+
+
+def login_stronger_factor(record: UserSession | None) -> str | None:
+    """The stronger factor ("passkey", "totp", "recovery") the login of this session passed, or None."""
+    return record.stronger_factor if record is not None else None
 
 
 def _expiry_reason(record: UserSession, now) -> str | None:

@@ -26,7 +26,7 @@ def session_valid(tenant, user, session_record):
         return None
     from .guard import device_refusal
 
-    return device_refusal(user)
+    return device_refusal(user, session_record)
 
 
 @hookimpl

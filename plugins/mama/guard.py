@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import session
 
+from app.auth.sessions import login_stronger_factor
 from app.extensions import db
 from app.models import User
 from app.products import SessionCompanion, SessionRefusal
@@ -32,10 +33,12 @@ def device_companion() -> SessionCompanion | None:
     return SessionCompanion(MamaDevice, (MamaDevice.id == device_id) & (MamaDevice.user_id == User.id))
 
 
-def device_refusal(user) -> SessionRefusal | None:
+def device_refusal(user, session_record=None) -> SessionRefusal | None:
     """None while the session's device is still approved for user; a refusal once it is not."""
-    if SESSION_KEY not in session:  # only the device factor opens MAMA sessions, and it always sets the key
-        return None
+    if SESSION_KEY not in session:
+        # The device factor always sets the key. A session without one was opened by a stronger factor
+        # (a passkey, when the tenant's policy lets it replace the device): the core says which.
+        return None if login_stronger_factor(session_record) else DEVICE_REVOKED
     device_id = session[SESSION_KEY]
     if not isinstance(device_id, int):
         return DEVICE_REVOKED
