@@ -40,6 +40,9 @@ class Tenant(db.Model):
     # Bumped on every change of the tenant's IP address restriction (0: never configured): each process keeps the
     # parsed allow list per tenant and re-reads it only when this number, loaded with the tenant anyway, moves.
     ip_rules_version: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    # True while the tenant's factor policy makes someone register a stronger factor (both required, or admins
+    # required): read from the tenant row every request already loads, so other tenants pay no query for it.
+    strong_factor_gate: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     @classmethod
     def by_code(cls, code: str | None) -> Tenant | None:

@@ -18,6 +18,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('tenants', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('strong_factor_gate', sa.Boolean(), server_default=sa.false(), nullable=False))
+
     op.create_table('strong_factor_policies',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('mode', sa.String(length=16), nullable=False),
@@ -108,6 +111,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('tenants', schema=None) as batch_op:
+        batch_op.drop_column('strong_factor_gate')
+
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.drop_column('stronger_factor')
 

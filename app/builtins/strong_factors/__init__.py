@@ -44,7 +44,7 @@ def stronger_factor(tenant, user, factor):
 @hookimpl
 def session_gate(tenant, user, endpoint):
     """Send a user whom the policy requires to hold a stronger factor to its registration first."""
-    if tenant is None or user is None or endpoint in ENROLMENT_ENDPOINTS:
+    if tenant is None or user is None or not tenant.strong_factor_gate or endpoint in ENROLMENT_ENDPOINTS:
         return None
     from .policy import current_policy, must_enrol
 

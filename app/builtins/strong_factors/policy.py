@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.extensions import db
+from app.tenancy import current_tenant
 from app.timeutil import utcnow
 
 from .models import (
@@ -39,6 +40,7 @@ def set_policy(mode: str, admins_required: bool, actor) -> bool:
         row = FactorPolicy()
         db.session.add(row)
     row.mode, row.admins_required, row.updated_at = mode, admins_required, utcnow()
+    current_tenant().strong_factor_gate = mode == MODE_BOTH or admins_required
     audit.record("strong_factors.policy", actor=actor, target="strong_factors:policy", mode_before=before[0],
                  mode=mode, admins_required_before=before[1], admins_required=admins_required)
     return True
