@@ -49,9 +49,9 @@ class JuchoAssociation(TenantScoped, SoftDeletable, Searchable, db.Model):
     # into the clear-text search_text.
     __search_fields__ = ("name", "kana")
     __table_args__ = (
-        sa.Index("ix_jucho_associations_tenant_name", "tenant_id", "name"),
-        sa.Index("ix_jucho_associations_tenant_kana", "tenant_id", "kana"),
-        sa.Index("ix_jucho_associations_tenant_updated", "tenant_id", "updated_at"),
+        sa.Index("ix_jucho_associations_tenant_name", "tenant_id", "name", "id"),
+        sa.Index("ix_jucho_associations_tenant_kana", "tenant_id", "kana", "id"),
+        sa.Index("ix_jucho_associations_tenant_updated", "tenant_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,11 +82,11 @@ class JuchoBuilding(TenantScoped, SoftDeletable, Searchable, db.Model):
     # the address parts are one piece, so 「新宿区西新宿」 typed across them is found.
     __search_fields__ = ("name", "kana", "postal_code", ("prefecture", "city", "address_line"), "building_name")
     __table_args__ = (
-        sa.Index("ix_jucho_buildings_tenant_name", "tenant_id", "name"),
-        sa.Index("ix_jucho_buildings_tenant_kana", "tenant_id", "kana"),
-        sa.Index("ix_jucho_buildings_tenant_completed", "tenant_id", "completion_date"),
-        sa.Index("ix_jucho_buildings_tenant_units", "tenant_id", "total_units"),
-        sa.Index("ix_jucho_buildings_tenant_updated", "tenant_id", "updated_at"),
+        sa.Index("ix_jucho_buildings_tenant_name", "tenant_id", "name", "id"),
+        sa.Index("ix_jucho_buildings_tenant_kana", "tenant_id", "kana", "id"),
+        sa.Index("ix_jucho_buildings_tenant_completed", "tenant_id", "completion_date", "id"),
+        sa.Index("ix_jucho_buildings_tenant_units", "tenant_id", "total_units", "id"),
+        sa.Index("ix_jucho_buildings_tenant_updated", "tenant_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -150,12 +150,12 @@ class MamaAssociation(TenantScoped, SoftDeletable, Searchable, db.Model):
         # blocking a new record, and restoring it is refused while a live one holds the code.
         sa.Index("uq_mama_associations_tenant_live_code", "tenant_id", "code", unique=True,
                  sqlite_where=sa.text("deleted_at IS NULL"), postgresql_where=sa.text("deleted_at IS NULL")),
-        sa.Index("ix_mama_associations_tenant_name", "tenant_id", "name"),
-        sa.Index("ix_mama_associations_tenant_kana", "tenant_id", "name_kana"),
-        sa.Index("ix_mama_associations_tenant_area", "tenant_id", "prefecture", "city"),
-        sa.Index("ix_mama_associations_tenant_units", "tenant_id", "units"),
-        sa.Index("ix_mama_associations_tenant_year", "tenant_id", "building_year"),
-        sa.Index("ix_mama_associations_tenant_updated", "tenant_id", "updated_at"),
+        sa.Index("ix_mama_associations_tenant_name", "tenant_id", "name", "id"),
+        sa.Index("ix_mama_associations_tenant_kana", "tenant_id", "name_kana", "id"),
+        sa.Index("ix_mama_associations_tenant_area", "tenant_id", "prefecture", "city", "id"),
+        sa.Index("ix_mama_associations_tenant_units", "tenant_id", "units", "id"),
+        sa.Index("ix_mama_associations_tenant_year", "tenant_id", "building_year", "id"),
+        sa.Index("ix_mama_associations_tenant_updated", "tenant_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
