@@ -379,6 +379,31 @@ def test_factor_summary_and_tenant_isolation(app, mama, make_tenant, add_user, c
     assert stranger.get("/account/factors/totp/remove").status_code == 404  # someone else's app is not theirs
 
 
+def test_overview_lists_each_users_stronger_factors_through_the_hook(app, mama, clock):
+    _mama_with_totp(app.test_client(), app, clock)
+    admin = app.test_client()
+    login_with_code(admin, app, "mama1", "admin")
+    page = admin.get("/admin/security/overview").get_data(as_text=True)
+    assert "認証アプリ" in page and "パスキー" in page and "リカバリーコード残り" in page
+    csv = admin.get("/admin/security/overview.csv").get_data(as_text=True)
+    emp = next(line for line in csv.splitlines() if "emp" in line)
+    admin_line = next(line for line in csv.splitlines() if ",admin," in line or line.startswith("admin,"))
+    assert "登録済み" in emp and "10" in emp
+    assert "登録済み" not in admin_line
+
+
+def test_an_authenticator_app_spares_the_user_from_the_ip_restriction_for_weak_bindings(app, mama, clock):
+    from app.builtins.ip_restriction.service import has_strong_binding
+
+    _mama_with_totp(app.test_client(), app, clock)
+    with app.app_context():
+        tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == "mama1")).scalar_one()
+        with tenant_scope(tenant):
+            users = {u.login_id: u for u in db.session.execute(sa.select(User)).scalars()}
+            assert has_strong_binding(tenant, users["emp"]) is True   # TOTP, no device
+            assert not has_strong_binding(tenant, users["admin"])     # neither
+
+
 @pytest.mark.parametrize("typed", ["", " ", "12345", "1234567", "abc\x00def", "' OR 1=1 --", "９" * 6 + "x", "a" * 41,
                                    "<script>alert(1)</script>"])
 def test_hostile_codes_get_a_japanese_message(app, mama, clock, typed):

@@ -64,6 +64,25 @@ def menu_links(tenant, user):
 
 
 @hookimpl
+def user_security_facts(tenant, users):
+    """セキュリティ状況: each user's passkeys, authenticator app and unused recovery codes (three grouped queries)."""
+    summary = factor_summary(tenant.id)
+    empty = {"passkeys": 0, "totp": False, "recovery_codes_left": 0}
+    return {user.id: {"パスキー": summary.get(user.id, empty)["passkeys"],
+                      "認証アプリ": "登録済み" if summary.get(user.id, empty)["totp"] else "なし",
+                      "リカバリーコード残り": summary.get(user.id, empty)["recovery_codes_left"]}
+            for user in users}
+
+
+@hookimpl
+def user_has_strong_binding(tenant, user):
+    """A user with a passkey or a confirmed authenticator app is strongly bound (the IP restriction's scope)."""
+    from .policy import has_stronger_factor
+
+    return True if has_stronger_factor(user) else None
+
+
+@hookimpl
 def audit_action_labels():
     """Japanese labels of the module's audit actions."""
     return {
