@@ -30,6 +30,7 @@ ID_SOURCES = {
     "import_id": {"*": "jucho_unit_imports.id"},
     "delivery_id": {"*": "jucho_report_deliveries.id"},
     "session_id": {"*": "user_sessions.id"},
+    "passkey_id": {"*": "strong_factor_passkeys.id"},
     "version": {"jucho": "jucho_reports.version"},  # 重調 report versions: /jucho/requests/<id>/report/<version>.pdf
 }
 # Tables a refused request may legitimately touch (the log of the refusal, the session's last-seen time).
@@ -135,6 +136,21 @@ def seed_world(app) -> None:
             _seed_tenant(key)
         for product in sorted(set(PRODUCT_OF.values())):
             publish(product, "1.0", _MINIMAL_PDF, operator="operator:attack")
+
+
+def add_passkeys(app) -> None:
+    """A passkey with the tenant's marker for each 一般 user, added after the logins (a user with a passkey is asked
+    for it at login)."""
+    from app.builtins.strong_factors.models import Passkey
+
+    with app.app_context():
+        for key in MARKERS:
+            tenant = db.session.execute(sa.select(Tenant).where(Tenant.code == key)).scalar_one()
+            with tenant_scope(tenant):
+                employee = db.session.execute(sa.select(User).where(User.login_id == "emp")).scalar_one()
+                db.session.add(Passkey(user_id=employee.id, name=f"パスキー {MARKERS[key]}",
+                                       credential_id=f"attack-{key}", public_key=b"\x01", sign_count=0))
+                db.session.commit()
 
 
 def mark_devices(app) -> None:

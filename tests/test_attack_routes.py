@@ -20,6 +20,7 @@ from tests.attack_helpers import (
     OTHER_PRODUCT_OF,
     PRODUCT_OF,
     STATE_CHANGING,
+    add_passkeys,
     id_source,
     leaked_markers,
     log_in_everyone,
@@ -68,6 +69,7 @@ def world(base_config, _schema, tmp_path_factory):
     seed_world(app)
     actors = log_in_everyone(app)
     mark_devices(app)
+    add_passkeys(app)
     with app.app_context():
         sources = {id_source(e, n) for r, e in RULES for c, n in route_params(r) if c == "int"} - {None}
     ids = world_ids(app, sources)
