@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import AuditEvent, Tenant
 from app.tenancy import tenant_scope
-from tests.conftest import post_form
+from tests.conftest import login, post_form
+
+__all__ = ["acme"]  # what `from tests.security_helpers import *` brings: the shared fixture
 
 PASSWORD_PAGE = "/admin/security/password"
 SESSION_PAGE = "/admin/security/session"
@@ -45,3 +48,13 @@ def audit_details(app, code: str, action: str) -> list[dict]:
                                                                   AuditEvent.action == action)
                                       .order_by(AuditEvent.seq)).scalars()
             return [{**json.loads(row.details), "_actor": row.actor_login, "_outcome": row.outcome} for row in rows]
+
+
+@pytest.fixture
+def acme(app, make_tenant, add_user):
+    """Tenant acme (sample product) with admin and 一般 staff; returns the admin's logged-in client."""
+    make_tenant("acme")
+    add_user("acme", "staff")
+    client = app.test_client()
+    login(client, "acme", "admin")
+    return client

@@ -13,6 +13,7 @@ from app.tenancy import tenant_scope
 from tests.conftest import PASSWORD, csrf_from, login, post_form
 from tests.jucho_helpers import jucho_login
 from tests.mama_helpers import admin_client, login_with_code
+from tests.security_helpers import *  # noqa: F403  (the shared fixture: acme)
 from tests.security_helpers import PASSWORD_PAGE, audit_details, set_password_policy, stored_policy
 
 LONG_A = "tangerine harbour lanterns drift 41"
@@ -39,15 +40,6 @@ def history_hashes(app, code, login_id):
             return list(db.session.execute(sa.select(PasswordHistory.password_hash)
                                            .where(PasswordHistory.user_id == user.id)).scalars())
 
-
-@pytest.fixture
-def acme(app, make_tenant, add_user):
-    """Tenant acme (sample product) with admin and 一般 staff; returns the admin's logged-in client."""
-    make_tenant("acme")
-    add_user("acme", "staff")
-    client = app.test_client()
-    login(client, "acme", "admin")
-    return client
 
 
 def test_index_shows_the_baseline_and_is_in_the_admin_menu(acme):

@@ -16,6 +16,7 @@ from app.timeutil import utcnow
 from tests.conftest import login, post_form
 from tests.jucho_helpers import jucho_login
 from tests.mama_helpers import admin_client
+from tests.security_helpers import *  # noqa: F403  (the shared fixture: acme)
 from tests.security_helpers import SESSION_PAGE, audit_details, set_session_policy, stored_policy
 
 
@@ -28,15 +29,6 @@ def _sessions(app, login_id=None):
             query = query.join(User, User.id == UserSession.user_id).where(User.login_id == login_id)
         return db.session.execute(query).scalars().all()
 
-
-@pytest.fixture
-def acme(app, make_tenant, add_user):
-    """Tenant acme with admin and 一般 staff; the admin's logged-in client."""
-    make_tenant("acme")
-    add_user("acme", "staff")
-    client = app.test_client()
-    login(client, "acme", "admin")
-    return client
 
 
 def test_admin_shortens_the_timeouts_and_the_change_is_audited(app, acme):

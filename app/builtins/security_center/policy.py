@@ -140,34 +140,34 @@ def _row_for(tenant) -> TenantSecurityPolicy:
     return row
 
 
-def save_password_policy(tenant, min_length: int, history: int, actor) -> bool:
-    """Store the tenant's password rules (validated by the form) and audit old → new; False when unchanged."""
+def _save(tenant, action: str, values: dict[str, tuple[str, int]], actor, **extra) -> bool:
+    """Store ``{audit name: (column, value)}`` on the tenant's row and audit old → new; False when unchanged.
+    ``extra`` may hold a callable run after the flush whose answer is audited under its name."""
     before = policy_of(tenant)
-    if (before.password_min_length, before.password_history) == (min_length, history):
+    if all(getattr(before, column) == value for column, value in values.values()):
         return False
     row = _row_for(tenant)
-    row.password_min_length, row.password_history = min_length, history
+    for column, value in values.values():
+        setattr(row, column, value)
     db.session.flush()
-    dropped = _prune_tenant_history(history)
     after = policy_of(tenant)
-    audit.record("security.password_policy.update", target=f"tenant:{tenant.code}", actor=actor,
-                 before={"min_length": before.password_min_length, "history_count": before.password_history},
-                 after={"min_length": after.password_min_length, "history_count": after.password_history},
-                 history_rows_dropped=dropped)
+    audit.record(action, target=f"tenant:{tenant.code}", actor=actor,
+                 before={name: getattr(before, column) for name, (column, _) in values.items()},
+                 after={name: getattr(after, column) for name, (column, _) in values.items()},
+                 **{name: run() for name, run in extra.items()})
     return True
+
+
+def save_password_policy(tenant, min_length: int, history: int, actor) -> bool:
+    """Store the tenant's password rules (validated by the form) and audit old → new; False when unchanged."""
+    return _save(tenant, "security.password_policy.update",
+                 {"min_length": ("password_min_length", min_length), "history_count": ("password_history", history)},
+                 actor, history_rows_dropped=lambda: _prune_tenant_history(history))
 
 
 def save_session_policy(tenant, idle_minutes: int, absolute_hours: int, actor) -> bool:
     """Store the tenant's session timeouts (validated by the form) and audit old → new; False when unchanged."""
-    before = policy_of(tenant)
-    if (before.idle_timeout_minutes, before.absolute_timeout_hours) == (idle_minutes, absolute_hours):
-        return False
-    row = _row_for(tenant)
-    row.idle_timeout_minutes, row.absolute_timeout_hours = idle_minutes, absolute_hours
-    db.session.flush()
-    after = policy_of(tenant)
-    audit.record("security.session_policy.update", target=f"tenant:{tenant.code}", actor=actor,
-                 before={"idle_minutes": before.idle_timeout_minutes, "absolute_hours": before.absolute_timeout_hours},
-                 after={"idle_minutes": after.idle_timeout_minutes, "absolute_hours": after.absolute_timeout_hours})
-    return True
+    return _save(tenant, "security.session_policy.update",
+                 {"idle_minutes": ("idle_timeout_minutes", idle_minutes),
+                  "absolute_hours": ("absolute_timeout_hours", absolute_hours)}, actor)
 
