@@ -6,6 +6,7 @@ queries however large the tenant grows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 import sqlalchemy as sa
@@ -33,13 +34,33 @@ class Count:
     url: str = ""
 
 
-def previous_login(user, current_session=None) -> AuditEvent | None:
-    """The user's last successful login before the current session (time, IP, browser); None for a first login."""
+@dataclass(frozen=True)
+class LastLogin:
+    """When, from where and with which browser the user last logged in."""
+
+    occurred_at: datetime
+    ip: str | None
+    user_agent: str | None
+
+
+def logged_login(user, before=None) -> AuditEvent | None:
+    """The user's newest successful login in the audit log (before ``before`` when given)."""
     query = sa.select(AuditEvent).where(AuditEvent.chain_id == user.tenant_id, AuditEvent.actor_id == user.id,
                                         AuditEvent.action == "login.success", AuditEvent.outcome == "success")
-    if current_session is not None and current_session.created_at is not None:
-        query = query.where(AuditEvent.occurred_at < current_session.created_at)
+    if before is not None:
+        query = query.where(AuditEvent.occurred_at < before)
     return db.session.execute(query.order_by(AuditEvent.seq.desc()).limit(1)).scalars().first()
+
+
+def previous_login(user, current_session=None) -> LastLogin | AuditEvent | None:
+    """The user's last successful login before the current session (time, IP, browser); None for a first login.
+    The session copied it when it opened; only sessions older than that copy read the audit log."""
+    if current_session is not None and current_session.previous_login_read:
+        if current_session.previous_login_at is None:
+            return None
+        return LastLogin(current_session.previous_login_at, current_session.previous_login_ip,
+                         current_session.previous_login_agent)
+    return logged_login(user, current_session.created_at if current_session is not None else None)
 
 
 @cache  # the same clause for every request: built once per process, not on every ホーム

@@ -135,6 +135,12 @@ class UserSession(TenantScoped, db.Model):
     user_agent: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
     # The stronger factor (e.g. "passkey", "totp") this session's login passed, if any.
     stronger_factor: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    # The user's login before this one, copied from the audit log when the session opens (ホーム's 前回ログイン).
+    # False on sessions older than the columns: ホーム then reads the audit log itself.
+    previous_login_read: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    previous_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    previous_login_ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    previous_login_agent: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
 
     user: Mapped[User] = relationship(back_populates="sessions")
 

@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column, with_loader_criteria
-from sqlalchemy.sql import visitors
 
 from .timeutil import UTCDateTime, utcnow
 
@@ -77,34 +76,10 @@ def including_deleted():
         g.kanri_include_deleted = previous
 
 
-def _is_soft_deletable(element) -> bool:
-    entity = getattr(element, "_annotations", {}).get("parententity")
-    return entity is not None and issubclass(getattr(entity, "class_", object), SoftDeletable)
-
-
-# statement shape (its SQL cache key) → whether it names a SoftDeletable entity, so each shape is walked once
-# per process. The key is the one SQLAlchemy memoises on the statement to find its compiled form anyway.
-_SHAPES: dict = {}
-_SHAPES_MAX = 4096
-
-
-def _names_soft_deletable(statement) -> bool:
-    return any(_is_soft_deletable(element) for element in visitors.iterate(statement))
-
-
-def _touches_soft_deletable(state) -> bool:
-    if any(issubclass(mapper.class_, SoftDeletable) for mapper in state.all_mappers):
-        return True
-    statement = state.statement
-    cache_key = statement._generate_cache_key()  # None for a statement SQLAlchemy cannot cache either
-    if cache_key is None:
-        return _names_soft_deletable(statement)
-    found = _SHAPES.get(cache_key.key)
-    if found is None:
-        if len(_SHAPES) >= _SHAPES_MAX:
-            _SHAPES.clear()
-        found = _SHAPES[cache_key.key] = _names_soft_deletable(statement)
-    return found
+# Added to every ORM SELECT rather than only to those that name a soft-deletable model: it narrows
+# SoftDeletable entities only, so elsewhere it changes nothing, and walking each statement to decide cost more
+# than the criteria do. Built once: it closes over nothing, so its cache key is memoised with it.
+_NOT_DELETED = with_loader_criteria(SoftDeletable, lambda cls: cls.deleted_at.is_(None), include_aliases=True)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -113,10 +88,7 @@ def _hide_deleted_rows(state) -> None:
         return  # a relationship load follows its parent (a 削除済み 物件 still shows its 管理組合)
     if state.execution_options.get("include_deleted") or g.get("kanri_include_deleted", False):
         return
-    if not _touches_soft_deletable(state):
-        return
-    state.statement = state.statement.options(
-        with_loader_criteria(SoftDeletable, lambda cls: cls.deleted_at.is_(None), include_aliases=True))
+    state.statement = state.statement.options(_NOT_DELETED)
 
 
 # --- purge ------------------------------------------------------------------------------------------

@@ -130,8 +130,20 @@ def _scope_to_current_tenant(state) -> None:
     state.statement = state.statement.options(_tenant_criteria(tenant_id))
 
 
+# tenant id → its criteria option, built once: a new option per query cost more than the query's own compile
+# lookup (its lambda is analysed and its cache key generated each time). Options are immutable.
+_CRITERIA: dict[int, object] = {}
+_CRITERIA_MAX = 4096
+
+
 def _tenant_criteria(tenant_id: int):
-    return with_loader_criteria(TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    found = _CRITERIA.get(tenant_id)
+    if found is None:
+        if len(_CRITERIA) >= _CRITERIA_MAX:
+            _CRITERIA.clear()
+        found = _CRITERIA[tenant_id] = with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    return found
 
 
 @event.listens_for(Session, "before_flush")

@@ -93,6 +93,26 @@ def test_first_login_then_previous_login_with_time_place_and_browser(app, make_t
     assert "Mozilla" not in last
 
 
+def test_a_session_opened_before_the_copy_reads_the_previous_login_from_the_audit_log(app, make_tenant):
+    from app.models import UserSession
+
+    client = app.test_client()
+    info = mama_tenant(make_tenant)
+    client.environ_base["HTTP_USER_AGENT"] = CHROME
+    login_with_code(client, app, info.code, "admin")
+    logout(client)
+    client.environ_base["HTTP_USER_AGENT"] = IPHONE
+    login(client, info.code, "admin")
+    with in_tenant(app, info.code):
+        newest = db.session.execute(sa.select(UserSession).order_by(UserSession.id.desc())).scalars().first()
+        assert newest.previous_login_read and newest.previous_login_agent == CHROME
+        # as a session opened before migration 0034 looks: nothing copied
+        newest.previous_login_read, newest.previous_login_at, newest.previous_login_agent = False, None, None
+        db.session.commit()
+    last = _section(client.get("/").get_data(as_text=True), "last-login")
+    assert "Chrome 131 / Windows" in last and "初めてのログインです" not in last
+
+
 def test_mama_admin_sees_pending_work_counts_changes_and_notices(app, make_tenant, add_user):
     info, client = admin_client(app, make_tenant)
     add_user(info.code, "staff")

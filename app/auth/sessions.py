@@ -31,10 +31,12 @@ def hash_token(token: str) -> str:
 def create_session(user: User, stronger_factor: str | None = None) -> str:
     """Open a server-side session for user (noting the stronger factor its login passed); returns the token."""
     from ..builtins.security_center.policy import session_limits
+    from ..dashboard import logged_login
 
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
     _, absolute = session_limits(user.tenant)
+    previous = logged_login(user)  # read before this login's own login.success is recorded
     record = UserSession(
         user_id=user.id,
         token_hash=hash_token(token),
@@ -44,6 +46,10 @@ def create_session(user: User, stronger_factor: str | None = None) -> str:
         ip=audit.clean(request.remote_addr, 64),
         user_agent=audit.clean(request.user_agent.string, 300),
         stronger_factor=stronger_factor,
+        previous_login_read=True,
+        previous_login_at=previous.occurred_at if previous else None,
+        previous_login_ip=previous.ip if previous else None,
+        previous_login_agent=previous.user_agent if previous else None,
     )
     db.session.add(record)
     db.session.flush()
@@ -81,7 +87,18 @@ def _session_row(token: str):
         query = (query.outerjoin(companion.entity, companion.on).add_columns(companion.entity)
                  .options(Load(companion.entity).lazyload("*")))
     row = db.session.execute(query, execution_options={OPEN_AFTER_LOAD: True}).first()
-    return (None, []) if row is None else (row[0], list(row[1:]))
+    if row is None:
+        return None, []
+    g.session_companion_rows = {companion.entity: found for companion, found in zip(companions, row[1:],
+                                                                                   strict=True)}
+    return row[0], list(row[1:])
+
+
+def session_companion(entity) -> tuple[bool, object]:
+    """(loaded, row): whether this request's session query outer-joined ``entity`` (``session_companions``),
+    and the row it found (None when the join matched nothing). (False, None) when it was not joined."""
+    rows = g.get("session_companion_rows") or {}
+    return (entity in rows), rows.get(entity)
 
 
 def load_session(token: str) -> User | None:

@@ -31,11 +31,13 @@ def session_valid(tenant, user, session_record):
 
 @hookimpl
 def session_companions():
-    """The registered device the session logged in from, joined to the session query (no query of its own)."""
+    """The user's MAMA settings and the registered device the session logged in from, joined to the session
+    query (no query of their own)."""
     from .guard import device_companion
+    from .permissions import settings_companion
 
     companion = device_companion()
-    return [companion] if companion is not None else []
+    return [settings_companion()] + ([companion] if companion is not None else [])
 
 
 @hookimpl

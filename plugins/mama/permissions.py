@@ -9,9 +9,10 @@ from flask_login import current_user
 
 from app.accounts import active_admins
 from app.auth.guards import deny, product_required
+from app.auth.sessions import session_companion
 from app.extensions import db
 from app.models import ROLE_ADMIN, User
-from app.products import MenuLink, menu_registry
+from app.products import MenuLink, SessionCompanion, menu_registry
 
 from . import PRODUCT
 from .models import MamaPermissionSet, MamaUserSettings
@@ -67,10 +68,21 @@ def eligible_menus(tenant, role: str) -> list[MenuLink]:
     return [link for link in registry(tenant) if role == ROLE_ADMIN or menu_key(link) not in ADMIN_MENUS]
 
 
+def settings_companion() -> SessionCompanion:
+    """The signed-in user's settings row, outer-joined to the core's session query (``session_companions``)."""
+    return SessionCompanion(MamaUserSettings, MamaUserSettings.user_id == User.id)
+
+
 def settings_for(user: User) -> MamaUserSettings | None:
-    """The user's MAMA settings row, if any: read once per request (menus, checks and scope all ask for it)."""
+    """The user's MAMA settings row, if any: read once per request (menus, checks and scope all ask for it);
+    for the signed-in user it came with the session query."""
     read = g.setdefault("mama_settings", {})
     if user.id not in read:
+        current = getattr(user, "current_session", None)
+        loaded, row = session_companion(MamaUserSettings) if current is not None else (False, None)
+        if loaded and (row is None or row.user_id == user.id):
+            read[user.id] = row
+            return row
         read[user.id] = db.session.execute(
             sa.select(MamaUserSettings).where(MamaUserSettings.user_id == user.id)).scalar_one_or_none()
     return read[user.id]
