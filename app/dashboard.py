@@ -15,6 +15,8 @@ from markupsafe import Markup
 
 from .extensions import db
 from .models import STATUS_ACTIVE, STATUS_SUSPENDED, AuditEvent, User
+from .tenancy import TenantScopeError, current_tenant_id
+from .tenant_reads import TENANT_PARAM, TenantRead, of_tenant
 from .timeutil import utcnow
 
 RECENT_CHANGES = 5
@@ -65,18 +67,31 @@ def previous_login(user, current_session=None) -> LastLogin | AuditEvent | None:
 
 @cache  # the same clause for every request: built once per process, not on every ホーム
 def _is_change():
-    column = AuditEvent.action
+    column = AuditEvent.__table__.c.action
     clauses = [column.startswith(prefix) for prefix in _NOT_CHANGE_PREFIXES]
     clauses += [column.endswith(suffix) for suffix in _NOT_CHANGE_SUFFIXES]
     clauses.append(column.in_(_NOT_CHANGE_ACTIONS))
     return sa.not_(sa.or_(*clauses))
 
 
-def recent_changes(tenant, limit: int = RECENT_CHANGES) -> list[AuditEvent]:
-    """The tenant's newest successful changes (creations, updates, deletions, approvals), newest first."""
-    return list(db.session.execute(
-        sa.select(AuditEvent).where(AuditEvent.chain_id == tenant.id, AuditEvent.outcome == "success", _is_change())
-        .order_by(AuditEvent.seq.desc()).limit(limit)).scalars())
+def _recent_changes_statement():
+    events = AuditEvent.__table__
+    return (sa.select(events.c.seq, events.c.occurred_at, events.c.actor_id, events.c.actor_login, events.c.action,
+                      events.c.target)
+            .where(of_tenant(events), events.c.chain_id == sa.bindparam(TENANT_PARAM), events.c.outcome == "success",
+                   _is_change())
+            .order_by(events.c.seq.desc()).limit(sa.bindparam("limit", type_=sa.Integer)))
+
+
+_RECENT_CHANGES = TenantRead(_recent_changes_statement)
+
+
+def recent_changes(tenant, limit: int = RECENT_CHANGES) -> list[sa.Row]:
+    """The current tenant's newest successful changes (creations, updates, deletions, approvals), newest first:
+    rows of seq, occurred_at, actor_id, actor_login, action, target."""
+    if tenant.id != current_tenant_id():
+        raise TenantScopeError("最近の変更 is read for the current tenant only")
+    return _RECENT_CHANGES.rows(limit=limit)
 
 
 def count_list(counts: list[Count]) -> Markup:

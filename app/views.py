@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 from . import dashboard as home
 from .branding import service_name
 from .extensions import db
-from .forms import ConfirmForm
 from .listing import row_url, table_cells
 from .models import STATUS_LABELS
 from .operator import is_operator_event, operator_display_name
@@ -89,7 +88,6 @@ def _build_navigation() -> dict:
         "nav_product": product.name if product else (tenant.product if tenant else ""),
         # (endpoint, filename): built in base.html, since an error page for a refused Host has no URL adapter
         "nav_stylesheet": (f"{product.code}.static", product.stylesheet) if product and product.stylesheet else None,
-        "logout_form": ConfirmForm(),
     }
 
 

@@ -316,6 +316,7 @@ def test_jucho_dashboard_unread_mark_goes_only_for_the_reader(app, runner, make_
     assert page.status_code == 200 and "<strong>帳票出力</strong>" in page.get_data(as_text=True)
     assert unread_titles(admin) == ["古いお知らせ"]
     assert unread_titles(staff) == ["料金改定のお知らせ", "古いお知らせ"]
+    assert "未読のお知らせが 1 件" in panel(admin) and "未読のお知らせが 2 件" in panel(staff)
     admin.get(f"/notices/{newer}")  # opening again changes nothing
     listing = admin.get("/notices").get_data(as_text=True)
     assert listing.count('data-testid="unread"') == 1 and "既読" in listing

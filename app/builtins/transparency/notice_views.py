@@ -39,8 +39,7 @@ def notice_detail(notice_id: int):
 
 def notice_panel(user, limit: int = PANEL_SIZE) -> Markup:
     """A dashboard panel body for a product: the user's newest notices with 未読 marks and a link to the list."""
-    items = notices.newest(user, limit)
-    read = notices.read_ids(user, [notice.id for notice in items])
-    html = render_template("transparency/notices/_panel.html", items=items, read=read,
-                           unread=notices.unread_count(user) if items else 0)
+    items = notices.panel_rows(user, limit)
+    html = render_template("transparency/notices/_panel.html", items=items,
+                           read={item.id for item in items if item.is_read}, unread=items[0].unread if items else 0)
     return Markup(html)  # noqa: S704  # nosec B704  # an autoescaped template's output

@@ -24,7 +24,8 @@ from app.models import STATUS_ACTIVE, Tenant
 from app.operator import record_access
 from app.products import all_products, plugin_manager, product_name
 from app.richtext import markdown_html
-from app.tenancy import TenantScoped, all_tenants, tenant_scope
+from app.tenancy import TenantScoped, TenantScopeError, all_tenants, current_tenant_id, tenant_scope
+from app.tenant_reads import TenantRead, of_tenant
 from app.timeutil import JST, UTCDateTime, format_jst, utcnow
 
 log = logging.getLogger("kanri.notices")
@@ -409,9 +410,41 @@ def find_visible(user, notice_id: int) -> Notice | None:
     return db.session.execute(visible_query(user).where(Notice.id == notice_id)).scalar_one_or_none()
 
 
-def newest(user, limit: int = 5) -> list[Notice]:
-    """The user's newest visible notices."""
-    return list(db.session.execute(visible_query(user).limit(limit)).scalars())
+def _visible_conditions(notices, targets, admin: bool) -> list:
+    found = [of_tenant(targets), notices.c.publish_at <= sa.bindparam("now", type_=UTCDateTime()),
+             notices.c.withdrawn_at.is_(None)]
+    return found if admin else [*found, notices.c.audience == AUDIENCE_ALL]
+
+
+def _panel_statement(admin: bool):
+    """The newest visible notices with the user's read mark, and the user's unread count on every row."""
+    notices, targets, reads = Notice.__table__, NoticeTarget.__table__, NoticeRead.__table__
+    user_id = sa.bindparam("user_id", type_=sa.Integer)
+    unread = (sa.select(sa.func.count()).select_from(notices.join(targets, targets.c.notice_id == notices.c.id))
+              .where(*_visible_conditions(notices, targets, admin),
+                     notices.c.id.not_in(sa.select(reads.c.notice_id).where(of_tenant(reads),
+                                                                             reads.c.user_id == user_id)))
+              .correlate(None).scalar_subquery())
+    return (sa.select(notices.c.id, notices.c.title, notices.c.publish_at,
+                      reads.c.id.is_not(None).label("is_read"), unread.label("unread"))
+            .select_from(notices.join(targets, targets.c.notice_id == notices.c.id)
+                         .outerjoin(reads, sa.and_(reads.c.notice_id == notices.c.id, reads.c.user_id == user_id,
+                                                   of_tenant(reads))))
+            .where(*_visible_conditions(notices, targets, admin))
+            .order_by(notices.c.publish_at.desc(), notices.c.id.desc())
+            .limit(sa.bindparam("limit", type_=sa.Integer)))
+
+
+_PANEL = {True: TenantRead(lambda: _panel_statement(admin=True)),
+          False: TenantRead(lambda: _panel_statement(admin=False))}
+
+
+def panel_rows(user, limit: int = 5) -> list[sa.Row]:
+    """The user's newest visible notices for the ホーム panel, in one read: id, title, publish_at, is_read, and
+    ``unread`` (the user's unread count over all visible notices) on every row."""
+    if user.tenant_id != current_tenant_id():
+        raise TenantScopeError("the notice panel is read for the current tenant's user only")
+    return _PANEL[bool(user.is_admin)].rows(now=utcnow(), user_id=user.id, limit=limit)
 
 
 def read_ids(user, notice_ids) -> set[int]:
@@ -421,14 +454,6 @@ def read_ids(user, notice_ids) -> set[int]:
         return set()
     return set(db.session.execute(sa.select(NoticeRead.notice_id).where(
         NoticeRead.user_id == user.id, NoticeRead.notice_id.in_(ids))).scalars())
-
-
-def unread_count(user) -> int:
-    """How many visible notices the user has not opened."""
-    visible = visible_query(user).order_by(None).with_only_columns(Notice.id).subquery()
-    read = sa.select(NoticeRead.notice_id).where(NoticeRead.user_id == user.id)
-    return db.session.execute(sa.select(sa.func.count()).select_from(visible)
-                              .where(visible.c.id.not_in(read))).scalar_one()
 
 
 def mark_read(user, notice: Notice) -> None:
