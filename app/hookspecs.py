@@ -118,7 +118,9 @@ def session_companions():
 
     Each is an outer join (entity, on-clause over ``User`` / ``UserSession``) added to the one query that
     loads the session, its user and tenant, so ``session_valid`` finds the row in the identity map
-    (``db.session.get``) instead of querying again. Return nothing when this request has no such row.
+    (``db.session.get``) instead of querying again. Build each ``on`` once per process and pass the request's
+    values as ``params`` (bind parameter names), so the session statement is prepared once. Return nothing when
+    this request has no such row.
     """
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +103,14 @@ class DemoTenant:
 
 @dataclass(frozen=True)
 class SessionCompanion:
-    """A row a product's ``session_valid`` reads, loaded with the session: ``entity`` outer-joined ``on``."""
+    """A row a product's ``session_valid`` reads, loaded with the session: ``entity`` outer-joined ``on``.
+
+    Build ``on`` once per process and bind the request's values through ``params`` (``sa.bindparam`` names):
+    the core then reuses one prepared session statement instead of building it on every request."""
 
     entity: Any
     on: Any
+    params: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

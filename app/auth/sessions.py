@@ -75,18 +75,41 @@ def _expiry_reason(record: UserSession, now) -> str | None:
     return None
 
 
+# (companion entity, its on-clause) of each companion → the prepared session statement. The on-clauses are
+# built once per process (SessionCompanion's contract), so a handful of shapes at most.
+_STATEMENTS: dict = {}
+_STATEMENTS_MAX = 64
+
+
+def _session_statement(companions) -> sa.Select:
+    key = tuple((companion.entity, id(companion.on)) for companion in companions)
+    found = _STATEMENTS.get(key)
+    if found is None:
+        found = (sa.select(UserSession).join(UserSession.user).join(User.tenant)
+                 .options(contains_eager(UserSession.user).contains_eager(User.tenant))
+                 .where(UserSession.token_hash == sa.bindparam("token_hash"),
+                        UserSession.tenant_id == User.tenant_id)
+                 # No tenant is current yet; none of these tables is soft-deletable. Without per-request options
+                 # the statement stays the same object, and SQLAlchemy keeps its cache key with it.
+                 .execution_options(all_tenants=True, include_deleted=True))
+        for companion in companions:
+            found = (found.outerjoin(companion.entity, companion.on).add_columns(companion.entity)
+                     .options(Load(companion.entity).lazyload("*")))
+        if len(_STATEMENTS) >= _STATEMENTS_MAX:
+            _STATEMENTS.clear()
+        _STATEMENTS[key] = found
+    return found
+
+
 def _session_row(token: str):
     """(session, companions) in ONE query: the session joined to its user and tenant, plus the rows the
     products' ``session_valid`` reads (``session_companions``), outer-joined; (None, []) when unknown."""
     companions = [c for batch in plugin_manager().hook.session_companions() for c in (batch or ())]
-    query = (sa.select(UserSession).join(UserSession.user).join(User.tenant)
-             .options(contains_eager(UserSession.user).contains_eager(User.tenant))
-             .where(UserSession.token_hash == hash_token(token), UserSession.tenant_id == User.tenant_id)
-             .execution_options(all_tenants=True))
+    params = {"token_hash": hash_token(token)}
     for companion in companions:
-        query = (query.outerjoin(companion.entity, companion.on).add_columns(companion.entity)
-                 .options(Load(companion.entity).lazyload("*")))
-    row = db.session.execute(query, execution_options={OPEN_AFTER_LOAD: True}).first()
+        params.update(companion.params)
+    row = db.session.execute(_session_statement(companions), params,
+                             execution_options={OPEN_AFTER_LOAD: True}).first()
     if row is None:
         return None, []
     g.session_companion_rows = {companion.entity: found for companion, found in zip(companions, row[1:],

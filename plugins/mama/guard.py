@@ -6,6 +6,9 @@ cookie stops working at once and not only at the next login. The core asks throu
 """
 from __future__ import annotations
 
+from functools import cache
+
+import sqlalchemy as sa
 from flask import session
 
 from app.auth.sessions import login_stronger_factor
@@ -30,7 +33,12 @@ def device_companion() -> SessionCompanion | None:
     device_id = session.get(SESSION_KEY)
     if not isinstance(device_id, int):
         return None
-    return SessionCompanion(MamaDevice, (MamaDevice.id == device_id) & (MamaDevice.user_id == User.id))
+    return SessionCompanion(MamaDevice, _device_on(), {"mama_device_id": device_id})
+
+
+@cache
+def _device_on():
+    return (MamaDevice.id == sa.bindparam("mama_device_id")) & (MamaDevice.user_id == User.id)
 
 
 def device_refusal(user, session_record=None) -> SessionRefusal | None:

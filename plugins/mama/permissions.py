@@ -1,7 +1,7 @@
 """Menu permissions (メニュー権限マスタ): the menu registry, levels (閲覧 / 編集 / 削除), sets and the per-view check."""
 from __future__ import annotations
 
-from functools import wraps
+from functools import cache, wraps
 
 import sqlalchemy as sa
 from flask import g, request
@@ -70,7 +70,12 @@ def eligible_menus(tenant, role: str) -> list[MenuLink]:
 
 def settings_companion() -> SessionCompanion:
     """The signed-in user's settings row, outer-joined to the core's session query (``session_companions``)."""
-    return SessionCompanion(MamaUserSettings, MamaUserSettings.user_id == User.id)
+    return SessionCompanion(MamaUserSettings, _settings_on())
+
+
+@cache
+def _settings_on():
+    return MamaUserSettings.user_id == User.id
 
 
 def settings_for(user: User) -> MamaUserSettings | None:
