@@ -2,7 +2,8 @@
 request's connection with the current tenant bound.
 
 An ORM select pays 0.2–0.5 ms of SQLAlchemy work per execution (criteria options, cache key, entity rows); a
-prebuilt Core statement pays about 0.1 ms. ホーム's 最近の変更 and お知らせ are such reads. They fail closed as the ORM path does (``app.tenancy``), by construction instead of by options:
+prebuilt Core statement pays about 0.1 ms. ホーム's 最近の変更 and お知らせ are such reads. They fail closed as
+the ORM path does (``app.tenancy``), by construction instead of by options:
 
 - building checks the statement once: every table it reads that has a ``tenant_id`` column must be narrowed by
   ``of_tenant(table)`` (``tenant_id = :kanri_tenant``) and every table with ``deleted_at`` by ``live(table)``,
