@@ -70,6 +70,12 @@ def write_markdown(results_dir: Path, target: Path) -> None:
             lines += [f"操作ログの監査チェーン (`app.audit.verify`): {result['oplog_chain']}.", ""]
         for size, entry in result["sizes"].items():
             lines += _size_section(database, size, entry, result["load"])
+        backup = result.get("backup")
+        if backup:
+            lines += [f"- Backup at {backup['size']:,} 管理組合 (`backup.run`: snapshot, encryption, {backup['sites']} "
+                      f"sites written and read back): {backup['backup_s']:.2f} s for {backup['backup_bytes'] / 2**20:.1f} "
+                      f"MiB, against the raw snapshot alone ({'SQLite backup API' if database == 'sqlite' else 'pg_dump -Fc'}) "
+                      f"{backup['raw_snapshot_s']:.2f} s for {backup['raw_bytes'] / 2**20:.1f} MiB = {backup['ratio']}×.", ""]
         report = result.get("report_pdf")
         if report:
             lines += [f"- 重要事項調査報告書 PDF: {json.dumps(report, ensure_ascii=False)}", ""]

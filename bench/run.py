@@ -27,6 +27,7 @@ import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
 from bench import load, seed  # noqa: E402
+from bench.backup_time import backup_timings  # noqa: E402
 from bench.results import write_markdown  # noqa: E402
 from bench.servers import Server, free_port, kanri_env  # noqa: E402
 
@@ -178,12 +179,11 @@ def scratch_database(url: str | None, workdir: Path):
     return base.set(database=name).render_as_string(hide_password=False), drop
 
 
-def warm_up(kanri: Server, size: int, oplog_seq: int, cookie: str, rounds: int = 10) -> None:
-    """Every page a few times on both workers, so the RSS reading before the runs is of a warm worker."""
-    for _ in range(rounds):
-        for _label, path, _target in pages(size, oplog_seq):
-            requests.get(kanri.url + path, headers={"Cookie": "" if path == "/login" else cookie},
-                         allow_redirects=False, timeout=120)
+def warm_up(kanri: Server, size: int, oplog_seq: int, cookie: str, workdir: Path) -> None:
+    """Every page under 2 s of concurrent load, so both workers have served each page before the RSS reading
+    (sequential requests may all land on one worker, leaving the other cold)."""
+    for _label, path, _target in pages(size, oplog_seq):
+        load.run(kanri.url + path, 2, None if path == "/login" else cookie, workdir)
 
 
 def measure(kanri: Server, bare: Server, size: int, oplog_seq: int, cookie: str, seconds: int,
@@ -265,7 +265,7 @@ def bench_database(args, database: str, workdir: Path) -> dict:
             bare = Server("bench.bare:app", {**env, "PYTHONPATH": str(ROOT)}, free_port(), workdir / "bare.log")
             try:
                 cookie = log_in(kanri.url, code)
-                warm_up(kanri, size, oplog_seq, cookie)
+                warm_up(kanri, size, oplog_seq, cookie, workdir)
                 rss_before = kanri.worker_rss_kib()
                 rows = measure(kanri, bare, size, oplog_seq, cookie, args.seconds, workdir)
                 served = sum(row["requests"] for row in rows)
@@ -290,6 +290,10 @@ def bench_database(args, database: str, workdir: Path) -> dict:
                 kanri.stop()
                 bare.stop()
             found["sizes"][str(size)] = entry
+        if not args.no_backup:
+            print("  バックアップ時間を測っています", flush=True)
+            found["backup"] = backup_timings(app)
+            found["backup"]["size"] = args.sizes[-1]
     finally:
         with app.app_context():
             db.session.remove()
@@ -305,6 +309,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per page and per bare run")
     parser.add_argument("--oplog", action="store_true", help="seed 1,000,000 audit events at every size")
     parser.add_argument("--oplog-events", type=int, default=OPLOG_EVENTS, help="audit events seeded by --oplog")
+    parser.add_argument("--no-backup", action="store_true", help="skip the backup-time measurement")
     parser.add_argument("--report-runs", type=int, default=5, help="PDF report runs (0 skips)")
     args = parser.parse_args()
     args.sizes = sorted(int(size) for size in args.sizes.split(","))
