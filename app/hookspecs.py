@@ -128,6 +128,12 @@ def sessions_ended(tenant, user, reason):
 
 
 @hookspec
+def session_end_messages():
+    """Return a dict of session end reason → Japanese message, shown on the login page when a browser comes
+    back with a session the plugin ended on the server (``end_session(record, reason)``)."""
+
+
+@hookspec
 def purge_tenant(tenant):
     """Delete what the plugin keeps for ``tenant`` outside its tables (files, caches); the core deletes the rows."""
 
