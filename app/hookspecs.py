@@ -134,6 +134,16 @@ def session_end_messages():
 
 
 @hookspec
+def purge_expired(now, dry_run):
+    """Delete the plugin's short-lived working rows whose lifetime ended before ``now`` (pending uploads and the
+    like), across all tenants; return a list of ``app.softdelete.PurgedRows`` (tenant id, table, count).
+
+    Called once a day by ``flask trash purge`` (the daily job), after the 削除済み rows; with ``dry_run`` count
+    and delete nothing. The command commits. Implementations opt out of the tenant scope explicitly.
+    """
+
+
+@hookspec
 def purge_tenant(tenant):
     """Delete what the plugin keeps for ``tenant`` outside its tables (files, caches); the core deletes the rows."""
 
