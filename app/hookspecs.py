@@ -166,7 +166,8 @@ def deliver_notice(tenant, notice):
 
 @hookspec
 def worker_cycle():
-    """Do small, due, idempotent work once per cycle of ``flask mail worker`` (e.g. publish scheduled notices).
+    """Do small, due, idempotent work once per cycle of ``flask mail worker`` and of the development mail thread
+    (``KANRI_MAIL_THREAD``), e.g. publish scheduled notices.
 
     Runs in an application context, before the outbox is delivered, in every worker process: implementations must
     be safe when several workers call them at once. Errors are logged and the worker goes on.
