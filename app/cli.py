@@ -396,13 +396,6 @@ def mail_prune(days, dry_run):
     click.echo(f"{keep} 日より前に送信済み・失敗となったメール {count} 件{done}。")
 
 
-def _worker_cycle() -> None:
-    """The plugins' per-cycle work (``worker_cycle`` hook), e.g. delivering notices whose time has come."""
-    from .products import plugin_manager
-
-    plugin_manager().hook.worker_cycle()
-
-
 @mail_cli.command("worker")
 @click.option("--once", is_flag=True, help="送信予定のメールを一度送って終了する")
 @click.option("--poll", type=float, default=None, help="キューを見る間隔（秒; 既定 KANRI_MAIL_POLL_SECONDS）")
@@ -421,7 +414,7 @@ def mail_worker(once, poll):
     worker = mail_sender.new_worker_id("worker")
     interval = poll if poll is not None else float(current_app.config["KANRI_MAIL_POLL_SECONDS"])
     click.echo(f"メール送信ワーカー {worker} を開始します。", err=True)
-    sent = mail_sender.run_worker(worker, interval, once, stop, each_cycle=_worker_cycle)
+    sent = mail_sender.run_worker(worker, interval, once, stop, each_cycle=mail_sender.worker_cycle)
     click.echo(f"メール送信ワーカー {worker} を終了します（送信 {sent} 件）。", err=True)
 
 

@@ -130,6 +130,22 @@ def sessions_ended(tenant, user, reason):
 
 
 @hookspec
+def session_end_messages():
+    """Return a dict of session end reason → Japanese message, shown on the login page when a browser comes
+    back with a session the plugin ended on the server (``end_session(record, reason)``)."""
+
+
+@hookspec
+def purge_expired(now, dry_run):
+    """Delete the plugin's short-lived working rows whose lifetime ended before ``now`` (pending uploads and the
+    like), across all tenants; return a list of ``app.softdelete.PurgedRows`` (tenant id, table, count).
+
+    Called once a day by ``flask trash purge`` (the daily job), after the 削除済み rows; with ``dry_run`` count
+    and delete nothing. The command commits. Implementations opt out of the tenant scope explicitly.
+    """
+
+
+@hookspec
 def purge_tenant(tenant):
     """Delete what the plugin keeps for ``tenant`` outside its tables (files, caches); the core deletes the rows."""
 
@@ -152,7 +168,8 @@ def deliver_notice(tenant, notice):
 
 @hookspec
 def worker_cycle():
-    """Do small, due, idempotent work once per cycle of ``flask mail worker`` (e.g. publish scheduled notices).
+    """Do small, due, idempotent work once per cycle of ``flask mail worker`` and of the development mail thread
+    (``KANRI_MAIL_THREAD``), e.g. publish scheduled notices.
 
     Runs in an application context, before the outbox is delivered, in every worker process: implementations must
     be safe when several workers call them at once. Errors are logged and the worker goes on.

@@ -190,8 +190,29 @@ def deliver_due(worker: str, stop: threading.Event | None = None) -> int:
     return sent
 
 
+def worker_cycle() -> None:
+    """The plugins' per-cycle work (``worker_cycle`` hook), e.g. publishing notices whose time has come."""
+    from .products import plugin_manager
+
+    plugin_manager().hook.worker_cycle()
+
+
+def _run_cycle(each_cycle: Callable[[], object] | None) -> None:
+    """Run a cycle's other due work before delivering; its failure is logged and must not stop the mail."""
+    if each_cycle is None:
+        return
+    try:
+        each_cycle()
+    except Exception:  # noqa: BLE001 - other work failing must not stop the mail
+        log.exception('{"event": "mail.worker_cycle_error"}')
+        db.session.rollback()
+
+
 class Sender:
-    """The sender of one application in this process: an optional background thread and a flush for tests."""
+    """The sender of one application in this process: an optional background thread and a flush for tests.
+
+    The thread runs the same cycle as ``flask mail worker`` (``worker_cycle``, then the outbox), so under
+    ``make run`` scheduled notices publish and their mail goes out without a separate worker."""
 
     def __init__(self, app: Flask):
         self.app = app
@@ -251,6 +272,7 @@ class Sender:
             try:
                 with self._pass_lock, self.app.app_context():
                     if not self._stop.is_set():
+                        _run_cycle(worker_cycle)
                         deliver_due(self.worker_id, self._stop)
             except Exception:  # noqa: BLE001 - e.g. the database is briefly away: try again at the next poll
                 log.exception('{"event": "mail.sender_error"}')
@@ -288,12 +310,7 @@ def run_worker(worker: str, poll: float, once: bool, stop_event: threading.Event
     seconds, again until stopped; returns mails sent."""
     sent = 0
     while not stop_event.is_set():
-        if each_cycle is not None:
-            try:
-                each_cycle()
-            except Exception:  # noqa: BLE001 - other work failing must not stop the mail
-                log.exception('{"event": "mail.worker_cycle_error"}')
-                db.session.rollback()
+        _run_cycle(each_cycle)
         try:
             sent += deliver_due(worker, stop_event)
         except Exception:  # noqa: BLE001 - a database restart must not end the worker

@@ -133,8 +133,10 @@ class UserSession(TenantScoped, db.Model):
     end_reason: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     ip: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(sa.String(300), nullable=True)
-    # The stronger factor (e.g. "passkey", "totp") this session's login passed, if any.
+    # The stronger factor (e.g. "passkey", "totp") this session's login passed, if any, and which credential of it
+    # (a passkey's id): removing that credential ends the session.
     stronger_factor: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    stronger_credential_id: Mapped[int | None] = mapped_column(nullable=True)
     # The user's login before this one, copied from the audit log when the session opens (ホーム's 前回ログイン).
     # False on sessions older than the columns: ホーム then reads the audit log itself.
     previous_login_read: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
@@ -213,3 +215,4 @@ class PendingLoginRecord(TenantScoped, db.Model):
     consumed_reason: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
     # Set when a stronger factor step passed and handed the login on to the product's factor.
     stronger_factor: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    stronger_credential_id: Mapped[int | None] = mapped_column(nullable=True)

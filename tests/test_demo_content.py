@@ -70,3 +70,19 @@ def test_jucho_demo_has_full_building_profiles_and_forty_units_without_arrears_f
     assert "住戸一覧（40戸）" in detail and "国土交通大臣(5)第012345号" in detail and "有（使用料なし）" in detail
     units = client.get(f"/jucho/buildings/{building_id}/units").get_data(as_text=True)
     assert ">302<" in units and ">805<" in units and "滞納" not in units and "45,000" not in units
+
+
+def test_jucho_demo_has_an_issued_report_sent_to_the_broker(app, client, runner, outbox):
+    logins = _demo_logins(runner)
+    sent = [m for m in outbox if "重要事項調査報告書のご送付" in m.subject]
+    assert [m.recipients for m in sent] == [["chukai@sample-fudosan.example.jp"]]
+    link = re.search(r"http://localhost(/jucho/demo-jucho/r/\S+)", sent[0].body)
+    assert link, sent[0].body
+    jucho_login(client, outbox, "demo-jucho", "admin", logins[("demo-jucho", "admin")])
+    issued = client.get("/jucho/requests?status=issued").get_data(as_text=True)
+    request_id = re.search(r'href="/jucho/requests/(\d+)"', issued).group(1)
+    page = client.get(f"/jucho/requests/{request_id}/delivery").get_data(as_text=True)
+    assert 'data-testid="delivery-row"' in page and "chukai@sample-fudosan.example.jp" in page
+    assert "発行済みの報告書はまだありません" not in page
+    broker = app.test_client().get(link.group(1))  # the broker's link works (the PDF after the landing page)
+    assert broker.status_code == 200

@@ -1,7 +1,12 @@
 """/_dev/mail: the mails the app sent, with their text, in development only — 404 in production and tests."""
 from __future__ import annotations
 
+import threading
+from datetime import timedelta
+
 import pytest
+import sqlalchemy as sa
+import time_machine
 
 from app import create_app
 from app.devmail import enabled
@@ -77,3 +82,49 @@ def test_demo_reset_passwords_prints_new_logins_for_the_demo_tenants_only(app, r
     with in_tenant(app, "other"):
         admin = db.session.execute(sa.select(User).where(User.login_id == "admin")).scalar_one()
         assert verify_password(PASSWORD, admin.password_hash)  # a customer's tenant is never touched
+
+
+def _thread_outcome(app) -> tuple[list, int]:
+    """(the notice's delivery times per tenant, how many mails are marked sent), read without delivering anything."""
+    from app.builtins.transparency.notices import NoticeTarget
+    from app.extensions import db
+    from app.mailer import STATUS_SENT, MailOutbox
+
+    with app.app_context():
+        delivered = db.session.execute(sa.select(NoticeTarget.delivered_at)
+                                       .execution_options(all_tenants=True)).scalars().all()
+        sent = db.session.execute(sa.select(sa.func.count()).select_from(MailOutbox)
+                                  .where(MailOutbox.status == STATUS_SENT)).scalar_one()
+        db.session.remove()
+    return delivered, sent
+
+
+def test_the_development_mail_thread_publishes_scheduled_notices_and_sends_their_mail(app, runner, make_tenant,
+                                                                                      tmp_path):
+    """``make run`` has no ``flask mail worker``: the web process's thread runs the worker's cycle itself."""
+    from app.mail_sender import sender_for
+    from app.timeutil import JST, utcnow
+
+    assert app.config["KANRI_MAIL_THREAD"]
+    make_tenant("mama1", product="mama")
+    body = tmp_path / "notice.md"
+    body.write_text("# メンテナンスのお知らせ\n\n夜間に停止します。\n", encoding="utf-8")
+    publish_at = (utcnow() + timedelta(hours=1)).astimezone(JST).strftime("%Y-%m-%d %H:%M")
+    posted = runner.invoke(args=["notice", "post", "--body-file", str(body), "--reason", "予定の案内",
+                                 "--operator", "ops", "--product", "mama", "--title", "予約のお知らせ",
+                                 "--publish-at", publish_at])
+    assert posted.exit_code == 0, posted.output
+    assert app.test_client().get("/login").status_code == 200  # a request starts the thread, as under make run
+    assert _thread_outcome(app) == ([None], 0)
+
+    with time_machine.travel(utcnow() + timedelta(hours=1, minutes=1), tick=True):
+        sender_for(app).wake()
+        waited = threading.Event()
+        for _ in range(200):  # wait for the thread's next cycle (nothing in this test delivers by itself)
+            delivered, sent = _thread_outcome(app)
+            if delivered[0] is not None and sent:
+                break
+            waited.wait(0.05)
+    delivered, sent = _thread_outcome(app)
+    assert delivered[0] is not None, "the thread did not publish the scheduled notice"
+    assert sent == 1  # the tenant's admin was mailed by the same thread

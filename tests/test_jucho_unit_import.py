@@ -178,3 +178,46 @@ def test_hundreds_of_rows_in_one_bulk_insert(admin, make_building, in_tenant):
     preview_url = upload(admin, building_id, csv_bytes(lines)).headers["Location"]
     assert 'data-testid="count-new">400<' in admin.get(preview_url).get_data(as_text=True)
     assert apply(admin, preview_url).status_code == 302 and count_units(in_tenant) == 400
+
+
+def _imports(app) -> dict[int, tuple[int, bool]]:
+    """Every tenant's pending imports: id → (tenant id, expired)."""
+    with app.app_context():
+        rows = db.session.execute(sa.select(JuchoUnitImport.id, JuchoUnitImport.tenant_id, JuchoUnitImport.expires_at)
+                                  .execution_options(all_tenants=True)).all()
+        return {row.id: (row.tenant_id, row.expires_at <= utcnow()) for row in rows}
+
+
+def _expire(in_tenant, code: str, import_url: str) -> int:
+    """Move an import's expiry half an hour back, as if it had been uploaded 31 minutes ago; returns its id."""
+    import_id = int(import_url.rsplit("/", 1)[1])
+    with in_tenant(code):
+        row = db.session.get(JuchoUnitImport, import_id)
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    return import_id
+
+
+def test_the_daily_trash_purge_deletes_every_users_expired_imports(app, runner, admin, general, outsider,
+                                                                    make_building, in_tenant):
+    building_id, foreign_building = make_building(), make_building("otherco")
+    stale = _expire(in_tenant, "juchoco", upload(general, building_id, csv_bytes(good_rows(2))).headers["Location"])
+    fresh = int(upload(admin, building_id, csv_bytes(good_rows(1))).headers["Location"].rsplit("/", 1)[1])
+    foreign_fresh = int(upload(outsider, foreign_building, csv_bytes(good_rows(1))).headers["Location"]
+                        .rsplit("/", 1)[1])
+    foreign_stale = _expire(in_tenant, "otherco",
+                            upload(outsider, foreign_building, csv_bytes(good_rows(3))).headers["Location"])
+    assert set(_imports(app)) == {stale, fresh, foreign_fresh, foreign_stale}
+
+    dry = runner.invoke(args=["trash", "purge", "--dry-run"])
+    assert dry.exit_code == 0 and "[dry-run] juchoco: jucho_unit_imports 1 行（有効期限切れの一時データ）" in dry.output
+    assert len(_imports(app)) == 4
+    result = runner.invoke(args=["trash", "purge"])
+    assert result.exit_code == 0, result.output
+    assert "juchoco: jucho_unit_imports 1 行（有効期限切れの一時データ）を完全に削除しました" in result.output
+    assert "otherco: jucho_unit_imports 1 行（有効期限切れの一時データ）を完全に削除しました" in result.output
+    left = _imports(app)
+    assert set(left) == {fresh, foreign_fresh} and left[fresh][0] != left[foreign_fresh][0]
+    assert not any(expired for _, expired in left.values())
+    assert admin.get(f"/jucho/buildings/{building_id}/units/import/{fresh}").status_code == 200  # still usable
+    assert "有効期限切れの一時データ" not in runner.invoke(args=["trash", "purge"]).output   # nothing left to do

@@ -66,6 +66,7 @@ class PendingLogin:
     next_url: str | None
     expires_at: datetime
     stronger_factor: str | None = None
+    stronger_credential_id: int | None = None
 
 
 def _hash_nonce(nonce: str) -> str:
@@ -210,7 +211,7 @@ def _open_pending_login() -> PendingLogin | None:
         session.pop(PENDING_KEY, None)
         return None
     return PendingLogin(tenant, user, record.id, named[1], record.factor, record.next_url, record.expires_at,
-                        record.stronger_factor)
+                        record.stronger_factor, record.stronger_credential_id)
 
 
 def complete_login(pending: PendingLogin, factor_name: str):
@@ -235,7 +236,7 @@ def complete_login(pending: PendingLogin, factor_name: str):
         _refuse(_load(*named) if named is not None else None, "complete", factor_name)
     session.clear()  # no value from before authentication survives (session fixation)
     with tenant_scope(pending.tenant):
-        create_session(user, stronger_factor=pending.stronger_factor)
+        create_session(user, stronger_factor=pending.stronger_factor, credential_id=pending.stronger_credential_id)
         user.last_login_at = now
         login_user(user)
         audit.record("login.success", target=f"user:{user.login_id}", actor=user, factor=factor_name,
@@ -248,20 +249,23 @@ def complete_login(pending: PendingLogin, factor_name: str):
     return redirect(pending.next_url if is_safe_next(pending.next_url) else url_for("main.dashboard"))
 
 
-def pass_stronger_factor(pending: PendingLogin, method: str, then: SecondFactor | None):
-    """A stronger-factor step passed with ``method``: complete the login (``then`` None: the step replaced
-    the product's factor) or hand the pending login on to the product's factor ``then``; returns the redirect.
+def pass_stronger_factor(pending: PendingLogin, method: str, then: SecondFactor | None,
+                         credential_id: int | None = None):
+    """A stronger-factor step passed with ``method`` (and the credential ``credential_id``, e.g. a passkey's id):
+    complete the login (``then`` None: the step replaced the product's factor) or hand the pending login on to
+    the product's factor ``then``; returns the redirect.
 
     The hand-over is one conditional UPDATE of the open record, so the step cannot be passed twice or
     after the login was used; a refused hand-over is audited and sent to the login page (no return).
     """
     pending.stronger_factor = method
+    pending.stronger_credential_id = credential_id
     if then is None:
         return complete_login(pending, pending.factor)
     named = _from_cookie()
     now = utcnow()
     moved = named is not None and named[0] == pending.id and _mark(
-        named[0], named[1], {"factor": then.name, "stronger_factor": method},
+        named[0], named[1], {"factor": then.name, "stronger_factor": method, "stronger_credential_id": credential_id},
         PendingLoginRecord.expires_at > now, PendingLoginRecord.factor == pending.factor,
         PendingLoginRecord.user_id == pending.user.id)
     if not moved:

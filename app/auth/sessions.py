@@ -13,7 +13,7 @@ from .. import audit
 from ..crypto import OPEN_AFTER_LOAD, open_row
 from ..extensions import db
 from ..models import PendingLoginRecord, User, UserSession
-from ..products import plugin_manager
+from ..products import SessionRefusal, plugin_manager
 from ..queryargs import token_length, token_shaped
 from ..tenancy import set_current_tenant, tenant_scope
 from ..timeutil import utcnow
@@ -28,8 +28,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def create_session(user: User, stronger_factor: str | None = None) -> str:
-    """Open a server-side session for user (noting the stronger factor its login passed); returns the token."""
+def create_session(user: User, stronger_factor: str | None = None, credential_id: int | None = None) -> str:
+    """Open a server-side session for user (noting the stronger factor its login passed, and which credential of
+    it); returns the token."""
     from ..builtins.security_center.policy import session_limits
     from ..dashboard import logged_login
 
@@ -46,6 +47,7 @@ def create_session(user: User, stronger_factor: str | None = None) -> str:
         ip=audit.clean(request.remote_addr, 64),
         user_agent=audit.clean(request.user_agent.string, 300),
         stronger_factor=stronger_factor,
+        stronger_credential_id=credential_id if stronger_factor else None,
         previous_login_read=True,
         previous_login_at=previous.occurred_at if previous else None,
         previous_login_ip=previous.ip if previous else None,
@@ -124,6 +126,15 @@ def session_companion(entity) -> tuple[bool, object]:
     return (entity in rows), rows.get(entity)
 
 
+def _explain_end(reason: str | None) -> None:
+    """A session a plugin ended on the server comes back: the early loader logs it out and says why."""
+    messages = {}
+    for batch in plugin_manager().hook.session_end_messages():
+        messages.update(batch or {})
+    if reason in messages:
+        g.session_refusal = SessionRefusal(reason, messages[reason])
+
+
 def load_session(token: str) -> User | None:
     """Return the user of a live session token and make its tenant current; None otherwise."""
     if token_shaped(token, length=TOKEN_LENGTH) is None:  # only what create_session issues is looked up
@@ -138,6 +149,7 @@ def load_session(token: str) -> User | None:
             if row is not None:
                 open_row(row)
     if not record.is_open:
+        _explain_end(record.end_reason)
         return None
     # Held for the request: the identity map keeps rows only while something refers to them.
     g.session_companions = companions

@@ -93,6 +93,14 @@ def sessions_ended(tenant, user, reason):
 
 
 @hookimpl
+def purge_expired(now, dry_run):
+    """The daily sweep: 住戸CSV取込 uploads never applied (or applied) whose half hour has passed."""
+    from .unit_import import purge_expired as purge_imports
+
+    return purge_imports(now, dry_run)
+
+
+@hookimpl
 def audit_action_labels():
     """Japanese labels of 重調@CITY's audit actions."""
     return {

@@ -1,5 +1,5 @@
-"""Sample 管理組合, 物件 (with their 別表第5 profile), 住戸, the fee table and one waiting 依頼 for the demo tenant,
-so a first look is not empty."""
+"""Sample 管理組合, 物件 (with their 別表第5 profile), 住戸, the fee table, one waiting 依頼 and one issued and
+sent (電子交付) for the demo tenant, so a first look is not empty."""
 from __future__ import annotations
 
 from datetime import date
@@ -8,11 +8,14 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from app.extensions import db
+from app.models import User
 
+from .deliveries import create_delivery
 from .demo_profile import seed_profile, seed_units
 from .fees import seed_default_fees
 from .models import JuchoAssociation, JuchoBuilding
-from .requests import RequestInput, create_request
+from .reports import issue, start_draft
+from .requests import REVIEW, RequestInput, create_request, set_status
 
 # (管理組合, フリガナ, 管理形態, 物件, フリガナ, 所在地, 構造, 地上階, 戸数, 竣工); the postcodes are in _POSTCODES.
 _SAMPLES = (
@@ -57,12 +60,29 @@ def seed_demo(tenant) -> list[str]:
             unit_count = seed_units(row)
     seed_default_fees()  # tenant_created gave it already; a tenant made before fees existed gets it here
     first = db.session.execute(sa.select(JuchoBuilding).order_by(JuchoBuilding.id)).scalars().first()
-    request = create_request(RequestInput(
-        building_id=first.id, building_name=first.name, unit_number="305", broker_company="サンプル不動産株式会社",
-        license_number="東京都知事（3）第12345号", contact_name="仲介 一郎", phone="03-5555-0100",
-        email="chukai@sample-fudosan.example.jp", postal_address=None, purpose="sale", delivery="electronic",
-        express=False, seller_consent=True, document_ids=[]), channel="web")
+    request = create_request(_request_input(first, "305"), channel="web")
+    delivery = _sent_request(first)
     return [f"サンプルの管理組合と物件を{len(_SAMPLES)}件ずつ、物件の重要事項調査項目と"
             f"「{_SAMPLES[0][3]}」の住戸{unit_count}戸を登録しました。",
             f"受付中の依頼 {request.number}（{request.building_name} {request.unit_number}、手数料"
-            f"{request.total_amount:,}円）を登録しました。依頼フォーム: /jucho/{tenant.code}/request"]
+            f"{request.total_amount:,}円）を登録しました。依頼フォーム: /jucho/{tenant.code}/request",
+            f"発行済みの依頼 {delivery.request.number}（{delivery.request.unit_number}）の報告書を"
+            f" {delivery.recipient} に電子交付しました（送付メールは /_dev/mail で見られます）。"]
+
+
+def _request_input(building: JuchoBuilding, unit_number: str) -> RequestInput:
+    return RequestInput(
+        building_id=building.id, building_name=building.name, unit_number=unit_number,
+        broker_company="サンプル不動産株式会社", license_number="東京都知事（3）第12345号", contact_name="仲介 一郎",
+        phone="03-5555-0100", email="chukai@sample-fudosan.example.jp", postal_address=None, purpose="sale",
+        delivery="electronic", express=False, seller_consent=True, document_ids=[])
+
+
+def _sent_request(building: JuchoBuilding):
+    """A second 依頼 taken through the same steps as the screens: draft, 確認待ち, 発行 and 電子交付 by the admin."""
+    admin = db.session.execute(sa.select(User).where(User.login_id == "admin")).scalar_one()
+    request = create_request(_request_input(building, "302"), channel="web")
+    report = start_draft(request, admin)
+    set_status(request, REVIEW, admin)
+    issue(report, admin)
+    return create_delivery(report, request.email, admin)

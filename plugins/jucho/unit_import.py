@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from app.crypto import bind_rows
 from app.extensions import db
+from app.softdelete import PurgedRows
 from app.timeutil import utcnow
 
 from .models_units import JuchoUnit, JuchoUnitImport
@@ -149,6 +150,19 @@ def save_pending(result: Plan, building_id: int, user_id: int, filename: str) ->
     db.session.add(pending)
     db.session.flush()
     return pending
+
+
+def purge_expired(now, dry_run: bool = False) -> list[PurgedRows]:
+    """Delete every tenant's pending imports that expired before ``now`` (their encrypted rows may hold arrears);
+    the counts per tenant. Without this daily sweep they would stay until the same user uploads again."""
+    expired = JuchoUnitImport.expires_at < now
+    counts = db.session.execute(sa.select(JuchoUnitImport.tenant_id, sa.func.count(JuchoUnitImport.id))
+                                .where(expired).group_by(JuchoUnitImport.tenant_id)
+                                .order_by(JuchoUnitImport.tenant_id).execution_options(all_tenants=True)).all()
+    if not dry_run and counts:
+        db.session.execute(sa.delete(JuchoUnitImport).where(expired)
+                           .execution_options(all_tenants=True, synchronize_session=False))
+    return [PurgedRows(tenant_id, JuchoUnitImport.__tablename__, count) for tenant_id, count in counts]
 
 
 def pending_of(import_id: int, building_id: int, user_id: int) -> JuchoUnitImport | None:

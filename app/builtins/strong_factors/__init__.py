@@ -83,6 +83,14 @@ def user_has_strong_binding(tenant, user):
 
 
 @hookimpl
+def session_end_messages():
+    """Why a session opened with a removed passkey, authenticator app or recovery code set ended."""
+    from .session_end import MESSAGES
+
+    return MESSAGES
+
+
+@hookimpl
 def audit_action_labels():
     """Japanese labels of the module's audit actions."""
     return {

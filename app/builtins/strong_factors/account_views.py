@@ -1,8 +1,8 @@
 """「強い認証要素」 for the logged-in user: the authenticator app, passkeys and recovery codes."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, logout_user
 
 from app import audit
 from app.extensions import db
@@ -16,6 +16,7 @@ from . import authenticator, bp, passkeys, recovery, totp
 from .forms import CodeForm, PasskeyForm, PasswordConfirmForm
 from .models import MODE_BOTH, MODE_LABELS, Passkey
 from .policy import current_policy, has_stronger_factor, has_totp, must_enrol
+from .session_end import PASSKEY_REMOVED, RECOVERY_REPLACED, TOTP_REMOVED, end_factor_sessions, opened_with
 
 
 def _user():
@@ -129,10 +130,18 @@ def _password_ok(form: PasswordConfirmForm, action: str) -> bool:
     return False
 
 
-def _after_removal(user, message: str):
+def _after_removal(user, message: str, own_session_ended: str | None = None):
+    """Commit a removal; when it ended the remover's own session too, log out and say so on the login page."""
     if not has_stronger_factor(user):
         recovery.remove_all(user)
+        end_factor_sessions(user, RECOVERY_REPLACED, ("recovery",), keep=user.current_session)
     db.session.commit()
+    if own_session_ended:
+        logout_user()
+        session.clear()
+        flash(f"{message}{own_session_ended}でログインしていたため、ログアウトしました。もう一度ログインしてください。",
+              "warning")
+        return redirect(url_for("auth.login"))
     flash(message, "success")
     return redirect(url_for("strong_factors.index"))
 
@@ -163,8 +172,10 @@ def totp_remove():
     form = PasswordConfirmForm()
     if _password_ok(form, "strong_factors.totp_removed"):
         authenticator.remove(user)
+        own = opened_with(user.current_session, "totp")
+        end_factor_sessions(user, TOTP_REMOVED, ("totp",))
         db.session.flush()
-        return _after_removal(user, "認証アプリを削除しました。")
+        return _after_removal(user, "認証アプリを削除しました。", "この認証アプリ" if own else None)
     last = passkeys.user_passkeys(user) == []
     return _password_confirmation("認証アプリを削除しますか？", [("登録日時", format_jst(row.confirmed_at))],
                                   _removal_consequences(user, last), "削除する", "confirm-totp-remove", form,
@@ -181,6 +192,7 @@ def recovery_codes():
         return redirect(url_for("strong_factors.index"))
     form = PasswordConfirmForm()
     if _password_ok(form, "strong_factors.recovery_issued"):
+        end_factor_sessions(user, RECOVERY_REPLACED, ("recovery",), keep=user.current_session)
         return _issue_recovery_codes("リカバリーコードを再発行しました。以前のコードは使えません。")
     return _password_confirmation("リカバリーコードを再発行しますか？", [("残りのコード", f"{recovery.left(user)}個")],
                                   ["いまのリカバリーコードはすべて使えなくなります。", "新しい10個のコードを一度だけ表示します。"],
@@ -233,9 +245,12 @@ def passkey_remove(passkey_id: int):
         abort(404)
     form = PasswordConfirmForm()
     if _password_ok(form, "strong_factors.passkey_removed"):
+        key_id, name = key.id, key.name
         passkeys.remove(user, key)
+        own = opened_with(user.current_session, "passkey", key_id)
+        end_factor_sessions(user, PASSKEY_REMOVED, ("passkey",), key_id, keep=None if own else user.current_session)
         db.session.flush()
-        return _after_removal(user, f"パスキー「{key.name}」を削除しました。")
+        return _after_removal(user, f"パスキー「{name}」を削除しました。", "このパスキー" if own else None)
     last = len(passkeys.user_passkeys(user)) == 1 and not has_totp(user)
     return _password_confirmation("パスキーを削除しますか？", [("名前", key.name), ("登録日時", format_jst(key.created_at))],
                                   _removal_consequences(user, last), "削除する", "confirm-passkey-remove", form,

@@ -26,18 +26,18 @@ def _page(pending, form=None, status=200):
                            has_passkey=bool(passkeys.user_passkeys(pending.user)), has_totp=has_totp(pending.user)), status
 
 
-def _passed(pending, method: str):
+def _passed(pending, method: str, credential_id: int | None = None):
     """The step passed: complete the login or hand it on to the product's factor, as the policy says."""
     audit.record("strong_factors.login_passed", actor=pending.user, target=f"user:{pending.user.login_id}",
                  method=method, pending=pending.id)
     if replaces_product_factor(current_policy()):
-        return pass_stronger_factor(pending, method, None)
+        return pass_stronger_factor(pending, method, None, credential_id)
     product = plugin_manager().hook.second_factor(tenant=pending.tenant, user=pending.user)
     if product is None:  # fail closed: without the product's factor the login cannot go on
         db.session.commit()
         abandon_pending_login()
         return restart_login("この製品の二要素認証が利用できないため、ログインを完了できません。")
-    return pass_stronger_factor(pending, method, product)
+    return pass_stronger_factor(pending, method, product, credential_id)
 
 
 def _failed(pending, form, method: str):
@@ -107,4 +107,4 @@ def login_passkey():
         flash(exc.message, "error")
         return redirect(url_for("strong_factors.login"))
     audit.record("strong_factors.passkey_used", actor=pending.user, target=f"passkey:{key.id}")
-    return _passed(pending, "passkey")
+    return _passed(pending, "passkey", key.id)
