@@ -111,8 +111,10 @@ def _scope_to_current_tenant(state) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return  # criteria already travel with the parent load
+    if state.is_select and _crosses_tenants(state):
+        return  # an explicit opt-out (operator code, the session lookup): nothing to add or to check
     tenant_id = current_tenant_id()
-    if state.is_select and tenant_id is not None and not _crosses_tenants(state):
+    if state.is_select and tenant_id is not None:
         # Every query of a logged-in request: add the criteria without first walking the statement for a
         # scoped table (a walk per query was a large part of a page's cost). They narrow TenantScoped entities
         # only, and no unscoped model relates to a scoped one (tests/test_request_cost.py), so what lazy loads
