@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from app.builtins.lifecycle.stream import encode_key, generate_key
 from app.crypto import Keyset, save_keyset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +29,7 @@ def kanri_env(workdir: Path, database_url: str, port: int) -> dict:
     keyset, backup = workdir / "keyset.json", workdir / "backup.key"
     if not keyset.exists():
         save_keyset(keyset, Keyset.generate())
-        backup.write_text(secrets.token_urlsafe(32))
+        backup.write_text(encode_key(generate_key()))
     secret = workdir / "secret"
     if not secret.exists():
         secret.write_text(secrets.token_urlsafe(48))
