@@ -156,9 +156,10 @@ def bcrypt_per_second(rounds: int, count: int = 8) -> dict:
     login does), hashes_per_s bcrypt.hashpw at the same cost."""
     hashed = bcrypt.hashpw(BCRYPT_PASSWORD, bcrypt.gensalt(rounds))
     with Pool(2) as pool:
-        checks = pool.starmap(_checks, [(hashed, count)] * 2)
-        hashes = pool.starmap(_hashes, [(rounds, count)] * 2)
-    return {"checks_per_s": 2 * count / max(checks), "hashes_per_s": 2 * count / max(hashes)}
+        # the best of two rounds: the reference is what the cores can do, not what a noisy moment allowed
+        checks = min(max(pool.starmap(_checks, [(hashed, count)] * 2)) for _ in range(2))
+        hashes = max(pool.starmap(_hashes, [(rounds, count)] * 2))
+    return {"checks_per_s": 2 * count / checks, "hashes_per_s": 2 * count / hashes}
 
 
 def scratch_database(url: str | None, workdir: Path):
