@@ -77,15 +77,17 @@ def _expiry_reason(record: UserSession, now) -> str | None:
     return None
 
 
-# (companion entity, its on-clause) of each companion → the prepared session statement. The on-clauses are
-# built once per process (SessionCompanion's contract), so a handful of shapes at most.
+# (companion entity, id of its on-clause) of each companion → (the prepared session statement, the on-clauses).
+# The on-clauses are built once per process (SessionCompanion's contract), so a handful of shapes at most. The
+# entry holds the on-clauses themselves: an id in a key then always names a live object, never a reused id.
 _STATEMENTS: dict = {}
 _STATEMENTS_MAX = 64
 
 
 def _session_statement(companions) -> sa.Select:
     key = tuple((companion.entity, id(companion.on)) for companion in companions)
-    found = _STATEMENTS.get(key)
+    entry = _STATEMENTS.get(key)
+    found = entry[0] if entry is not None else None
     if found is None:
         found = (sa.select(UserSession).join(UserSession.user).join(User.tenant)
                  .options(contains_eager(UserSession.user).contains_eager(User.tenant))
@@ -99,7 +101,7 @@ def _session_statement(companions) -> sa.Select:
                      .options(Load(companion.entity).lazyload("*")))
         if len(_STATEMENTS) >= _STATEMENTS_MAX:
             _STATEMENTS.clear()
-        _STATEMENTS[key] = found
+        _STATEMENTS[key] = (found, [companion.on for companion in companions])
     return found
 
 
