@@ -29,6 +29,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY") and app.config["KANRI_ENV"] != "production":
         app.config["SECRET_KEY"] = settings.ensure_development_secret(app.instance_path)
     settings.check_production(app.config)
+    from .pg_prepared import tune_pool
+
+    tune_pool(app.config)
     settings.apply_base_url(app.config)
     from .routing import RowIdConverter
 
@@ -44,7 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
-    from . import crypto, mail_sender, mailer, security, sqlite_transactions, urls  # noqa: F401 - events on import
+    from . import crypto, mail_sender, mailer, pg_prepared, security, sqlite_transactions, urls  # noqa: F401
     from .extensions import csrf, db, limiter, login_manager, mail, migrate
     from .searchtext import managed_by_hand
 
@@ -52,6 +55,7 @@ def _init_extensions(app: Flask) -> None:
     security.init_app(app)  # first: every later hook and error page has the request id
     urls.init_app(app)  # before anything else reads the request: a foreign Host is a 400
     db.init_app(app)
+    pg_prepared.init_app(app)  # after db: its teardown runs before Flask-SQLAlchemy closes the session
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), compare_type=True,
                      include_object=managed_by_hand)
     csrf.init_app(app)
