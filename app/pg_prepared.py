@@ -50,7 +50,12 @@ def init_app(app: Flask) -> None:
         connection = session.connection()
         if connection.dialect.name != "postgresql" or connection.info.get(_WROTE):
             return
+        # Nothing to expire: the rows stay as loaded, as after the rollback before (code that keeps a row
+        # past its app context, a CLI helper say, still reads its attributes).
+        expire, session.expire_on_commit = session.expire_on_commit, False
         try:
             session.commit()
         except Exception:  # noqa: BLE001 - nothing was written; Flask-SQLAlchemy's close rolls back as before
             session.rollback()
+        finally:
+            session.expire_on_commit = expire
