@@ -111,6 +111,17 @@ def _no_mail_sender_outlives_its_test():
 
 
 @pytest.fixture
+def clock(monkeypatch):
+    """Freeze the time the TOTP checks (stronger factors) see; tests move it by hand."""
+    from app.builtins.strong_factors import authenticator
+    from tests.strong_factor_helpers import Clock
+
+    value = Clock()
+    monkeypatch.setattr(authenticator, "utcnow", value)
+    return value
+
+
+@pytest.fixture
 def client(app):
     """A test client."""
     return app.test_client()

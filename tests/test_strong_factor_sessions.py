@@ -4,24 +4,15 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.builtins.strong_factors import authenticator
 from app.builtins.strong_factors.models import MODE_ADDITIONAL, MODE_REPLACE, Passkey
 from app.extensions import db
 from app.models import AuditEvent, UserSession
 from tests.conftest import PASSWORD, csrf_from, password_step, post_form
 from tests.mama_helpers import DEVICE_PAGE, login_with_code, logout
 from tests.passkey_authenticator import SoftPasskey
-from tests.strong_factor_helpers import STRONG_PAGE, Clock, code_at, enrol_totp, newest_session, set_policy
+from tests.strong_factor_helpers import STRONG_PAGE, code_at, enrol_totp, newest_session, set_policy
 
 PASSKEY_GONE = "ログインに使ったパスキーが削除されたため、ログアウトしました。"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Freeze the time the TOTP checks see."""
-    value = Clock()
-    monkeypatch.setattr(authenticator, "utcnow", value)
-    return value
 
 
 @pytest.fixture
@@ -43,6 +34,14 @@ def register_passkey(client, passkey: SoftPasskey, name: str) -> int:
     with client.application.app_context():
         return db.session.execute(sa.select(Passkey.id).where(Passkey.name == name)
                                   .execution_options(all_tenants=True)).scalar_one()
+
+
+def device_login_with_a_passkey(app):
+    """(client, passkey, its id): mama1's emp logged in with the registered device, then registered 「鍵」."""
+    key = SoftPasskey()
+    client = app.test_client()
+    login_with_code(client, app, "mama1", "emp")
+    return client, key, register_passkey(client, key, "鍵")
 
 
 def passkey_login(client, passkey: SoftPasskey, login_id: str = "emp"):
@@ -105,10 +104,7 @@ def test_removing_a_passkey_logs_out_the_browsers_that_logged_in_with_it(app, ma
 
 
 def test_removing_the_passkey_of_ones_own_session_says_so_on_the_login_page(app, mama):
-    key = SoftPasskey()
-    setup = app.test_client()
-    login_with_code(setup, app, "mama1", "emp")
-    key_id = register_passkey(setup, key, "鍵")
+    setup, key, key_id = device_login_with_a_passkey(app)
     browser = app.test_client()
     passkey_login(browser, key)
     done = remove_passkey(browser, key_id)
@@ -152,10 +148,7 @@ def test_an_admin_reset_ends_the_users_passkey_sessions_and_voids_a_half_done_lo
     make_tenant("mama2", product="mama")
     add_user("mama2", "emp")
     set_policy(app, "mama2", MODE_REPLACE)
-    key = SoftPasskey()
-    setup = app.test_client()
-    login_with_code(setup, app, "mama1", "emp")
-    key_id = register_passkey(setup, key, "鍵")
+    setup, key, key_id = device_login_with_a_passkey(app)
     emp = app.test_client()
     passkey_login(emp, key)
     foreign = app.test_client()

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.builtins.strong_factors import authenticator, totp
+from app.builtins.strong_factors import totp
 from app.builtins.strong_factors.models import RecoveryCode, TotpCredential
 from app.builtins.strong_factors.summary import factor_summary
 from app.extensions import db
@@ -25,14 +25,6 @@ from tests.strong_factor_helpers import (
     open_qr_page,
     set_policy,
 )
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Freeze the time the TOTP checks see."""
-    value = Clock()
-    monkeypatch.setattr(authenticator, "utcnow", value)
-    return value
 
 
 @pytest.fixture
