@@ -7,7 +7,7 @@ from app.hookspecs import hookimpl
 from app.products import DemoTenant, MenuLink, Product
 
 from . import deliveries, reports  # noqa: F401  # the report tables, for the mapper and migrations
-from .demo import seed_demo
+from .demo import seed_demo_tenant
 from .emailcode import FACTOR, void_open_codes
 from .fees import seed_default_fees
 
@@ -25,7 +25,7 @@ def register_products():
 @hookimpl
 def demo_tenant():
     """demo-jucho, with sample 管理組合 and 物件 so the lists are not empty."""
-    return DemoTenant("demo-jucho", "みなと住宅管理株式会社", PRODUCT.code, seed=seed_demo)
+    return DemoTenant("demo-jucho", "みなと住宅管理株式会社", PRODUCT.code, seed=seed_demo_tenant)
 
 
 @hookimpl

@@ -35,9 +35,10 @@ _SAMPLES = (
 _POSTCODES = ("160-0023", "154-0024", "330-0063", "222-0033", "273-0005")
 
 
-def seed_demo(tenant) -> list[str]:
+def seed_demo(tenant, with_delivery: bool = False) -> list[str]:
     """Add the sample 管理組合, their 物件 with full profiles, 40 住戸 of the first, the fee table and one 受付
-    request to the current tenant; return lines for the operator."""
+    request to the current tenant (``with_delivery``: also a second 依頼, issued and sent to the sample broker,
+    as ``flask demo`` shows it); return lines for the operator."""
     for number, (name, kana, form, building, building_kana, address, structure, floors, units, built) in enumerate(
             _SAMPLES, start=1):
         association = JuchoAssociation(name=name, kana=kana, management_form=form,
@@ -61,13 +62,20 @@ def seed_demo(tenant) -> list[str]:
     seed_default_fees()  # tenant_created gave it already; a tenant made before fees existed gets it here
     first = db.session.execute(sa.select(JuchoBuilding).order_by(JuchoBuilding.id)).scalars().first()
     request = create_request(_request_input(first, "305"), channel="web")
-    delivery = _sent_request(first)
-    return [f"サンプルの管理組合と物件を{len(_SAMPLES)}件ずつ、物件の重要事項調査項目と"
-            f"「{_SAMPLES[0][3]}」の住戸{unit_count}戸を登録しました。",
-            f"受付中の依頼 {request.number}（{request.building_name} {request.unit_number}、手数料"
-            f"{request.total_amount:,}円）を登録しました。依頼フォーム: /jucho/{tenant.code}/request",
-            f"発行済みの依頼 {delivery.request.number}（{delivery.request.unit_number}）の報告書を"
-            f" {delivery.recipient} に電子交付しました（送付メールは /_dev/mail で見られます）。"]
+    lines = [f"サンプルの管理組合と物件を{len(_SAMPLES)}件ずつ、物件の重要事項調査項目と"
+             f"「{_SAMPLES[0][3]}」の住戸{unit_count}戸を登録しました。",
+             f"受付中の依頼 {request.number}（{request.building_name} {request.unit_number}、手数料"
+             f"{request.total_amount:,}円）を登録しました。依頼フォーム: /jucho/{tenant.code}/request"]
+    if with_delivery:
+        delivery = _sent_request(first)
+        lines.append(f"発行済みの依頼 {delivery.request.number}（{delivery.request.unit_number}）の報告書を"
+                     f" {delivery.recipient} に電子交付しました（送付メールは /_dev/mail で見られます）。")
+    return lines
+
+
+def seed_demo_tenant(tenant) -> list[str]:
+    """``flask demo``'s 重調 tenant: the samples and a sent report (see :func:`seed_demo`)."""
+    return seed_demo(tenant, with_delivery=True)
 
 
 def _request_input(building: JuchoBuilding, unit_number: str) -> RequestInput:
