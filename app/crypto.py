@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import defer, mapped_column
+from sqlalchemy.orm.attributes import instance_dict
 
 from .tenancy import TenantScoped, TenantScopeError, current_tenant_id
 
@@ -259,6 +260,7 @@ def row_key_column(cls):
 
 
 _ENCRYPTED_ATTRS: dict = {}
+_ENCRYPTED_BY_CLASS: dict = {}  # model class -> encrypted_attributes of its mapper (the load event's fast path)
 
 
 def encrypted_attributes(mapper) -> tuple[tuple[str, EncryptedText], ...]:
@@ -371,11 +373,18 @@ def _open_refreshed_row(target, context, attrs) -> None:
 
 
 def _open(target) -> None:
-    attrs = encrypted_attributes(inspect(target).mapper)
+    # Runs for every loaded row of every tenant table (50 times on a list page): a class lookup and a look at
+    # the row's dict, before anything else.
+    attrs = _ENCRYPTED_BY_CLASS.get(type(target))
+    if attrs is None:
+        attrs = _ENCRYPTED_BY_CLASS[type(target)] = encrypted_attributes(inspect(target).mapper)
     if not attrs:
         return
-    values = inspect(target).dict
-    if not any(isinstance(values.get(key), Sealed) for key, _ in attrs):
+    values = instance_dict(target)
+    for key, _ in attrs:
+        if isinstance(values.get(key), Sealed):
+            break
+    else:
         return
     # Reading these may load them (a query that left them out); that nested load opens what it can.
     tenant_id, row_key = _checked_tenant(target.tenant_id), target.row_key
