@@ -10,8 +10,16 @@ from app.extensions import db
 from app.models import AuditEvent, Tenant
 from app.tenancy import tenant_scope
 from tests.conftest import login
-from tests.query_helpers import (analyze, dialect_of, plan_of, reads_of, recorded_queries, still_at, stopped_clock,
-                                 the_query)
+from tests.query_helpers import (
+    analyze,
+    dialect_of,
+    plan_of,
+    reads_of,
+    recorded_queries,
+    still_at,
+    stopped_clock,
+    the_query,
+)
 
 EVENTS = 20_000
 
