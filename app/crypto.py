@@ -387,14 +387,14 @@ def _open(target) -> None:
     else:
         return
     # Reading these may load them (a query that left them out); that nested load opens what it can.
-    tenant_id, row_key = _checked_tenant(target.tenant_id), target.row_key
+    tenant_id, row_key, keys = _checked_tenant(target.tenant_id), target.row_key, keyset()
     for key, type_ in attrs:
         if not isinstance(values.get(key), Sealed):
             continue
         if type_.context is None:
             raise KeysetError("encrypted column was not labelled; call label_encrypted_columns")
         try:
-            values[key] = keyset().decrypt(values[key].token, associated_data(type_.context, tenant_id, row_key))
+            values[key] = keys.decrypt(values[key].token, associated_data(type_.context, tenant_id, row_key))
         except DecryptionError:
             for name, _ in attrs:  # leave nothing sealed behind: a later access loads and fails again
                 if isinstance(values.get(name), Sealed):
