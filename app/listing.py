@@ -195,8 +195,10 @@ def _ordered(query, columns: tuple, descending: bool):
     return query.order_by(None).order_by(*[column.desc() if descending else column.asc() for column in columns])
 
 
-def page_of(query, columns: tuple = (), descending: bool = False, per_page: int = PER_PAGE) -> Page:
-    """One page of query, sorted by columns, from ``after=`` / ``before=`` (a row id) or ``page=`` (a number)."""
+def page_of(query, columns: tuple = (), descending: bool = False, per_page: int = PER_PAGE,
+            count: tuple[int, bool] | None = None) -> Page:
+    """One page of query, sorted by columns, from ``after=`` / ``before=`` (a row id) or ``page=`` (a number);
+    ``count`` is the query's :func:`capped_count` when the caller has it already."""
     number = int_arg("page")
     after = int_arg("after", default=None, maximum=MAX_ROW_ID)
     before = int_arg("before", default=None, maximum=MAX_ROW_ID)
@@ -204,7 +206,7 @@ def page_of(query, columns: tuple = (), descending: bool = False, per_page: int 
     columns = tuple(columns)
     if pk is not None and not any(column is pk for column in columns) and not _unique(query, columns):
         columns += (pk,)
-    total, capped = capped_count(query, COUNT_CAP, columns, descending)
+    total, capped = count if count is not None else capped_count(query, COUNT_CAP, columns, descending)
     cursor_given = after is not None or before is not None
     seekable = pk is not None and _seekable(columns) and _narrowed(query, pk) is not None
     if not seekable:
@@ -273,16 +275,20 @@ def listing(query, *, sorts: Mapping | None = None, default_sort: str | None = N
 
     ``searchable`` (a ``app.searchtext.Searchable`` model) searches its ``search_text`` through
     ``app.searchtext.matching``; ``columns``/``kana``/``prefix`` search plain columns (models without it)."""
-    q = ""
+    q, count = "", None
     if searchable is not None:
         q = text_arg("q")
-        query = matching(query, searchable, q)
+        if q.strip():
+            # Counted in no order, the count stops at the cap among the trigram index's rows. A word that reaches
+            # it is common: the page is then read in the sort's order, checking rows, not by sorting every match.
+            count = capped_count(matching(query, searchable, q))
+        query = matching(query, searchable, q, common=count is not None and count[1])
     elif columns or kana or prefix:
         q = text_arg("q")
         query = search(query, q, columns, kana=kana, prefix=prefix)
     sort = sort_arg(sorts, default_sort or next(iter(sorts))) if sorts else None
     columns = _columns(sorts[sort.key]) + ((tiebreak,) if tiebreak is not None else ()) if sort else ()
-    return Listing(page_of(query, columns, sort.descending if sort else False, per_page), q, sort,
+    return Listing(page_of(query, columns, sort.descending if sort else False, per_page, count), q, sort,
                    dict(filters or {}))
 
 
