@@ -281,7 +281,9 @@ def listing(query, *, sorts: Mapping | None = None, default_sort: str | None = N
         if q.strip():
             # Counted in no order, the count stops at the cap among the trigram index's rows. A word that reaches
             # it is common: the page is then read in the sort's order, checking rows, not by sorting every match.
-            count = capped_count(matching(query, searchable, q))
+            ids = _narrowed(query, _primary_key(query))
+            count = capped_count(matching(query if ids is None else ids, searchable, q,
+                                          from_index=db.engine.dialect.name == "sqlite"))
         query = matching(query, searchable, q, common=count is not None and count[1])
     elif columns or kana or prefix:
         q = text_arg("q")

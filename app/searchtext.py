@@ -70,16 +70,27 @@ def search_text_of(model: type, value_of: Callable[[str], object]) -> str:
     return SEPARATOR.join(parts)
 
 
-def matching(query, model: type, words: str, max_words: int = MAX_WORDS, *, common: bool = False):
+def matching(query, model: type, words: str, max_words: int = MAX_WORDS, *, common: bool = False,
+             from_index: bool = False):
     """Keep the rows of ``model`` in which every search word (up to ``max_words``, split on spaces) appears,
     compared through :func:`app.kana.search_key`; ``%`` and ``_`` are literal.
 
     ``common=True`` (the words match many rows, e.g. a capped count reached its cap): on SQLite the rows are
     read in the query's order and each is checked, instead of starting from every row the trigram index finds —
-    a page of 50 is then found after a few hundred rows rather than after sorting all the matches."""
+    a page of 50 is then found after a few hundred rows rather than after sorting all the matches.
+
+    ``from_index=True`` (SQLite only; for a capped count, in no order): the select starts from the first long
+    word's FTS table joined to ``model``, so it stops after the rows it needs instead of first listing every
+    match (an ``IN`` list is built whole: 16,000 ids for a common word at 100,000 rows)."""
     for word in (words or "").split()[:max_words]:
         key = search_key(word)
-        if key:
+        if not key:
+            continue
+        if from_index and len(key) >= TRIGRAM:
+            fts = sa.table(fts_table(model.__table__.name), sa.column("rowid"))
+            query = query.join(fts, fts.c.rowid == model.id).where(_fts_match(fts, key))
+            query, from_index = query.where(SubstringOf(model, key, indexed=False)), False
+        else:
             query = query.where(SubstringOf(model, key, indexed=not common))
     return query
 
@@ -140,12 +151,16 @@ class SubstringOf(ColumnElement):
         return self.like_
 
 
-def _fts_ids(model: type, key: str):
-    """The ids the SQLite FTS5 trigram table finds for ``key`` (quoted: FTS syntax in it is plain text)."""
-    fts = sa.table(fts_table(model.__table__.name))
+def _fts_match(fts, key: str):
+    """``fts MATCH`` the quoted ``key`` (FTS query syntax in it is plain text)."""
     phrase = '"' + key.replace('"', '""') + '"'
-    return sa.select(sa.literal_column("rowid")).select_from(fts).where(
-        sa.literal_column(fts.name).op("MATCH")(sa.bindparam(None, phrase, type_=sa.Text)))
+    return sa.literal_column(fts.name).op("MATCH")(sa.bindparam(None, phrase, type_=sa.Text))
+
+
+def _fts_ids(model: type, key: str):
+    """The ids the SQLite FTS5 trigram table finds for ``key``."""
+    fts = sa.table(fts_table(model.__table__.name))
+    return sa.select(sa.literal_column("rowid")).select_from(fts).where(_fts_match(fts, key))
 
 
 @compiles(SubstringOf)
