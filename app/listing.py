@@ -13,6 +13,9 @@ Paging stays cheap on large tables (issue 13):
   index (no table row read for the skipped rows), then seeks from it the same way; with a nullable sort column
   it is plain OFFSET.
 * The count stops at :data:`COUNT_CAP` rows (「1000 件以上」), so a large result is not counted to its end.
+* A search (``searchable``) is counted first, in no order, from the trigram index; a word that reaches the cap is
+  common, and its page is read in the sort's order checking each row (``app.searchtext.matching(common=True)``),
+  instead of sorting every match.
 """
 from __future__ import annotations
 

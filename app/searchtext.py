@@ -20,7 +20,9 @@ rows, with the same results on both databases:
   already folded) with external content ``<table>`` and rowid = ``id``, kept in sync by triggers on insert,
   update and delete (so bulk and raw SQL changes are covered too). A word of three or more characters is
   looked up with ``MATCH`` on the quoted word, which narrows the rows through the index; one- and two-
-  character words have no trigram and fall back to ``LIKE``.
+  character words have no trigram and fall back to ``LIKE``. A list's count starts from the FTS table (joined), so
+  it stops at its cap; a word common enough to reach it is checked with ``LIKE`` row by row in the list's order
+  (:func:`matching` ``common``), since its first page is near the start of any order.
 
 Either way the meaning is "substring of the normalised ``search_text``": the ``LIKE`` is kept next to the
 ``MATCH`` (checked only on the rows the index returned), so FTS query syntax, quotes and ``%`` ``_`` are plain
