@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import defer, mapped_column
+from sqlalchemy.orm.attributes import instance_dict
 
 from .tenancy import TenantScoped, TenantScopeError, current_tenant_id
 
@@ -259,6 +260,7 @@ def row_key_column(cls):
 
 
 _ENCRYPTED_ATTRS: dict = {}
+_ENCRYPTED_BY_CLASS: dict = {}  # model class -> encrypted_attributes of its mapper (the load event's fast path)
 
 
 def encrypted_attributes(mapper) -> tuple[tuple[str, EncryptedText], ...]:
@@ -371,21 +373,28 @@ def _open_refreshed_row(target, context, attrs) -> None:
 
 
 def _open(target) -> None:
-    attrs = encrypted_attributes(inspect(target).mapper)
+    # Runs for every loaded row of every tenant table (50 times on a list page): a class lookup and a look at
+    # the row's dict, before anything else.
+    attrs = _ENCRYPTED_BY_CLASS.get(type(target))
+    if attrs is None:
+        attrs = _ENCRYPTED_BY_CLASS[type(target)] = encrypted_attributes(inspect(target).mapper)
     if not attrs:
         return
-    values = inspect(target).dict
-    if not any(isinstance(values.get(key), Sealed) for key, _ in attrs):
+    values = instance_dict(target)
+    for key, _ in attrs:
+        if isinstance(values.get(key), Sealed):
+            break
+    else:
         return
     # Reading these may load them (a query that left them out); that nested load opens what it can.
-    tenant_id, row_key = _checked_tenant(target.tenant_id), target.row_key
+    tenant_id, row_key, keys = _checked_tenant(target.tenant_id), target.row_key, keyset()
     for key, type_ in attrs:
         if not isinstance(values.get(key), Sealed):
             continue
         if type_.context is None:
             raise KeysetError("encrypted column was not labelled; call label_encrypted_columns")
         try:
-            values[key] = keyset().decrypt(values[key].token, associated_data(type_.context, tenant_id, row_key))
+            values[key] = keys.decrypt(values[key].token, associated_data(type_.context, tenant_id, row_key))
         except DecryptionError:
             for name, _ in attrs:  # leave nothing sealed behind: a later access loads and fails again
                 if isinstance(values.get(name), Sealed):

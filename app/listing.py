@@ -13,6 +13,9 @@ Paging stays cheap on large tables (issue 13):
   index (no table row read for the skipped rows), then seeks from it the same way; with a nullable sort column
   it is plain OFFSET.
 * The count stops at :data:`COUNT_CAP` rows (「1000 件以上」), so a large result is not counted to its end.
+* A search (``searchable``) is counted first, in no order, from the trigram index; a word that reaches the cap is
+  common, and its page is read in the sort's order checking each row (``app.searchtext.matching(common=True)``),
+  instead of sorting every match.
 """
 from __future__ import annotations
 
@@ -195,8 +198,10 @@ def _ordered(query, columns: tuple, descending: bool):
     return query.order_by(None).order_by(*[column.desc() if descending else column.asc() for column in columns])
 
 
-def page_of(query, columns: tuple = (), descending: bool = False, per_page: int = PER_PAGE) -> Page:
-    """One page of query, sorted by columns, from ``after=`` / ``before=`` (a row id) or ``page=`` (a number)."""
+def page_of(query, columns: tuple = (), descending: bool = False, per_page: int = PER_PAGE,
+            count: tuple[int, bool] | None = None) -> Page:
+    """One page of query, sorted by columns, from ``after=`` / ``before=`` (a row id) or ``page=`` (a number);
+    ``count`` is the query's :func:`capped_count` when the caller has it already."""
     number = int_arg("page")
     after = int_arg("after", default=None, maximum=MAX_ROW_ID)
     before = int_arg("before", default=None, maximum=MAX_ROW_ID)
@@ -204,7 +209,7 @@ def page_of(query, columns: tuple = (), descending: bool = False, per_page: int 
     columns = tuple(columns)
     if pk is not None and not any(column is pk for column in columns) and not _unique(query, columns):
         columns += (pk,)
-    total, capped = capped_count(query, COUNT_CAP, columns, descending)
+    total, capped = count if count is not None else capped_count(query, COUNT_CAP, columns, descending)
     cursor_given = after is not None or before is not None
     seekable = pk is not None and _seekable(columns) and _narrowed(query, pk) is not None
     if not seekable:
@@ -273,53 +278,79 @@ def listing(query, *, sorts: Mapping | None = None, default_sort: str | None = N
 
     ``searchable`` (a ``app.searchtext.Searchable`` model) searches its ``search_text`` through
     ``app.searchtext.matching``; ``columns``/``kana``/``prefix`` search plain columns (models without it)."""
-    q = ""
+    q, count = "", None
     if searchable is not None:
         q = text_arg("q")
-        query = matching(query, searchable, q)
+        if q.strip():
+            # Counted in no order, the count stops at the cap among the trigram index's rows. A word that reaches
+            # it is common: the page is then read in the sort's order, checking rows, not by sorting every match.
+            ids = _narrowed(query, _primary_key(query))
+            count = capped_count(matching(query if ids is None else ids, searchable, q,
+                                          from_index=db.engine.dialect.name == "sqlite"))
+        query = matching(query, searchable, q, common=count is not None and count[1])
     elif columns or kana or prefix:
         q = text_arg("q")
         query = search(query, q, columns, kana=kana, prefix=prefix)
     sort = sort_arg(sorts, default_sort or next(iter(sorts))) if sorts else None
     columns = _columns(sorts[sort.key]) + ((tiebreak,) if tiebreak is not None else ()) if sort else ()
-    return Listing(page_of(query, columns, sort.descending if sort else False, per_page), q, sort,
+    return Listing(page_of(query, columns, sort.descending if sort else False, per_page, count), q, sort,
                    dict(filters or {}))
 
 
+PLAIN_TD = "<td>"
+
+
 class TableCells:
-    """A ``data_table``'s opening ``<td>`` tags (data-label, class), built once per table: ``cells.key`` is one
-    column's tag; iterating gives (key, tag) in column order."""
+    """A ``data_table``'s opening ``<td>`` tags (data-label, class), built once per table.
+
+    The rows are rendered with plain ``<td>`` tags, and :meth:`fill` gives each its column's tag in one pass over
+    the table: no per-cell output of a tag (each was an ``escape`` of a ``Markup``, a seventh of a list page).
+    Escaped text never holds ``<td>`` (its ``<`` became ``&lt;``), so only the template's own tags are filled."""
 
     __slots__ = ("_tags",)
 
-    def __init__(self, tags: dict[str, Markup]):
+    def __init__(self, tags: list[str]):
         self._tags = tags
 
-    def __getattr__(self, key: str) -> Markup:
-        try:
-            return self._tags[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __iter__(self):
-        return iter(self._tags.items())
+    def fill(self, body: str) -> Markup:
+        """``body`` (rendered rows, autoescaped) with its n-th plain ``<td>`` given the tag of column n mod count."""
+        parts = str(body).split(PLAIN_TD)
+        cells = len(parts) - 1
+        if cells % len(self._tags):
+            raise ValueError(f"data_table: {cells} plain <td> for {len(self._tags)} columns")
+        filled = [""] * (2 * cells + 1)
+        filled[::2] = parts
+        filled[1::2] = self._tags * (cells // len(self._tags))
+        return Markup("".join(filled))  # noqa: S704  # nosec B704  # autoescaped rows, tags escaped in table_cells
 
 
 def table_cells(columns: Iterable) -> TableCells:
     """The opening ``<td>`` of each ``data_table`` column ``(key, label[, sort key[, class]])``."""
-    tags = {}
+    tags = []
     for column in columns:
         css = column[3] if len(column) > 3 and column[3] else None
-        tags[column[0]] = Markup('<td data-label="{}"{}>').format(
-            column[1], Markup(' class="{}"').format(css) if css else "")
+        tags.append(str(Markup('<td data-label="{}"{}>').format(
+            column[1], Markup(' class="{}"').format(css) if css else "")))
     return TableCells(tags)
 
 
 _ID_MARK = 987654321987654321  # an id no row has: url_for runs once, each row's id replaces this mark
 
 
-def row_url(endpoint: str, id_arg: str, **values):
-    """A function giving ``url_for(endpoint, id_arg=row_id, **values)`` for each row id, with one url_for call."""
+class RowUrl:
+    """``url_for(endpoint, id_arg=row_id, **values)`` of each row, from one url_for call: ``urls[row.id]`` in a
+    template (a subscript, cheaper there than a call; the id must be an int)."""
+
+    __slots__ = ("_head", "_tail")
+
+    def __init__(self, head: str, tail: str):
+        self._head, self._tail = head, tail
+
+    def __getitem__(self, row_id: int) -> Markup:
+        return Markup(self._head + str(int(row_id)) + self._tail)  # noqa: S704  # nosec B704  # escaped, an int
+
+
+def row_url(endpoint: str, id_arg: str, **values) -> RowUrl:
+    """Each row's ``url_for(endpoint, id_arg=row_id, **values)`` (see :class:`RowUrl`), with one url_for call."""
     head, _, tail = url_for(endpoint, **{id_arg: _ID_MARK}, **values).partition(str(_ID_MARK))
-    head, tail = str(escape(head)), str(escape(tail))
-    return lambda row_id: Markup(head + str(int(row_id)) + tail)  # noqa: S704  # nosec B704  # escaped above, an int
+    return RowUrl(str(escape(head)), str(escape(tail)))

@@ -1,6 +1,7 @@
 """The core's list toolkit (app.listing) and its macros (sort_link, pagination, post_button, confirm_page)."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import render_template_string
 
@@ -119,18 +120,30 @@ def test_macros_render_links_buttons_and_confirm_page(app, make_tenant):
 TABLES = """{% from "_macros.html" import data_table %}
 {% set columns = [("title", "題名", "title", "long"), ("body", "本文"), ("id", "番号", none, "num")] %}
 {% call(note, key) data_table(notes, columns, testid="t") %}{% if key == "title" %}<b>{{ note.title }}</b>{% elif key == "body" %}{{ note.body }}{% else %}{{ note.id }}{% endif %}{% endcall %}
-|{% call(note, td) data_table(notes, columns, testid="t", whole_rows=true) %}{{ td.title }}<b>{{ note.title }}</b></td>{{ td.body }}{{ note.body }}</td>{{ td.id }}{{ note.id }}</td>{% endcall %}"""
+|{% call(note) data_table(notes, columns, testid="t", whole_rows=true) %}<td><b>{{ note.title }}</b></td><td>{{ note.body }}</td><td>{{ note.id }}</td>{% endcall %}"""
 
 
 def test_data_table_whole_rows_renders_the_same_cells_as_one_call_per_cell(app):
     from types import SimpleNamespace
 
-    notes = [SimpleNamespace(id=1, title="<b>危険</b> & 題名", body="本文"), SimpleNamespace(id=2, title="二", body="")]
+    notes = [SimpleNamespace(id=1, title="<b>危険</b> & 題名", body="<td>本文</td>"), SimpleNamespace(id=2, title="二", body="")]
     with app.test_request_context("/"):
         per_cell, whole = render_template_string(TABLES, notes=notes).split("|")
     assert "".join(per_cell.split()) == "".join(whole.split())
     assert '<td data-label="題名" class="long"><b>&lt;b&gt;危険&lt;/b&gt; &amp; 題名</b></td>' in whole
+    # A user's "<td>" is text (escaped), never one of the cells the table fills with a column's label.
+    assert '<td data-label="本文">&lt;td&gt;本文&lt;/td&gt;</td>' in whole
     assert '<td data-label="番号" class="num">2</td>' in whole
+    assert "<td>" not in whole and whole.count("<td data-label=") == 6
+
+
+def test_data_table_refuses_a_row_with_a_cell_missing(app):
+    """A whole-row caller writing fewer plain <td> than columns would shift every later label: it fails loudly."""
+    from types import SimpleNamespace
+
+    broken = TABLES.replace("<td>{{ note.id }}</td>{% endcall %}", "{% endcall %}")
+    with app.test_request_context("/"), pytest.raises(ValueError, match="3 columns"):
+        render_template_string(broken, notes=[SimpleNamespace(id=1, title="a", body="b")])
 
 
 def test_a_cursor_outside_the_list_gives_page_one(app, make_tenant):

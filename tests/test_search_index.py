@@ -134,3 +134,32 @@ def test_search_at_ten_thousand_rows_uses_the_trigram_index(app, make_tenant):
     else:
         assert f"SCAN {fts_table('mama_associations')} VIRTUAL TABLE" in plan, plan
         assert "SCAN mama_associations " not in plan + " ", plan
+
+
+def test_a_common_word_at_ten_thousand_rows_reads_the_sort_index_not_every_match(app, make_tenant):
+    """A word in more rows than the count's cap: the count stops at the cap among the trigram index's rows (no
+    ORDER BY, no list of every match first), and the page walks the sort's index checking rows, rather than sorting every match (on SQLite)."""
+    _, client = admin_client(app, make_tenant)
+    _bulk_seed(app, "mama1", 1, 10_000)
+    analyze(app)
+    html = client.get("/mama/associations?q=こうほく").get_data(as_text=True)
+    expected = _expected(app, "mama1", "コウホク")
+    assert len(expected) > 1_000 and "1000 件以上" in html
+    with in_tenant(app, "mama1"):
+        codes = db.session.execute(sa.select(MamaAssociation.code).where(MamaAssociation.id.in_(expected))
+                                   .order_by(MamaAssociation.code).limit(50)).scalars().all()
+    shown = [code for code in codes if f">{code}</a>" in html]
+    assert shown == codes and f">{codes[-1]}</a>" in html
+    reads = reads_of(app, client, "/mama/associations?q=こうほく")
+    count = the_query(reads, "count(*)", "search_text")
+    assert "ORDER BY" not in count.sql
+    page = the_query(reads, "SELECT mama_associations.id, ", "LIMIT")
+    if dialect_of(app) == "sqlite":
+        plan = plan_of(app, page)
+        assert "uq_mama_associations_tenant_live_code" in plan and "TEMP B-TREE" not in plan, plan
+        # The count starts from the FTS table (joined), so it stops at the cap: no list of every match first.
+        plan = plan_of(app, count)
+        assert f"SCAN {fts_table('mama_associations')} VIRTUAL TABLE" in plan and "LIST SUBQUERY" not in plan, plan
+    rare = the_query(reads_of(app, client, "/mama/associations?q=ａ０９８７６"), "SELECT mama_associations.id, ", "LIMIT")
+    if dialect_of(app) == "sqlite":
+        assert f"SCAN {fts_table('mama_associations')} VIRTUAL TABLE" in plan_of(app, rare)

@@ -5,7 +5,8 @@ import pytest
 from flask import Blueprint
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest
-from wtforms import StringField
+from wtforms import Form, SelectField, StringField
+from wtforms.validators import InputRequired
 
 from app.forms import (
     EMAIL_MESSAGE,
@@ -15,6 +16,8 @@ from app.forms import (
     PHONE_MESSAGE,
     ConfirmForm,
     KanriForm,
+    LongSelect,
+    choices,
     email_address,
     katakana,
     login_id,
@@ -148,3 +151,24 @@ def test_confirm_form_is_one_class():
     from app.auth.forms import ConfirmForm as AuthConfirmForm
 
     assert AuthConfirmForm is ConfirmForm
+
+
+HOSTILE_CHOICES = [("", "すべて"), ('x"><script>', "<b>太字</b> & 記号"), ("plain", "")]
+
+
+class _WTFormsSelect(Form):
+    pick = SelectField("選択", choices=choices(HOSTILE_CHOICES), validators=[InputRequired()])
+
+
+class _LongSelect(Form):
+    pick = SelectField("選択", choices=choices(HOSTILE_CHOICES), validators=[InputRequired()], widget=LongSelect())
+
+
+@pytest.mark.parametrize("picked", [None, 'x"><script>', "plain", "not-a-choice"])
+def test_long_select_writes_the_same_html_as_wtforms(picked):
+    """LongSelect only writes options faster: same tag, attributes, selection and escaping as WTForms' Select."""
+    data = MultiDict({} if picked is None else {"pick": picked})
+    ours, theirs = _LongSelect(data).pick(class_="wide"), _WTFormsSelect(data).pick(class_="wide")
+    assert str(ours) == str(theirs)
+    assert "<script>" not in ours and "&lt;b&gt;太字&lt;/b&gt; &amp; 記号" in ours and " required" in ours
+    assert ours.count(" selected ") == (0 if picked in (None, "not-a-choice") else 1)

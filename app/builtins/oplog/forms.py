@@ -6,7 +6,7 @@ from datetime import date
 from wtforms import BooleanField, DateField, SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
-from app.forms import KanriForm, choices, max_length, strip_filter
+from app.forms import KanriForm, LongSelect, choices, max_length, strip_filter
 
 MIN_DATE, MAX_DATE = date(2000, 1, 1), date(2099, 12, 31)
 RESULTS = choices([("", "すべて"), ("success", "成功"), ("failure", "失敗")])
@@ -22,7 +22,7 @@ class FilterForm(KanriForm):
 
     user = StringField("操作者（ログインID）", filters=[strip_filter], validators=[Optional(), max_length(64)])
     operators = BooleanField("運用担当者による操作のみ")
-    action = SelectField("操作", validate_choice=True, default="")
+    action = SelectField("操作", validate_choice=True, default="", widget=LongSelect())
     result = SelectField("結果", choices=RESULTS, default="")
     target = StringField("対象（前方一致）", filters=[strip_filter], validators=[Optional(), max_length(200)])
     date_from = DateField("開始日", validators=[Optional()], format="%Y-%m-%d")
