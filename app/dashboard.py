@@ -14,6 +14,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from .extensions import db
+from .listing import COUNT_CAP
 from .models import STATUS_ACTIVE, STATUS_SUSPENDED, AuditEvent, User
 from .tenancy import TenantScopeError, current_tenant_id
 from .tenant_reads import TENANT_PARAM, TenantRead, of_tenant
@@ -106,12 +107,22 @@ def count_of(query) -> int:
 
 def count_all(queries: list) -> list[int]:
     """COUNT(*) of each select, all in ONE query (a scalar subquery each; tenancy and 削除済み filters apply
-    inside every one, as to any ORM query): a panel's figures cost one round trip however many there are."""
+    inside every one, as to any ORM query): a panel's figures cost one round trip however many there are.
+
+    Each count stops past ``COUNT_CAP`` rows, as the lists' do (a value above it means 「1,000件以上」, see
+    :func:`count_text`): ホーム then costs the same with 100,000 管理組合 as with 100."""
     if not queries:
         return []
-    columns = [sa.select(sa.func.count()).select_from(query.subquery()).scalar_subquery().label(f"count_{number}")
-               for number, query in enumerate(queries)]
+    columns = [sa.select(sa.func.count()).select_from(query.limit(COUNT_CAP + 1).subquery()).scalar_subquery()
+               .label(f"count_{number}") for number, query in enumerate(queries)]
     return list(db.session.execute(sa.select(*columns)).one())
+
+
+def count_text(value: int, unit: str = "件") -> str:
+    """A figure of :func:`count_all` with its unit: 「12件」, or 「1,000件以上」 past the cap."""
+    if value > COUNT_CAP:
+        return f"{COUNT_CAP:,}{unit}以上"
+    return f"{int(value):,}{unit}"
 
 
 def users_query():

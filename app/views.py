@@ -105,6 +105,7 @@ def init_template_helpers(app: Flask) -> None:
     """Add the navigation context, the JST filters and ``blank`` (empty cells as 「—」) to Jinja."""
     app.context_processor(_navigation)
     app.add_template_filter(blank, "blank")
+    app.add_template_filter(home.count_text, "count_text")
     app.add_template_filter(format_jst, "jst")
     app.add_template_filter(lambda value: format_jst(value, seconds=True), "jst_seconds")
     app.add_template_global(STATUS_LABELS, "status_labels")

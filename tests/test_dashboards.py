@@ -113,6 +113,16 @@ def test_a_session_opened_before_the_copy_reads_the_previous_login_from_the_audi
     assert "Chrome 131 / Windows" in last and "初めてのログインです" not in last
 
 
+def test_home_counts_stop_at_the_lists_cap(app, make_tenant):
+    """ホーム counts no further than a list page does: 1,001 管理組合 read 「1,000件以上」 (and 999 read exactly)."""
+    info, client = admin_client(app, make_tenant)
+    _mama_seed(app, info.code, associations=999)
+    assert "参照できる管理組合 999件" in _panel(client.get("/").get_data(as_text=True), "登録件数")
+    _mama_seed(app, info.code, associations=2)
+    counts = _panel(client.get("/").get_data(as_text=True), "登録件数")
+    assert "参照できる管理組合 1,000件以上" in counts and "1,001" not in counts
+
+
 def test_mama_admin_sees_pending_work_counts_changes_and_notices(app, make_tenant, add_user):
     info, client = admin_client(app, make_tenant)
     add_user(info.code, "staff")
