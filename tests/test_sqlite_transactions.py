@@ -73,6 +73,19 @@ def test_a_savepoint_then_reads_then_a_write_while_another_connection_commits(en
     assert sorted(_bodies(engine)) == ["first", "reader", "writer"]
 
 
+def test_an_open_read_does_not_hold_up_another_connections_commit(engine):
+    """WAL: a request that read and is busy elsewhere (a bcrypt) does not keep other writers waiting."""
+    with engine.connect() as reader:
+        assert reader.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 1  # its transaction stays open
+        with engine.connect() as writer:
+            writer.exec_driver_sql("PRAGMA busy_timeout = 100")  # a rollback journal would answer "locked" here
+            writer.execute(sa.text("INSERT INTO notes (body) VALUES ('writer')"))
+            writer.commit()
+        assert reader.execute(sa.text("SELECT count(*) FROM notes")).scalar_one() == 1  # its own snapshot
+        reader.rollback()
+    assert _bodies(engine) == ["first", "writer"]
+
+
 def test_a_rolled_back_write_leaves_nothing_and_the_reads_before_it_stay_valid(engine):
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT body FROM notes")).scalars().all() == ["first"]
@@ -102,4 +115,5 @@ def test_the_application_engine_runs_under_these_rules(app):
         with db.engine.connect() as connection:
             assert connection.connection.dbapi_connection.isolation_level is None
             timeout = connection.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
-    assert timeout == sqlite_transactions.BUSY_TIMEOUT_MS
+            journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar_one()
+    assert timeout == sqlite_transactions.BUSY_TIMEOUT_MS and journal == "wal"
