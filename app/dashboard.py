@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import render_template
 from markupsafe import Markup
 
+from .display import count_unit
 from .extensions import db
 from .listing import COUNT_CAP
 from .models import STATUS_ACTIVE, STATUS_SUSPENDED, AuditEvent, User
@@ -120,9 +121,7 @@ def count_all(queries: list) -> list[int]:
 
 def count_text(value: int, unit: str = "件") -> str:
     """A figure of :func:`count_all` with its unit: 「12件」, or 「1,000件以上」 past the cap."""
-    if value > COUNT_CAP:
-        return f"{COUNT_CAP:,}{unit}以上"
-    return f"{int(value):,}{unit}"
+    return f"{count_unit(COUNT_CAP, unit)}以上" if value > COUNT_CAP else count_unit(value, unit)
 
 
 def users_query():

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, BooleanClauseList, ColumnClause, Null
-from sqlalchemy.sql.selectable import Join, Select, Subquery, TableClause
+from sqlalchemy.sql.selectable import Join, Select, Subquery
 
 from .extensions import db
 from .tenancy import TenantScopeError, current_tenant_id
@@ -98,8 +98,6 @@ def _collect(source, tables: list, conditions: list) -> None:
         _collect(source.right, tables, conditions)
     elif isinstance(source, Subquery) and isinstance(source.element, Select):
         return  # its own SELECT is checked on its own
-    elif isinstance(source, TableClause) and not source.c:
-        return  # a FROM-less helper clause (none of ours): nothing to read
     else:
         raise TenantScopeError(f"tenant read: unsupported FROM {source!r} (alias or text)")
 

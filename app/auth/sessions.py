@@ -86,8 +86,7 @@ _STATEMENTS_MAX = 64
 
 def _session_statement(companions) -> sa.Select:
     key = tuple((companion.entity, id(companion.on)) for companion in companions)
-    entry = _STATEMENTS.get(key)
-    found = entry[0] if entry is not None else None
+    found, _ = _STATEMENTS.get(key, (None, None))
     if found is None:
         found = (sa.select(UserSession).join(UserSession.user).join(User.tenant)
                  .options(contains_eager(UserSession.user).contains_eager(User.tenant))

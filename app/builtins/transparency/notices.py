@@ -397,12 +397,16 @@ def deliver_due(now: datetime | None = None, notice_id: int | None = None) -> De
 
 def visible_query(user, now: datetime | None = None):
     """Notices for the user's tenant, published, not withdrawn, for the user's role; newest first."""
-    now = now or utcnow()
     query = (sa.select(Notice).join(NoticeTarget, NoticeTarget.notice_id == Notice.id)
-             .where(NoticeTarget.tenant_id == user.tenant_id, Notice.publish_at <= now, Notice.withdrawn_at.is_(None)))
-    if not user.is_admin:
-        query = query.where(Notice.audience == AUDIENCE_ALL)
+             .where(NoticeTarget.tenant_id == user.tenant_id,
+                    *_published_for(Notice.__table__, now or utcnow(), bool(user.is_admin))))
     return query.order_by(Notice.publish_at.desc(), Notice.id.desc())
+
+
+def _published_for(notices, now, admin: bool) -> list:
+    """Published by ``now``, not withdrawn, and for the role (一般 users see only notices for everyone)."""
+    found = [notices.c.publish_at <= now, notices.c.withdrawn_at.is_(None)]
+    return found if admin else [*found, notices.c.audience == AUDIENCE_ALL]
 
 
 def find_visible(user, notice_id: int) -> Notice | None:
@@ -411,9 +415,7 @@ def find_visible(user, notice_id: int) -> Notice | None:
 
 
 def _visible_conditions(notices, targets, admin: bool) -> list:
-    found = [of_tenant(targets), notices.c.publish_at <= sa.bindparam("now", type_=UTCDateTime()),
-             notices.c.withdrawn_at.is_(None)]
-    return found if admin else [*found, notices.c.audience == AUDIENCE_ALL]
+    return [of_tenant(targets), *_published_for(notices, sa.bindparam("now", type_=UTCDateTime()), admin)]
 
 
 def _panel_statement(admin: bool):
